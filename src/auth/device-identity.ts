@@ -1,0 +1,103 @@
+/**
+ * Device identity proof on connect (Ed25519).
+ *
+ *   publicKey  unpadded base64url of the raw 32-byte key (PEM / std base64 tolerated)
+ *   device.id  lowercase hex SHA-256 of the raw key
+ *   signature  over `v3|deviceId|clientId|clientMode|role|scopesCsv|signedAt|token|nonce|platform|deviceFamily`
+ *              or the v2 payload without the last two fields; v3 is tried first.
+ */
+import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
+
+export const SIGNATURE_MAX_SKEW_MS = 120_000;
+
+export interface DeviceProof {
+  id: string;
+  publicKey: string;
+  signature: string;
+  signedAt: number;
+  nonce: string;
+}
+
+export interface SignedFields {
+  clientId: string;
+  clientMode: string;
+  role: string;
+  scopes: readonly string[];
+  token: string;
+  platform?: string;
+  deviceFamily?: string;
+}
+
+export type DeviceCheck =
+  | { ok: true; publicKeyRaw: Buffer; version: "v3" | "v2" }
+  | { ok: false; message: string; code: string; reason: string };
+
+function decodeB64(text: string): Buffer {
+  return Buffer.from(text.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+}
+
+/** Raw 32-byte key from base64url, std base64 or an SPKI PEM; undefined when unusable. */
+export function rawPublicKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  try {
+    if (trimmed.startsWith("-----BEGIN")) {
+      const jwk = createPublicKey(trimmed).export({ format: "jwk" }) as { crv?: string; x?: string };
+      return jwk.crv === "Ed25519" && jwk.x ? decodeB64(jwk.x) : undefined;
+    }
+    const raw = decodeB64(trimmed);
+    return raw.length === 32 ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function keyObject(raw: Buffer): KeyObject {
+  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+}
+
+const norm = (v: string | undefined) => (v ?? "").trim().replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+export function signaturePayload(version: "v3" | "v2", device: Pick<DeviceProof, "id" | "signedAt" | "nonce">, f: SignedFields): string {
+  const base = [version, device.id, f.clientId, f.clientMode, f.role, f.scopes.join(","), String(device.signedAt), f.token, device.nonce];
+  if (version === "v3") base.push(norm(f.platform), norm(f.deviceFamily));
+  return base.join("|");
+}
+
+export function deviceIdOf(raw: Buffer): string {
+  return createHash("sha256").update(raw).digest("hex");
+}
+
+export function verifyDevice(device: DeviceProof, fields: SignedFields, expectedNonce: string, now = Date.now()): DeviceCheck {
+  const raw = rawPublicKey(device.publicKey);
+  if (!raw) {
+    return { ok: false, message: "device public key invalid", code: "DEVICE_AUTH_PUBLIC_KEY_INVALID", reason: "device-public-key" };
+  }
+  if (deviceIdOf(raw) !== device.id.toLowerCase()) {
+    return { ok: false, message: "device identity mismatch", code: "DEVICE_AUTH_DEVICE_ID_MISMATCH", reason: "device-id-mismatch" };
+  }
+  if (Math.abs(now - device.signedAt) > SIGNATURE_MAX_SKEW_MS) {
+    return { ok: false, message: "device signature expired", code: "DEVICE_AUTH_SIGNATURE_EXPIRED", reason: "device-signature-stale" };
+  }
+  if (device.nonce.trim() === "") {
+    return { ok: false, message: "device nonce required", code: "DEVICE_AUTH_NONCE_REQUIRED", reason: "device-nonce-missing" };
+  }
+  if (device.nonce !== expectedNonce) {
+    return { ok: false, message: "device nonce mismatch", code: "DEVICE_AUTH_NONCE_MISMATCH", reason: "device-nonce-mismatch" };
+  }
+  let key: KeyObject;
+  try {
+    key = keyObject(raw);
+  } catch {
+    return { ok: false, message: "device public key invalid", code: "DEVICE_AUTH_PUBLIC_KEY_INVALID", reason: "device-public-key" };
+  }
+  const signature = decodeB64(device.signature);
+  for (const version of ["v3", "v2"] as const) {
+    const payload = Buffer.from(signaturePayload(version, device, fields), "utf8");
+    try {
+      if (signature.length === 64 && verify(null, payload, key, signature)) return { ok: true, publicKeyRaw: raw, version };
+    } catch {
+      // fall through to the next payload version
+    }
+  }
+  return { ok: false, message: "device signature invalid", code: "DEVICE_AUTH_SIGNATURE_INVALID", reason: "device-signature" };
+}

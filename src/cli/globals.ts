@@ -1,0 +1,61 @@
+/**
+ * Root options are recognised anywhere before `--`: `--dev`, `--profile <name>`,
+ * `--log-level <level>`, `--no-color`. They are taken out of argv before citty sees it,
+ * so every subcommand shares them.
+ */
+import { LogLevel } from "../config/schema.ts";
+import { profileFromFlags } from "../config/paths.ts";
+
+export interface GlobalOptions {
+  profile?: string;
+  logLevel?: LogLevel;
+  noColor: boolean;
+}
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export function extractGlobals(argv: string[]): { globals: GlobalOptions; rest: string[] } {
+  const rest: string[] = [];
+  let dev = false;
+  let profile: string | undefined;
+  let logLevel: string | undefined;
+  let noColor = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const takeValue = (name: string): string => {
+      const eq = arg.indexOf("=");
+      if (eq >= 0) return arg.slice(eq + 1);
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith("-")) throw new UsageError(`${name} requires a value`);
+      i++;
+      return next;
+    };
+    if (arg === "--dev") dev = true;
+    else if (arg === "--profile" || arg.startsWith("--profile=")) profile = takeValue("--profile");
+    else if (arg === "--log-level" || arg.startsWith("--log-level=")) logLevel = takeValue("--log-level");
+    else if (arg === "--no-color") noColor = true;
+    else rest.push(arg);
+  }
+  let level: LogLevel | undefined;
+  if (logLevel !== undefined) {
+    const parsed = LogLevel.safeParse(logLevel);
+    if (!parsed.success) throw new UsageError(`Invalid --log-level "${logLevel}" (use ${LogLevel.options.join("|")})`);
+    level = parsed.data;
+  }
+  if (noColor) process.env.NO_COLOR = "1";
+  return { globals: { profile: profileFromFlags({ dev, profile }), logLevel: level, noColor }, rest };
+}
+
+let current: GlobalOptions = { noColor: false };
+export function setGlobals(g: GlobalOptions): void {
+  current = g;
+}
+export function globals(): GlobalOptions {
+  return current;
+}

@@ -1,0 +1,243 @@
+/**
+ * From an effective config to what the gateway process actually does: the hosts to bind,
+ * the port, the auth mode and secrets. Every refusal carries the exact upstream wording and
+ * the exit code (78 = configuration error, paired with systemd RestartPreventExitStatus=78).
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import type { Env } from "./paths.ts";
+import type { LoadedConfig } from "./load.ts";
+import type { AuthMode, BindMode, OpenClawConfig, SecretInput } from "./schema.ts";
+
+export const EXIT_CONFIG = 78;
+
+export class StartupError extends Error {
+  override name = "StartupError";
+  constructor(
+    readonly lines: string[],
+    readonly exitCode: number = EXIT_CONFIG,
+  ) {
+    super(lines.join("\n"));
+  }
+}
+
+export interface RateLimitSettings {
+  maxAttempts: number;
+  windowMs: number;
+  lockoutMs: number;
+  exemptLoopback: boolean;
+}
+
+export interface AuthSettings {
+  mode: AuthMode;
+  token?: string;
+  password?: string;
+  /** The token was generated for this run only (loopback, token mode, none configured). */
+  runtimeToken: boolean;
+  rateLimit: RateLimitSettings;
+  trustedProxy?: { userHeader: string; requiredHeaders: string[]; allowUsers: string[]; allowLoopback: boolean };
+}
+
+export interface GatewaySettings {
+  port: number;
+  bind: BindMode;
+  /** Hosts to listen on, primary first. */
+  hosts: string[];
+  /** All hosts are loopback addresses. */
+  loopbackOnly: boolean;
+  auth: AuthSettings;
+  trustedProxies: string[];
+  allowedOrigins: string[];
+  allowHostHeaderOriginFallback: boolean;
+  warnings: string[];
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || h.startsWith("127.") || h === "::ffff:127.0.0.1";
+}
+
+/** Container heuristics: Docker/Podman marker files or a container cgroup. */
+export function inContainer(): boolean {
+  if (existsSync("/.dockerenv") || existsSync("/run/.containerenv")) return true;
+  try {
+    const cgroup = readFileSync("/proc/1/cgroup", "utf8");
+    return /docker|kubepods|containerd|libpod|lxc/.test(cgroup);
+  } catch {
+    return false;
+  }
+}
+
+function firstTailnetIPv4(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family !== "IPv4") continue;
+      const [o1, o2] = a.address.split(".").map(Number);
+      if (o1 === 100 && o2 >= 64 && o2 <= 127) return a.address;
+    }
+  }
+  return undefined;
+}
+
+export function resolveBindHosts(bind: BindMode, cfg: OpenClawConfig, container = inContainer()): string[] {
+  switch (bind) {
+    case "loopback":
+      return ["127.0.0.1", "::1"];
+    case "lan":
+      return ["0.0.0.0"];
+    case "auto":
+      return container ? ["0.0.0.0"] : ["127.0.0.1", "::1"];
+    case "tailnet": {
+      const ip = firstTailnetIPv4();
+      return ip ? [ip, "127.0.0.1"] : ["127.0.0.1", "::1"];
+    }
+    case "custom": {
+      const host = cfg.gateway?.customBindHost;
+      if (!host) {
+        throw new StartupError([
+          "gateway.bind=custom requires gateway.customBindHost (an IPv4 address).",
+          "Set gateway.customBindHost or choose another --bind.",
+        ]);
+      }
+      return host === "0.0.0.0" || host === "127.0.0.1" ? [host] : [host, "127.0.0.1"];
+    }
+  }
+}
+
+/** Resolve a literal or SecretRef secret; undefined when absent, throws when unresolvable. */
+export function resolveSecret(value: SecretInput | undefined, keyPath: string, env: Env): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return value === "" ? undefined : value;
+  if (value.source === "env") {
+    const v = env[value.id];
+    if (v) return v;
+    throw new StartupError([`${keyPath}: SecretRef env:${value.id} is not set.`]);
+  }
+  throw new StartupError([
+    `${keyPath}: SecretRef source "${value.source}" is not supported by this gateway; use a literal, \${ENV_VAR} or {source:"env"}.`,
+  ]);
+}
+
+export function generateToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export function resolveGatewaySettings(
+  loaded: LoadedConfig,
+  opts: { env?: Env; container?: boolean } = {},
+): GatewaySettings {
+  const env = opts.env ?? process.env;
+  const cfg = loaded.config;
+  const gw = cfg.gateway ?? {};
+  const warnings: string[] = [];
+  const port = gw.port ?? loaded.paths.defaultPort;
+  const bind = gw.bind ?? "loopback";
+  const hosts = resolveBindHosts(bind, cfg, opts.container);
+  const loopbackOnly = hosts.every(isLoopbackHost);
+
+  const token = resolveSecret(gw.auth?.token, "gateway.auth.token", env);
+  const password = resolveSecret(gw.auth?.password, "gateway.auth.password", env);
+  let mode: AuthMode;
+  if (gw.auth?.mode) mode = gw.auth.mode;
+  else if (token && password) {
+    // Both secrets without a mode: the higher-precedence layer decides, a tie in the file is an error.
+    const rank = { cli: 3, env: 2, config: 1, default: 0 } as const;
+    const t = rank[loaded.sources.token ?? "default"];
+    const p = rank[loaded.sources.password ?? "default"];
+    if (t === p) {
+      throw new StartupError([
+        "Gateway auth has both a token and a password configured but no gateway.auth.mode.",
+        'Set gateway.auth.mode to "token" or "password" (or pass --auth token|password).',
+      ]);
+    }
+    mode = t > p ? "token" : "password";
+  } else mode = password ? "password" : "token";
+
+  const rl = gw.auth?.rateLimit ?? {};
+  const auth: AuthSettings = {
+    mode,
+    runtimeToken: false,
+    rateLimit: {
+      maxAttempts: rl.maxAttempts ?? 10,
+      windowMs: rl.windowMs ?? 60_000,
+      lockoutMs: rl.lockoutMs ?? 300_000,
+      exemptLoopback: rl.exemptLoopback ?? true,
+    },
+  };
+  const trustedProxies = gw.trustedProxies ?? [];
+
+  switch (mode) {
+    case "token":
+      auth.token = token;
+      if (password) auth.password = password;
+      break;
+    case "password":
+      if (!password) {
+        throw new StartupError([
+          "Gateway auth is set to password, but no password is configured.",
+          "Set gateway.auth.password (or OPENCLAW_GATEWAY_PASSWORD), or pass --password.",
+        ]);
+      }
+      auth.password = password;
+      break;
+    case "trusted-proxy": {
+      const tp = gw.auth?.trustedProxy;
+      if (!tp?.userHeader || trustedProxies.length === 0 || token) {
+        throw new StartupError([
+          "Gateway auth mode trusted-proxy needs gateway.trustedProxies (non-empty), gateway.auth.trustedProxy.userHeader, and no gateway.auth.token.",
+        ]);
+      }
+      auth.trustedProxy = {
+        userHeader: tp.userHeader,
+        requiredHeaders: tp.requiredHeaders ?? [],
+        allowUsers: tp.allowUsers ?? [],
+        allowLoopback: tp.allowLoopback ?? false,
+      };
+      if (password) auth.password = password;
+      break;
+    }
+    case "none":
+      warnings.push("Gateway auth mode=none explicitly configured; all gateway connections are unauthenticated.");
+      break;
+  }
+
+  const usableAuth =
+    (mode === "token" && Boolean(auth.token)) || (mode === "password" && Boolean(auth.password)) || mode === "trusted-proxy";
+  if (!loopbackOnly && !usableAuth) {
+    throw new StartupError([
+      `Refusing to bind gateway to ${bind} without auth.`,
+      ...(bind === "auto"
+        ? ["Container environment detected — the gateway defaults to bind=auto (0.0.0.0) for port-forwarding compatibility."]
+        : []),
+      "Set gateway.auth.token/password (or OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD) or pass --token/--password.",
+    ]);
+  }
+  if (mode === "token" && !auth.token) {
+    auth.token = generateToken();
+    auth.runtimeToken = true;
+    warnings.push(
+      "Gateway auth token was missing. Generated a runtime token for this startup without changing config; restart will generate a different token. Set gateway.auth.token (or OPENCLAW_GATEWAY_TOKEN) to keep one.",
+    );
+  }
+
+  const allowedOrigins = [...(gw.controlUi?.allowedOrigins ?? [])];
+  if (!loopbackOnly) {
+    // Non-loopback binds seed the local Control UI origins for the effective port.
+    for (const o of [`http://localhost:${port}`, `http://127.0.0.1:${port}`]) {
+      if (!allowedOrigins.includes(o)) allowedOrigins.push(o);
+    }
+  }
+
+  return {
+    port,
+    bind,
+    hosts,
+    loopbackOnly,
+    auth,
+    trustedProxies,
+    allowedOrigins,
+    allowHostHeaderOriginFallback: gw.controlUi?.dangerouslyAllowHostHeaderOriginFallback ?? false,
+    warnings,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Unauthenticated probes: /health /healthz (liveness), /ready /readyz (readiness),
+ * /startup /startupz. Local-direct or authenticated callers also get details.
+ */
+import { Hono, type Context } from "hono";
+import { bearerFrom, checkBearer } from "../../auth/shared-secret.ts";
+import { VERSION } from "../../version.ts";
+import type { GatewayContext } from "../context.ts";
+import type { HttpEnv } from "./app.ts";
+import { textResponse } from "./app.ts";
+
+const JSON_HEADERS = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" };
+
+function json(status: number, body: unknown, method: string): Response {
+  return new Response(method === "HEAD" ? null : JSON.stringify(body), { status, headers: JSON_HEADERS });
+}
+
+/** Details go to local-direct callers and to callers presenting the gateway secret. */
+function maySeeDetails(ctx: GatewayContext, c: Context<HttpEnv>): boolean {
+  if (c.get("directLocal")) return true;
+  const bearer = bearerFrom(c.req.header("authorization"));
+  if (!bearer) return false;
+  const ip = c.get("ip");
+  if (ctx.limiter.lockedFor("shared-secret", ip) > 0) return false;
+  const result = checkBearer(ctx.settings.auth, bearer);
+  if (result.ok) {
+    ctx.limiter.recordSuccess("shared-secret", ip);
+    return true;
+  }
+  ctx.limiter.recordFailure("shared-secret", ip, false);
+  return false;
+}
+
+export function probeRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  const live = (c: Context<HttpEnv>) => json(200, { ok: true, status: "live" }, c.req.method);
+  const ready = (c: Context<HttpEnv>) => {
+    const failing = ctx.draining ? ["gateway-draining"] : [];
+    const isReady = failing.length === 0;
+    const body = maySeeDetails(ctx, c) ? { ready: isReady, failing, uptimeMs: ctx.uptimeMs() } : { ready: isReady };
+    return json(isReady ? 200 : 503, body, c.req.method);
+  };
+  const startup = (c: Context<HttpEnv>) => {
+    const details = maySeeDetails(ctx, c);
+    if (ctx.draining) {
+      return json(503, details ? { ok: false, status: "draining", pendingReason: "shutdown" } : { ok: false, status: "draining" }, c.req.method);
+    }
+    const body = details ? { ok: true, status: "started", version: VERSION, uptimeMs: ctx.uptimeMs() } : { ok: true, status: "started" };
+    return json(200, body, c.req.method);
+  };
+  const routes: Array<[string, (c: Context<HttpEnv>) => Response]> = [
+    ["/health", live],
+    ["/healthz", live],
+    ["/ready", ready],
+    ["/readyz", ready],
+    ["/startup", startup],
+    ["/startupz", startup],
+  ];
+  for (const [path, handler] of routes) {
+    app.on(["GET", "HEAD"], path, handler);
+    app.all(path, () => textResponse(405, "Method Not Allowed", { Allow: "GET, HEAD" }));
+  }
+  return app;
+}

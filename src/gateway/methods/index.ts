@@ -1,0 +1,19 @@
+/** The method registry; `hello-ok.features.methods` is generated from it. */
+import { configGetMethod } from "./config.ts";
+import { healthMethod } from "./health.ts";
+import { modelsListMethod } from "./models.ts";
+import { systemPresenceMethod } from "./presence.ts";
+import { statusMethod } from "./status.ts";
+import type { MethodDef } from "./types.ts";
+
+export type { MethodDef, MethodCall } from "./types.ts";
+
+export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodDef<any>> {
+  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, ...extra];
+  const registry = new Map<string, MethodDef<any>>();
+  for (const def of all) {
+    if (registry.has(def.name)) throw new Error(`duplicate method ${def.name}`);
+    registry.set(def.name, def);
+  }
+  return registry;
+}

@@ -1,0 +1,52 @@
+/** `status`: runtime summary (the minimal upstream shape plus process memory and pid). */
+import { arch, platform, release } from "node:os";
+import { z } from "zod";
+import { listAgents } from "../../agents/registry.ts";
+import { VERSION } from "../../version.ts";
+import { defineMethod } from "./types.ts";
+
+export const statusMethod = defineMethod({
+  name: "status",
+  scope: "operator.read",
+  params: z.looseObject({ includeChannelSummary: z.boolean().optional(), includeCliProjection: z.boolean().optional() }),
+  handler: (params, { ctx }) => {
+    const agents = listAgents(ctx.loaded.config);
+    const defaultId = agents.find((a) => a.isDefault)!.id;
+    const mem = process.memoryUsage();
+    const payload: Record<string, unknown> = {
+      runtimeVersion: VERSION,
+      heartbeat: {
+        defaultAgentId: defaultId,
+        agents: agents.map((a) => ({ agentId: a.id, enabled: false, every: "disabled", everyMs: null, waitingForRoute: false })),
+      },
+      channelSummary: [],
+      queuedSystemEvents: [],
+      degradedSecretOwners: [],
+      degradedPlugins: [],
+      sessions: {
+        paths: [],
+        count: 0,
+        defaults: { model: null, contextTokens: null },
+        recent: [],
+        byAgent: agents.map((a) => ({ agentId: a.id, path: "[redacted]", count: 0, recent: [] })),
+      },
+      processMemory: {
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        heapTotalBytes: mem.heapTotal,
+        externalBytes: mem.external,
+        arrayBuffersBytes: mem.arrayBuffers,
+      },
+      pid: process.pid,
+      uptimeMs: ctx.uptimeMs(),
+      os: { platform: platform(), arch: arch(), release: release(), label: `${platform()} ${release()} (${arch()})` },
+    };
+    if (params.includeCliProjection) {
+      payload.cliProjection = {
+        agents: { defaultId, ownership: "sole", selectionRequired: false, rows: agents.map((a) => ({ id: a.id })) },
+        updateChannel: null,
+      };
+    }
+    return payload;
+  },
+});

@@ -1,0 +1,138 @@
+/**
+ * Frames on a socket: the pre-hello gate (size, JSON, first-frame rules, queueing while
+ * `connect` runs) and post-hello `req` dispatch with role and scope checks.
+ */
+import {
+  CloseCodes,
+  ErrorCodes,
+  Messages,
+  missingScopeError,
+  RpcError,
+} from "../../protocol/errors.ts";
+import { describeIssues, RequestFrame } from "../../protocol/frames.ts";
+import { ADMIN, hasScope } from "../../protocol/scopes.ts";
+import type { GatewayContext } from "../context.ts";
+import type { Connection } from "./connection.ts";
+import { handleConnect } from "./handshake.ts";
+
+const MAX_UNAUTHORIZED_STREAK = 10;
+
+function textOf(message: string | Buffer): string {
+  return typeof message === "string" ? message : message.toString("utf8");
+}
+
+function byteLength(message: string | Buffer): number {
+  return typeof message === "string" ? Buffer.byteLength(message) : message.byteLength;
+}
+
+/** Entry point for every inbound message. */
+export function onMessage(ctx: GatewayContext, conn: Connection, message: string | Buffer): void {
+  if (conn.isClosing) return;
+  if (conn.phase === "ready") {
+    void dispatch(ctx, conn, textOf(message));
+    return;
+  }
+  if (byteLength(message) > ctx.limits.preauthMaxBytes) {
+    conn.close(CloseCodes.TOO_BIG, Messages.preauthTooLarge);
+    return;
+  }
+  if (conn.phase === "connecting") {
+    conn.pending.push(textOf(message));
+    if (conn.pending.length >= ctx.limits.maxPendingHandshakeFrames) {
+      conn.close(CloseCodes.POLICY, Messages.tooManyPending);
+    }
+    return;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(textOf(message));
+  } catch {
+    conn.close(CloseCodes.NORMAL);
+    return;
+  }
+  const parsed = RequestFrame.safeParse(value);
+  if (!parsed.success) {
+    conn.close(CloseCodes.POLICY, Messages.invalidFrame);
+    return;
+  }
+  const frame = parsed.data;
+  if (frame.method !== "connect") {
+    conn.sendResponse(frame.id, false, undefined, { code: ErrorCodes.INVALID_REQUEST, message: Messages.firstMustBeConnect });
+    conn.close(CloseCodes.POLICY, Messages.firstMustBeConnect);
+    return;
+  }
+  conn.phase = "connecting";
+  void handleConnect(ctx, conn, frame)
+    .then((ok) => {
+      if (!ok) return;
+      ctx.onAuthenticated(conn);
+      for (const text of conn.pending.splice(0)) void dispatch(ctx, conn, text);
+    })
+    .catch((err) => {
+      ctx.log.error(`connect failed unexpectedly: ${(err as Error).stack ?? err}`);
+      conn.close(CloseCodes.POLICY, "internal error");
+    });
+}
+
+async function dispatch(ctx: GatewayContext, conn: Connection, text: string): Promise<void> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    ctx.log.debug(`ignored non-JSON frame from ${conn.data.ip} (conn ${conn.connId})`);
+    return;
+  }
+  const parsed = RequestFrame.safeParse(value);
+  if (!parsed.success) {
+    const v = value as { type?: unknown; id?: unknown } | null;
+    if (v && typeof v === "object" && v.type === "req" && typeof v.id === "string" && v.id) {
+      conn.sendResponse(v.id, false, undefined, { code: ErrorCodes.INVALID_REQUEST, message: Messages.invalidFrame });
+    } else {
+      ctx.log.debug(`ignored non-request frame from ${conn.data.ip} (conn ${conn.connId})`);
+    }
+    return;
+  }
+  const frame = parsed.data;
+  try {
+    const payload = await invoke(ctx, conn, frame);
+    conn.sendResponse(frame.id, true, payload);
+  } catch (err) {
+    if (err instanceof RpcError) {
+      conn.sendResponse(frame.id, false, undefined, err.toShape());
+      return;
+    }
+    ctx.log.error(`method ${frame.method} failed: ${(err as Error).stack ?? err}`);
+    conn.sendResponse(frame.id, false, undefined, { code: ErrorCodes.UNAVAILABLE, message: `${frame.method} failed: internal error` });
+  }
+}
+
+async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame): Promise<unknown> {
+  if (frame.method === "connect") throw new RpcError(ErrorCodes.INVALID_REQUEST, "already connected");
+  const def = ctx.methods.get(frame.method);
+  if (!def) {
+    if (conn.role === "operator" && !conn.scopes.includes(ADMIN)) throw missingScopeError(ADMIN);
+    throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unknownMethod(frame.method));
+  }
+  if (def.scope !== "bypass") {
+    const roles = def.roles ?? ["operator"];
+    if (!roles.includes(conn.role)) {
+      conn.unauthorizedStreak++;
+      if (conn.unauthorizedStreak > MAX_UNAUTHORIZED_STREAK) {
+        // Answer first, then close: the client learns why.
+        queueMicrotask(() => conn.close(CloseCodes.POLICY, Messages.repeatedUnauthorized));
+      }
+      throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unauthorizedRole(conn.role));
+    }
+    conn.unauthorizedStreak = 0;
+    if (conn.role === "operator" && !hasScope(conn.scopes, def.scope)) throw missingScopeError(def.scope);
+  }
+  let params: unknown = frame.params ?? {};
+  if (def.params) {
+    const checked = def.params.safeParse(params);
+    if (!checked.success) {
+      throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidParams(def.name, describeIssues(checked.error)));
+    }
+    params = checked.data;
+  }
+  return def.handler(params, { ctx, conn });
+}

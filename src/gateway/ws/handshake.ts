@@ -1,0 +1,294 @@
+/**
+ * The connect pipeline: params → protocol → role → Origin → lockout → shared secret →
+ * device proof → missing-device policy → scopes → hello-ok.
+ * Every refusal sends the error `res` first and then closes with the matching code.
+ */
+import { verifyDevice } from "../../auth/device-identity.ts";
+import { checkSharedSecret, type SharedAuthResult } from "../../auth/shared-secret.ts";
+import { checkTrustedProxy } from "../../auth/trusted-proxy.ts";
+import { defaultAgentId } from "../../agents/registry.ts";
+import {
+  authFailure,
+  CloseCodes,
+  ErrorCodes,
+  Messages,
+  RpcError,
+} from "../../protocol/errors.ts";
+import {
+  ConnectParams,
+  describeIssues,
+  MIN_CLIENT_PROTOCOL,
+  MIN_NODE_PROTOCOL,
+  MIN_PROBE_PROTOCOL,
+  PROTOCOL_VERSION,
+  type RequestFrame,
+} from "../../protocol/frames.ts";
+import { ADMIN, isScope } from "../../protocol/scopes.ts";
+import { BUILD, VERSION } from "../../version.ts";
+import type { GatewayContext } from "../context.ts";
+import { isEphemeralClient } from "../presence.ts";
+import type { Connection } from "./connection.ts";
+
+export const ADVERTISED_EVENTS = ["connect.challenge", "tick", "presence", "health", "shutdown"] as const;
+
+const BROWSER_CLIENT_IDS = new Set(["openclaw-control-ui", "webchat-ui", "webchat", "openclaw-browser-copilot"]);
+
+export function isBrowserClient(client: ConnectParams["client"]): boolean {
+  return BROWSER_CLIENT_IDS.has(client.id) || client.mode === "webchat";
+}
+
+function isControlUi(client: ConnectParams["client"]): boolean {
+  return client.id === "openclaw-control-ui" || client.id === "webchat-ui";
+}
+
+/** Accept iff min ≤ 4 ≤ max; probes may offer 3..4; node-mode nodes may speak 3. */
+export function negotiateProtocol(p: Pick<ConnectParams, "minProtocol" | "maxProtocol" | "client" | "role">): boolean {
+  const { minProtocol: min, maxProtocol: max } = p;
+  if (min <= PROTOCOL_VERSION && PROTOCOL_VERSION <= max && max >= MIN_CLIENT_PROTOCOL) return true;
+  if (p.client.mode === "probe" && max >= MIN_PROBE_PROTOCOL && min <= PROTOCOL_VERSION) return true;
+  if (p.role === "node" && p.client.mode === "node" && min <= MIN_NODE_PROTOCOL && MIN_NODE_PROTOCOL <= max) return true;
+  return false;
+}
+
+type Outcome = { ok: true } | { ok: false; error: RpcError; closeCode: number; closeReason: string };
+
+const refuse = (error: RpcError, closeCode: number = CloseCodes.POLICY, closeReason: string = error.message): Outcome => ({
+  ok: false,
+  error,
+  closeCode,
+  closeReason,
+});
+
+/**
+ * Run the connect request. Resolves once hello-ok or the refusal has been sent.
+ * Returns true when the socket is now authenticated.
+ */
+export async function handleConnect(ctx: GatewayContext, conn: Connection, frame: RequestFrame): Promise<boolean> {
+  const outcome = await evaluateConnect(ctx, conn, frame);
+  if (conn.isClosing) return false;
+  if (!outcome.ok) {
+    conn.sendResponse(frame.id, false, undefined, outcome.error.toShape());
+    conn.close(outcome.closeCode, outcome.closeReason);
+    return false;
+  }
+  return true;
+}
+
+async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: RequestFrame): Promise<Outcome> {
+  if (ctx.draining) {
+    return refuse(
+      new RpcError(ErrorCodes.UNAVAILABLE, Messages.restartUnavailable, undefined, { retryable: true, retryAfterMs: 1000 }),
+      CloseCodes.TRY_AGAIN_LATER,
+      "gateway restart in progress",
+    );
+  }
+  const raw = frame.params;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidConnectParams("must be object")));
+  }
+  const parsed = ConnectParams.safeParse(raw);
+  if (!parsed.success) {
+    return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidConnectParams(describeIssues(parsed.error))));
+  }
+  const p = parsed.data;
+
+  if (!negotiateProtocol(p)) {
+    return refuse(
+      new RpcError(ErrorCodes.INVALID_REQUEST, Messages.protocolMismatch, {
+        code: "PROTOCOL_MISMATCH",
+        clientMinProtocol: p.minProtocol,
+        clientMaxProtocol: p.maxProtocol,
+        expectedProtocol: PROTOCOL_VERSION,
+        minimumProbeProtocol: MIN_PROBE_PROTOCOL,
+      }),
+      CloseCodes.PROTOCOL_ERROR,
+      Messages.protocolMismatch,
+    );
+  }
+
+  const role = p.role ?? "operator";
+  if (role !== "operator" && role !== "node") {
+    return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidRole));
+  }
+
+  const data = conn.data;
+  const browser = isBrowserClient(p.client);
+  if (data.origin !== undefined || browser) {
+    const verdict = data.originVerdict ?? { ok: false as const, reason: "origin-missing" };
+    if (!verdict.ok) {
+      return refuse(
+        new RpcError(ErrorCodes.INVALID_REQUEST, Messages.originNotAllowed, {
+          code: "CONTROL_UI_ORIGIN_NOT_ALLOWED",
+          reason: verdict.reason,
+        }),
+      );
+    }
+  }
+
+  // Browser-origin sockets are never loopback-exempt; from loopback they are keyed by origin.
+  const limiterIp = data.origin !== undefined && data.loopback ? `browser-origin:${data.origin}` : data.ip;
+  const exempt = data.loopback && data.origin === undefined && ctx.settings.auth.rateLimit.exemptLoopback;
+  const lockedFor = exempt ? 0 : ctx.limiter.lockedFor("shared-secret", limiterIp);
+  if (lockedFor > 0) {
+    return refuse(authFailure("rate_limited", { retryAfterMs: lockedFor }));
+  }
+
+  const auth = ctx.settings.auth;
+  let shared: SharedAuthResult | { ok: true; method: "trusted-proxy" };
+  if (auth.mode === "trusted-proxy" && !(data.directLocal && p.auth?.password)) {
+    const tp = checkTrustedProxy(auth, ctx.settings.trustedProxies, data.ip, data.headers ?? new Headers());
+    shared = tp.ok ? { ok: true, method: "trusted-proxy" } : { ok: false, reason: tp.reason, provided: false };
+  } else {
+    shared = checkSharedSecret(auth, p.auth);
+  }
+
+  const requested = (p.scopes ?? []).filter(isScope);
+  const secretOk = shared.ok && (shared.method === "token" || shared.method === "password");
+
+  if (p.device) {
+    const fields = {
+      clientId: p.client.id,
+      clientMode: p.client.mode,
+      role,
+      scopes: p.scopes ?? [],
+      token: p.auth?.token ?? p.auth?.deviceToken ?? p.auth?.bootstrapToken ?? "",
+      platform: p.client.platform,
+      deviceFamily: p.client.deviceFamily,
+    };
+    const check = verifyDevice(p.device, fields, conn.nonce);
+    if (!check.ok) {
+      return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, check.message, { code: check.code, reason: check.reason }));
+    }
+  }
+
+  if (!shared.ok) {
+    if (!shared.provided && !p.device && auth.mode !== "trusted-proxy") {
+      if (isControlUi(p.client)) {
+        return refuse(
+          new RpcError(ErrorCodes.INVALID_REQUEST, Messages.controlUiDeviceRequired, {
+            code: "CONTROL_UI_DEVICE_IDENTITY_REQUIRED",
+          }),
+        );
+      }
+      return refuse(
+        new RpcError(ErrorCodes.NOT_PAIRED, Messages.deviceIdentityRequired, { code: "DEVICE_IDENTITY_REQUIRED" }),
+      );
+    }
+    if (shared.provided) {
+      const delay = ctx.limiter.recordFailure("shared-secret", limiterIp, exempt);
+      ctx.log.warn(`connect rejected: ${shared.reason} from ${data.ip} (client ${p.client.id}/${p.client.mode})`);
+      if (delay > 0) await Bun.sleep(delay);
+    }
+    const canRetry = Boolean(p.device && p.auth?.token && !p.auth?.deviceToken);
+    return refuse(authFailure(shared.reason, { canRetryWithDeviceToken: canRetry }));
+  }
+
+  const local = data.directLocal || (data.loopback && secretOk);
+  let scopes: string[];
+  if (p.device) {
+    // Pairing records arrive with the device-pairing work; until then a verified device that is
+    // local (direct-local, or loopback with the shared secret) is approved for this connection,
+    // exactly like upstream's silent local approval. Anything else has to be paired first.
+    if (!local) {
+      return refuse(
+        new RpcError(ErrorCodes.NOT_PAIRED, "pairing required: device is not approved yet", {
+          code: "PAIRING_REQUIRED",
+          reason: "not-paired",
+          remediationHint: "Approve this device from the pending pairing requests.",
+          deviceId: p.device.id,
+          requestedRole: role,
+          requestedScopes: requested,
+        }),
+        CloseCodes.POLICY,
+        "pairing required: device is not approved yet",
+      );
+    }
+    scopes = requested;
+  } else {
+    if (auth.mode === "none" && !data.directLocal) {
+      return refuse(
+        new RpcError(ErrorCodes.NOT_PAIRED, Messages.deviceIdentityRequired, { code: "DEVICE_IDENTITY_REQUIRED" }),
+      );
+    }
+    const isCli = p.client.id === "cli" && p.client.mode === "cli";
+    const isBackend = p.client.id === "gateway-client" && p.client.mode === "backend";
+    const keeps =
+      (isCli && (data.directLocal || (data.loopback && secretOk))) ||
+      (isBackend && data.loopback) ||
+      (shared.method === "trusted-proxy" && isControlUi(p.client));
+    scopes = keeps ? requested : [];
+  }
+
+  ctx.limiter.recordSuccess("shared-secret", limiterIp);
+
+  conn.role = role;
+  conn.scopes = role === "node" ? [] : scopes;
+  conn.authMethod = shared.method;
+  conn.client = p.client;
+  conn.caps = p.caps ?? [];
+  conn.phase = "ready";
+  if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
+  data.headers = undefined;
+
+  conn.sendResponse(frame.id, true, helloOk(ctx, conn));
+
+  if (!isEphemeralClient(p.client.mode)) {
+    ctx.presence.upsert(conn.connId, {
+      host: p.client.displayName,
+      clientId: p.client.id,
+      ip: data.ip,
+      version: p.client.version,
+      platform: p.client.platform,
+      deviceFamily: p.client.deviceFamily,
+      modelIdentifier: p.client.modelIdentifier,
+      timeZone: p.client.timeZone,
+      mode: p.client.mode,
+      reason: "connect",
+      ts: Date.now(),
+      deviceId: p.device?.id,
+      roles: [role],
+      scopes: conn.scopes,
+      instanceId: p.client.instanceId,
+    });
+    ctx.presenceChanged();
+  }
+  return { ok: true };
+}
+
+export function helloOk(ctx: GatewayContext, conn: Connection): Record<string, unknown> {
+  const cfg = ctx.loaded.config;
+  const defaultId = defaultAgentId(cfg);
+  const snapshot: Record<string, unknown> = {
+    presence: ctx.presence.list(),
+    health: ctx.cachedHealth(),
+    stateVersion: { ...ctx.stateVersion },
+    uptimeMs: ctx.uptimeMs(),
+    appliedConfigHash: ctx.loaded.hash ? `sha256:${ctx.loaded.hash}` : null,
+    sessionDefaults: {
+      defaultAgentId: defaultId,
+      mainKey: "main",
+      mainSessionKey: `agent:${defaultId}:main`,
+      scope: "per-sender",
+    },
+    suspension: { phase: "accepting" },
+  };
+  if (conn.scopes.includes(ADMIN)) {
+    snapshot.configPath = ctx.loaded.paths.configPath;
+    snapshot.stateDir = ctx.loaded.paths.stateDir;
+    snapshot.authMode = ctx.settings.auth.mode;
+  }
+  return {
+    type: "hello-ok",
+    protocol: PROTOCOL_VERSION,
+    server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, connId: conn.connId },
+    features: { methods: [...ctx.methods.keys()], events: [...ADVERTISED_EVENTS], capabilities: [] },
+    snapshot,
+    auth: { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
+    policy: {
+      maxPayload: ctx.limits.maxPayload,
+      maxBufferedBytes: ctx.limits.maxBufferedBytes,
+      tickIntervalMs: ctx.limits.tickIntervalMs,
+      attachments: { maxBytes: 20_971_520, maxImageBytes: 6_291_456 },
+    },
+  };
+}

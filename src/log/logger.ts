@@ -1,0 +1,97 @@
+/**
+ * Gateway logger: `[subsystem] message` lines, pretty (consola) on a TTY and JSON lines
+ * otherwise (journald, files, tests). Known secrets are masked before anything is written.
+ */
+import type { LogLevel } from "../config/schema.ts";
+
+export type Level = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+const RANK: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
+
+export interface LogRecord {
+  time: string;
+  level: Level;
+  subsystem: string;
+  message: string;
+}
+
+export interface LogSink {
+  write(record: LogRecord): void;
+}
+
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+  trace(message: string): void;
+  child(subsystem: string): Logger;
+  /** Register a secret that must never be printed. */
+  addSecret(secret: string | undefined): void;
+  readonly level: LogLevel;
+}
+
+export function mask(secret: string): string {
+  return secret.length >= 18 ? `${secret.slice(0, 6)}…${secret.slice(-4)}` : "***";
+}
+
+class Secrets {
+  readonly values = new Set<string>();
+  scrub(text: string): string {
+    let out = text;
+    for (const s of this.values) if (out.includes(s)) out = out.split(s).join(mask(s));
+    return out;
+  }
+}
+
+/** JSON lines to a writable (stdout by default). */
+export function jsonSink(out: { write(chunk: string): unknown } = process.stdout): LogSink {
+  return { write: (r) => void out.write(`${JSON.stringify(r)}\n`) };
+}
+
+/** Pretty TTY output through consola, loaded on first use. */
+export function prettySink(): LogSink {
+  let consola: typeof import("consola").consola | undefined;
+  const pending: LogRecord[] = [];
+  void import("consola").then((m) => {
+    consola = m.createConsola({ level: 5, formatOptions: { date: true, colors: true } });
+    for (const r of pending.splice(0)) emit(r);
+  });
+  const emit = (r: LogRecord) => {
+    const c = consola!.withTag(r.subsystem);
+    const fn = r.level === "fatal" ? c.fatal : r.level === "error" ? c.error : r.level === "warn" ? c.warn : r.level === "info" ? c.info : r.level === "debug" ? c.debug : c.trace;
+    fn(r.message);
+  };
+  return { write: (r) => (consola ? emit(r) : pending.push(r)) };
+}
+
+export function createLogger(opts: { level?: LogLevel; sinks?: LogSink[]; subsystem?: string } = {}): Logger {
+  const level = opts.level ?? "info";
+  const sinks = opts.sinks ?? [process.stdout.isTTY ? prettySink() : jsonSink()];
+  const secrets = new Secrets();
+  const make = (subsystem: string): Logger => {
+    const log = (lvl: Level, message: string) => {
+      if (RANK[lvl] > RANK[level] || level === "silent") return;
+      const record: LogRecord = { time: new Date().toISOString(), level: lvl, subsystem, message: secrets.scrub(message) };
+      for (const sink of sinks) sink.write(record);
+    };
+    return {
+      level,
+      error: (m) => log("error", m),
+      warn: (m) => log("warn", m),
+      info: (m) => log("info", m),
+      debug: (m) => log("debug", m),
+      trace: (m) => log("trace", m),
+      child: (sub) => make(sub),
+      addSecret: (s) => {
+        if (s && s.length >= 4) secrets.values.add(s);
+      },
+    };
+  };
+  return make(opts.subsystem ?? "gateway");
+}
+
+/** A logger that records into memory; for tests and for callers that want to inspect output. */
+export function memorySink(): LogSink & { records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  return { records, write: (r) => void records.push(r) };
+}

@@ -1,0 +1,204 @@
+/**
+ * Error codes, exact messages and close codes of protocol v4. Real clients match on these
+ * strings (the CLI parses message prefixes), so they live here once.
+ */
+
+export const ErrorCodes = {
+  INVALID_REQUEST: "INVALID_REQUEST",
+  FORBIDDEN: "FORBIDDEN",
+  NOT_PAIRED: "NOT_PAIRED",
+  UNAVAILABLE: "UNAVAILABLE",
+  APPROVAL_NOT_FOUND: "APPROVAL_NOT_FOUND",
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface ErrorShape {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+  retryable?: boolean;
+  retryAfterMs?: number;
+}
+
+/** A method handler throws this to answer with `ok:false`. */
+export class RpcError extends Error {
+  override name = "RpcError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly extra: { retryable?: boolean; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+  }
+  toShape(): ErrorShape {
+    const shape: ErrorShape = { code: this.code, message: this.message };
+    if (this.details !== undefined) shape.details = this.details;
+    if (this.extra.retryable !== undefined) shape.retryable = this.extra.retryable;
+    if (this.extra.retryAfterMs !== undefined) shape.retryAfterMs = this.extra.retryAfterMs;
+    return shape;
+  }
+}
+
+export const CloseCodes = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  POLICY: 1008,
+  TOO_BIG: 1009,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+  AUTH_CHANGED: 4001,
+} as const;
+
+export const Messages = {
+  invalidFrame: "invalid request frame",
+  firstMustBeConnect: "invalid handshake: first request must be connect",
+  invalidConnectParams: (detail: string) => `invalid connect params: ${detail}`,
+  protocolMismatch: "protocol mismatch",
+  invalidRole: "invalid role",
+  preauthTooLarge: "preauth payload too large",
+  tooManyPending: "too many pending handshake frames",
+  slowConsumer: "slow consumer",
+  serviceRestart: "service restart",
+  gatewayStopping: "gateway stopping",
+  restartUnavailable: "connect unavailable during gateway restart",
+  deviceIdentityRequired: "device identity required",
+  controlUiDeviceRequired: "control ui requires device identity (use HTTPS or localhost secure context)",
+  originNotAllowed:
+    "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
+  unknownMethod: (m: string) => `unknown method: ${m}`,
+  missingScope: (s: string) => `missing scope: ${s}`,
+  unauthorizedRole: (r: string) => `unauthorized role: ${r}`,
+  repeatedUnauthorized: "repeated unauthorized calls",
+  invalidParams: (method: string, detail: string) => `invalid ${method} params: ${detail}`,
+} as const;
+
+/** Close reasons are capped at 123 bytes by RFC 6455; upstream truncates to 120 UTF-8 bytes. */
+export function truncateReason(reason: string, maxBytes = 120): string {
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= maxBytes) return reason;
+  let cut = maxBytes;
+  // Do not split a multi-byte character.
+  while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+  return new TextDecoder().decode(bytes.slice(0, cut));
+}
+
+export type AuthReason =
+  | "token_missing"
+  | "token_mismatch"
+  | "token_missing_config"
+  | "password_missing"
+  | "password_mismatch"
+  | "password_missing_config"
+  | "device_token_mismatch"
+  | "scope_mismatch"
+  | "rate_limited"
+  | "trusted_proxy_untrusted_source"
+  | "trusted_proxy_loopback_source"
+  | "trusted_proxy_user_missing"
+  | "trusted_proxy_user_not_allowed"
+  | `trusted_proxy_missing_header_${string}`
+  | "unauthorized";
+
+interface AuthFailureSpec {
+  detailCode: string;
+  message: string;
+  nextStep: string;
+}
+
+const TOKEN_HINT = "(use this gateway's gateway.auth.token or pair the device)";
+
+function authSpec(reason: AuthReason): AuthFailureSpec {
+  switch (reason) {
+    case "token_missing":
+      return {
+        detailCode: "AUTH_TOKEN_MISSING",
+        message: `unauthorized: gateway token missing ${TOKEN_HINT}`,
+        nextStep: "update_auth_configuration",
+      };
+    case "token_mismatch":
+      return {
+        detailCode: "AUTH_TOKEN_MISMATCH",
+        message: `unauthorized: gateway token mismatch ${TOKEN_HINT}`,
+        nextStep: "update_auth_credentials",
+      };
+    case "token_missing_config":
+      return {
+        detailCode: "AUTH_TOKEN_NOT_CONFIGURED",
+        message: "unauthorized: gateway token not configured on gateway",
+        nextStep: "update_auth_configuration",
+      };
+    case "password_missing":
+      return {
+        detailCode: "AUTH_PASSWORD_MISSING",
+        message: "unauthorized: gateway password missing",
+        nextStep: "update_auth_configuration",
+      };
+    case "password_mismatch":
+      return {
+        detailCode: "AUTH_PASSWORD_MISMATCH",
+        message: "unauthorized: gateway password mismatch",
+        nextStep: "update_auth_credentials",
+      };
+    case "password_missing_config":
+      return {
+        detailCode: "AUTH_PASSWORD_NOT_CONFIGURED",
+        message: "unauthorized: gateway password not configured",
+        nextStep: "update_auth_configuration",
+      };
+    case "device_token_mismatch":
+      return {
+        detailCode: "AUTH_DEVICE_TOKEN_MISMATCH",
+        message: "unauthorized: device token mismatch (rotate/reissue device token)",
+        nextStep: "update_auth_credentials",
+      };
+    case "scope_mismatch":
+      return {
+        detailCode: "AUTH_SCOPE_MISMATCH",
+        message: "unauthorized: device token scope mismatch (re-pair the device or request fewer scopes)",
+        nextStep: "review_auth_configuration",
+      };
+    case "rate_limited":
+      return {
+        detailCode: "AUTH_RATE_LIMITED",
+        message: "unauthorized: too many failed authentication attempts (retry later)",
+        nextStep: "wait_then_retry",
+      };
+    default:
+      return {
+        detailCode: reason.startsWith("trusted_proxy_missing_header_")
+          ? "AUTH_IDENTITY_HEADER_REQUIRED"
+          : "AUTH_UNAUTHORIZED",
+        message: "unauthorized",
+        nextStep: "review_auth_configuration",
+      };
+  }
+}
+
+/** The `error` of a failed connect for an auth reason (always INVALID_REQUEST). */
+export function authFailure(
+  reason: AuthReason,
+  opts: { canRetryWithDeviceToken?: boolean; retryAfterMs?: number } = {},
+): RpcError {
+  const spec = authSpec(reason);
+  const canRetry = reason === "token_mismatch" && Boolean(opts.canRetryWithDeviceToken);
+  const details: Record<string, unknown> = { code: spec.detailCode, authReason: reason };
+  if (reason === "token_mismatch") {
+    details.canRetryWithDeviceToken = canRetry;
+    details.recommendedNextStep = canRetry ? "retry_with_device_token" : spec.nextStep;
+  } else {
+    details.recommendedNextStep = spec.nextStep;
+  }
+  const extra =
+    reason === "rate_limited" ? { retryable: true, retryAfterMs: opts.retryAfterMs ?? 0 } : ({} as Record<string, never>);
+  return new RpcError(ErrorCodes.INVALID_REQUEST, spec.message, details, extra);
+}
+
+export function missingScopeError(scope: string): RpcError {
+  return new RpcError(ErrorCodes.FORBIDDEN, Messages.missingScope(scope), {
+    code: "MISSING_SCOPE",
+    missingScope: scope,
+    requiredScopes: [scope],
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * Wire frames of protocol v4 and the closed `connect` params schema.
+ * Frames are UTF-8 JSON text; objects are closed (unknown keys are invalid).
+ */
+import { z } from "zod";
+import type { ErrorShape } from "./errors.ts";
+
+export const PROTOCOL_VERSION = 4;
+export const MIN_CLIENT_PROTOCOL = 4;
+export const MIN_NODE_PROTOCOL = 3;
+export const MIN_PROBE_PROTOCOL = 3;
+
+export const RequestFrame = z.strictObject({
+  type: z.literal("req"),
+  id: z.string().min(1),
+  method: z.string().min(1),
+  params: z.unknown().optional(),
+  traceparent: z.string().max(128).optional(),
+});
+export type RequestFrame = z.infer<typeof RequestFrame>;
+
+export interface ResponseFrame {
+  type: "res";
+  id: string;
+  ok: boolean;
+  payload?: unknown;
+  error?: ErrorShape;
+}
+
+export interface EventFrame {
+  type: "event";
+  event: string;
+  payload?: unknown;
+  seq?: number;
+  stateVersion?: { presence: number; health: number };
+}
+
+export const CLIENT_IDS = [
+  "webchat-ui",
+  "openclaw-control-ui",
+  "openclaw-browser-copilot",
+  "openclaw-tui",
+  "webchat",
+  "cli",
+  "gateway-client",
+  "openclaw-macos",
+  "openclaw-linux",
+  "openclaw-ios",
+  "openclaw-watchos",
+  "openclaw-android",
+  "node-host",
+  "openclaw-worker",
+  "test",
+  "fingerprint",
+  "openclaw-probe",
+] as const;
+export const CLIENT_MODES = ["webchat", "cli", "ui", "backend", "node", "worker", "probe", "test"] as const;
+export type ClientId = (typeof CLIENT_IDS)[number];
+export type ClientMode = (typeof CLIENT_MODES)[number];
+
+const ProtocolInt = z.number().int().min(1);
+
+export const ConnectParams = z.strictObject({
+  minProtocol: ProtocolInt,
+  maxProtocol: ProtocolInt,
+  client: z.strictObject({
+    id: z.enum(CLIENT_IDS),
+    displayName: z.string().optional(),
+    version: z.string(),
+    buildId: z.string().optional(),
+    platform: z.string(),
+    deviceFamily: z.string().optional(),
+    modelIdentifier: z.string().optional(),
+    timeZone: z.string().optional(),
+    mode: z.enum(CLIENT_MODES),
+    instanceId: z.string().optional(),
+  }),
+  role: z.string().optional(),
+  scopes: z.array(z.string()).optional(),
+  caps: z.array(z.string()).optional(),
+  commands: z.array(z.string()).optional(),
+  permissions: z.record(z.string(), z.unknown()).optional(),
+  pathEnv: z.string().optional(),
+  locale: z.string().optional(),
+  userAgent: z.string().optional(),
+  auth: z
+    .strictObject({
+      token: z.string().optional(),
+      password: z.string().optional(),
+      deviceToken: z.string().optional(),
+      bootstrapToken: z.string().optional(),
+      approvalRuntimeToken: z.string().optional(),
+      agentRuntimeIdentityToken: z.string().optional(),
+    })
+    .optional(),
+  device: z
+    .strictObject({
+      id: z.string().min(1),
+      publicKey: z.string().min(1),
+      signature: z.string().min(1),
+      signedAt: z.number().int().nonnegative(),
+      nonce: z.string(),
+    })
+    .optional(),
+  modelCatalog: z.unknown().optional(),
+  computerUse: z.unknown().optional(),
+  workerRuns: z.unknown().optional(),
+});
+export type ConnectParams = z.infer<typeof ConnectParams>;
+
+function pointer(path: readonly PropertyKey[]): string {
+  return path.map((p) => `/${String(p)}`).join("");
+}
+
+/** AJV-style validation text, as the upstream gateway reports it (`must be object`, ...). */
+export function describeIssues(error: z.ZodError): string {
+  const parts: string[] = [];
+  for (const issue of error.issues) {
+    let path = issue.path;
+    let text: string;
+    switch (issue.code) {
+      case "invalid_type":
+        if (issue.input === undefined && path.length > 0) {
+          text = `must have required property '${String(path[path.length - 1])}'`;
+          path = path.slice(0, -1);
+        } else {
+          text = `must be ${issue.expected === "int" ? "integer" : issue.expected}`;
+        }
+        break;
+      case "invalid_value":
+        text = "must be equal to one of the allowed values";
+        break;
+      case "unrecognized_keys":
+        text = `must NOT have additional properties (${issue.keys.join(", ")})`;
+        break;
+      case "too_small":
+        text = issue.origin === "string" ? "must NOT have fewer than 1 characters" : `must be >= ${issue.minimum}`;
+        break;
+      case "too_big":
+        text = `must be <= ${issue.maximum}`;
+        break;
+      default:
+        text = issue.message;
+    }
+    parts.push(path.length ? `at ${pointer(path)}: ${text}` : text);
+  }
+  return parts.join("; ");
+}
+
+export function encodeResponse(id: string, ok: boolean, payload?: unknown, error?: ErrorShape): string {
+  const frame: ResponseFrame = { type: "res", id, ok };
+  if (payload !== undefined) frame.payload = payload;
+  if (error !== undefined) frame.error = error;
+  return JSON.stringify(frame);
+}

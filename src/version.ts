@@ -1,0 +1,15 @@
+/**
+ * Version reported on the wire and stamped into config (`meta.lastTouchedVersion`).
+ * OpenClaw clients compare calendar versions (YYYY.M.D), so we report the upstream
+ * release we are wire-compatible with; our own build id goes into BUILD only.
+ */
+declare const OPENCLAW_BUILD_ID: string | undefined;
+
+export const VERSION = "2026.9.6";
+
+/** Build id injected by scripts/build.ts (`define`); "source" when run from a checkout. */
+export const BUILD: string = typeof OPENCLAW_BUILD_ID === "string" ? OPENCLAW_BUILD_ID : "source";
+
+export function versionLine(): string {
+  return `OpenClaw ${VERSION} (${BUILD})`;
+}
