@@ -8,14 +8,17 @@
 import { z } from "zod";
 
 /** A secret given literally (`"abc"`, `"${ENV_VAR}"`) or as a SecretRef. */
-export const SecretInput = z.union([
-  z.string(),
-  z.strictObject({
-    source: z.enum(["env", "file", "exec", "store"]),
-    provider: z.string().optional(),
-    id: z.string(),
-  }),
-]);
+export const SecretInput = z.union(
+  [
+    z.string(),
+    z.strictObject({
+      source: z.enum(["env", "file", "exec", "store"]),
+      provider: z.string().optional(),
+      id: z.string(),
+    }),
+  ],
+  { error: "Invalid value: expected a string or a SecretRef object" },
+);
 export type SecretInput = z.infer<typeof SecretInput>;
 
 export const BindMode = z.enum(["loopback", "lan", "tailnet", "auto", "custom"]);
@@ -240,10 +243,6 @@ export function toConfigIssues(error: z.ZodError): ConfigIssue[] {
       for (const key of issue.keys) {
         issues.push({ path: issuePath([...issue.path, key]), message: hintForUnknownKey([...issue.path, key]) });
       }
-      continue;
-    }
-    if (issue.code === "invalid_union") {
-      issues.push({ path: issuePath(issue.path), message: "Invalid value: expected a string or a SecretRef object" });
       continue;
     }
     issues.push({ path: issuePath(issue.path), message: issue.message });

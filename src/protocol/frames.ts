@@ -112,35 +112,44 @@ function pointer(path: readonly PropertyKey[]): string {
   return path.map((p) => `/${String(p)}`).join("");
 }
 
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = input;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
 /** AJV-style validation text, as the upstream gateway reports it (`must be object`, ...). */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, input: unknown): string {
   const parts: string[] = [];
   for (const issue of error.issues) {
     let path = issue.path;
     let text: string;
-    switch (issue.code) {
-      case "invalid_type":
-        if (issue.input === undefined && path.length > 0) {
-          text = `must have required property '${String(path[path.length - 1])}'`;
-          path = path.slice(0, -1);
-        } else {
+    if (path.length > 0 && issue.code !== "unrecognized_keys" && valueAt(input, path) === undefined) {
+      text = `must have required property '${String(path[path.length - 1])}'`;
+      path = path.slice(0, -1);
+    } else {
+      switch (issue.code) {
+        case "invalid_type":
           text = `must be ${issue.expected === "int" ? "integer" : issue.expected}`;
-        }
-        break;
-      case "invalid_value":
-        text = "must be equal to one of the allowed values";
-        break;
-      case "unrecognized_keys":
-        text = `must NOT have additional properties (${issue.keys.join(", ")})`;
-        break;
-      case "too_small":
-        text = issue.origin === "string" ? "must NOT have fewer than 1 characters" : `must be >= ${issue.minimum}`;
-        break;
-      case "too_big":
-        text = `must be <= ${issue.maximum}`;
-        break;
-      default:
-        text = issue.message;
+          break;
+        case "invalid_value":
+          text = "must be equal to one of the allowed values";
+          break;
+        case "unrecognized_keys":
+          text = `must NOT have additional properties (${issue.keys.join(", ")})`;
+          break;
+        case "too_small":
+          text = issue.origin === "string" ? "must NOT have fewer than 1 characters" : `must be >= ${issue.minimum}`;
+          break;
+        case "too_big":
+          text = `must be <= ${issue.maximum}`;
+          break;
+        default:
+          text = issue.message;
+      }
     }
     parts.push(path.length ? `at ${pointer(path)}: ${text}` : text);
   }

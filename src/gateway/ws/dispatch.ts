@@ -99,6 +99,8 @@ async function dispatch(ctx: GatewayContext, conn: Connection, text: string): Pr
   } catch (err) {
     if (err instanceof RpcError) {
       conn.sendResponse(frame.id, false, undefined, err.toShape());
+      // Answer first, then close: the client learns why.
+      if (conn.unauthorizedStreak > MAX_UNAUTHORIZED_STREAK) conn.close(CloseCodes.POLICY, Messages.repeatedUnauthorized);
       return;
     }
     ctx.log.error(`method ${frame.method} failed: ${(err as Error).stack ?? err}`);
@@ -117,10 +119,6 @@ async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame
     const roles = def.roles ?? ["operator"];
     if (!roles.includes(conn.role)) {
       conn.unauthorizedStreak++;
-      if (conn.unauthorizedStreak > MAX_UNAUTHORIZED_STREAK) {
-        // Answer first, then close: the client learns why.
-        queueMicrotask(() => conn.close(CloseCodes.POLICY, Messages.repeatedUnauthorized));
-      }
       throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unauthorizedRole(conn.role));
     }
     conn.unauthorizedStreak = 0;
@@ -130,7 +128,7 @@ async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame
   if (def.params) {
     const checked = def.params.safeParse(params);
     if (!checked.success) {
-      throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidParams(def.name, describeIssues(checked.error)));
+      throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidParams(def.name, describeIssues(checked.error, params)));
     }
     params = checked.data;
   }

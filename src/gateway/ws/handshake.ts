@@ -88,7 +88,7 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
   }
   const parsed = ConnectParams.safeParse(raw);
   if (!parsed.success) {
-    return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidConnectParams(describeIssues(parsed.error))));
+    return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidConnectParams(describeIssues(parsed.error, raw))));
   }
   const p = parsed.data;
 
