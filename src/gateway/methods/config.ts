@@ -39,11 +39,14 @@ export const configGetMethod = defineMethod({
     const effective = redactConfig(ctx.loaded.config, secrets);
     const payload: Record<string, unknown> = {
       path,
+      includedPaths: [],
+      includeProvenance: [],
       exists,
       valid: issues.length === 0,
       raw: raw === null ? null : redactText(raw, secrets),
       parsed: parsedRedacted ?? null,
       sourceConfig: parsedRedacted ?? {},
+      resolved: parsedRedacted ?? {},
       config: effective,
       runtimeConfig: effective,
       issues,

@@ -20,6 +20,7 @@ export interface HealthSnapshot {
   channelOrder: string[];
   channelLabels: Record<string, string>;
   heartbeatSeconds: number;
+  modelRuntime: { degraded: boolean; pendingAgents: string[] };
   defaultAgentId: string;
   agents: Array<{
     agentId: string;
@@ -53,6 +54,7 @@ export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapsh
     channelOrder: [],
     channelLabels: {},
     heartbeatSeconds: 0,
+    modelRuntime: { degraded: false, pendingAgents: [] },
     defaultAgentId: def.agentId,
     agents: rows,
     sessions: def.sessions,

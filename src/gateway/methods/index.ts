@@ -1,4 +1,5 @@
 /** The method registry; `hello-ok.features.methods` is generated from it. */
+import { channelsStatusMethod, lastHeartbeatMethod } from "./channels.ts";
 import { configGetMethod } from "./config.ts";
 import { healthMethod } from "./health.ts";
 import { modelsListMethod } from "./models.ts";
@@ -9,7 +10,7 @@ import type { MethodDef } from "./types.ts";
 export type { MethodDef, MethodCall } from "./types.ts";
 
 export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodDef<any>> {
-  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, ...extra];
+  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, channelsStatusMethod, lastHeartbeatMethod, ...extra];
   const registry = new Map<string, MethodDef<any>>();
   for (const def of all) {
     if (registry.has(def.name)) throw new Error(`duplicate method ${def.name}`);

@@ -1,5 +1,4 @@
 /** `status`: runtime summary (the minimal upstream shape plus process memory and pid). */
-import { arch, platform, release } from "node:os";
 import { z } from "zod";
 import { listAgents } from "../../agents/registry.ts";
 import { VERSION } from "../../version.ts";
@@ -19,6 +18,7 @@ export const statusMethod = defineMethod({
         defaultAgentId: defaultId,
         agents: agents.map((a) => ({ agentId: a.id, enabled: false, every: "disabled", everyMs: null, waitingForRoute: false })),
       },
+      hostDesktop: { enabled: false, state: "disabled" },
       channelSummary: [],
       queuedSystemEvents: [],
       degradedSecretOwners: [],
@@ -30,6 +30,16 @@ export const statusMethod = defineMethod({
         recent: [],
         byAgent: agents.map((a) => ({ agentId: a.id, path: "[redacted]", count: 0, recent: [] })),
       },
+      // No task runner or model runtime yet: truthful zeros in the upstream shape.
+      tasks: {
+        total: 0,
+        active: 0,
+        terminal: 0,
+        failures: 0,
+        byStatus: { queued: 0, running: 0, succeeded: 0, failed: 0, timed_out: 0, cancelled: 0, lost: 0 },
+        byRuntime: { subagent: 0, acp: 0, cli: 0, cron: 0 },
+      },
+      modelRuntime: { degraded: false, pendingAgents: [] },
       processMemory: {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,
@@ -39,7 +49,6 @@ export const statusMethod = defineMethod({
       },
       pid: process.pid,
       uptimeMs: ctx.uptimeMs(),
-      os: { platform: platform(), arch: arch(), release: release(), label: `${platform()} ${release()} (${arch()})` },
     };
     if (params.includeCliProjection) {
       payload.cliProjection = {

@@ -23,7 +23,7 @@ import {
   PROTOCOL_VERSION,
   type RequestFrame,
 } from "../../protocol/frames.ts";
-import { ADMIN, isScope } from "../../protocol/scopes.ts";
+import { ADMIN, hasScope, isScope, READ } from "../../protocol/scopes.ts";
 import { BUILD, VERSION } from "../../version.ts";
 import type { GatewayContext } from "../context.ts";
 import { isEphemeralClient } from "../presence.ts";
@@ -259,7 +259,8 @@ export function helloOk(ctx: GatewayContext, conn: Connection): Record<string, u
   const cfg = ctx.loaded.config;
   const defaultId = defaultAgentId(cfg);
   const snapshot: Record<string, unknown> = {
-    presence: ctx.presence.list(),
+    // Presence carries client IPs: only sockets that may read it get the list.
+    presence: conn.role === "operator" && hasScope(conn.scopes, READ) ? ctx.presence.list() : [],
     health: ctx.cachedHealth(),
     stateVersion: { ...ctx.stateVersion },
     uptimeMs: ctx.uptimeMs(),
