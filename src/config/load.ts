@@ -32,9 +32,9 @@ export interface LoadedConfig {
   raw: string | null;
   /** sha256 hex of the raw text (null without a file). */
   hash: string | null;
-  /** The validated file content alone (`{}` without a file). */
+  /** The validated file content alone, `${VAR}` substituted (`{}` without a file). */
   file: OpenClawConfig;
-  /** Effective config: CLI > env > file > defaults, with `${VAR}` substituted. */
+  /** Effective config: CLI > env > file > defaults, with `${VAR}` in the file's strings substituted. */
   config: OpenClawConfig;
   /** Which layer supplied each layered setting. */
   sources: { port: Source; bind: Source; token?: Source; password?: Source; authMode?: Source };
@@ -175,7 +175,10 @@ export async function loadConfig(opts: {
   const env = opts.env ?? process.env;
   const cli = opts.cli ?? {};
   const fileRead = await readConfigFile(paths.configPath);
-  const fileCheck = validateConfig(fileRead.parsed);
+  // `${VAR}` is config-file syntax: substitute the file layer only (never CLI/env values, which
+  // may be secrets containing `$`), and before validation so `"bind": "${GW_BIND}"` works.
+  const warnings: string[] = [];
+  const fileCheck = validateConfig(substituteEnv(fileRead.parsed, env, warnings));
   if (!fileCheck.ok) throw new ConfigError(paths.configPath, fileCheck.issues, "invalid");
   const file = fileCheck.config;
 
@@ -209,9 +212,7 @@ export async function loadConfig(opts: {
         : null,
   });
 
-  const warnings: string[] = [];
-  const merged = substituteEnv(result.config, env, warnings);
-  const check = validateConfig(merged);
+  const check = validateConfig(result.config);
   if (!check.ok) throw new ConfigError(paths.configPath, check.issues, "invalid");
 
   const g = (o: Obj | undefined) => (o?.gateway ?? {}) as Obj;

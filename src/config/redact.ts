@@ -3,13 +3,19 @@
  * A string under a sensitive key becomes `__OPENCLAW_REDACTED__`; SecretRefs are kept
  * (they name where a secret lives, not the secret).
  */
+import { SecretInput } from "./schema.ts";
+
 export const REDACTED = "__OPENCLAW_REDACTED__";
 
-const SENSITIVE_KEY = /(token|password|secret|apikey|api_key|privatekey|private_key|credential)/i;
+/** Keys whose string values are secrets: `token`, `apiKeys`, `clientSecret`, `bot_token`, `credentials`… */
+const SENSITIVE_KEY = /(token|password|passphrase|secret|api_?key|private_?key|credential)s?$/i;
 
 export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
+
+/** The top-level `secrets` table configures secret providers; its own name is not a secret. */
+const NOT_SENSITIVE_AT_ROOT = new Set(["secrets"]);
 
 /** Deep copy with sensitive string values replaced; collects the secrets it removed. */
 export function redactConfig<T>(value: T, found: Set<string> = new Set()): T {
@@ -23,8 +29,13 @@ export function redactConfig<T>(value: T, found: Set<string> = new Set()): T {
     }
     if (Array.isArray(v)) return v.map((x) => walk(x, sensitive));
     if (v && typeof v === "object") {
+      // A SecretRef is a pointer, not a secret: keep it (and keep its words out of `found`).
+      if (sensitive && SecretInput.safeParse(v).success) return { ...v };
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x, sensitive || isSensitiveKey(k));
+      for (const [k, x] of Object.entries(v)) {
+        const keySensitive = isSensitiveKey(k) && !(v === value && NOT_SENSITIVE_AT_ROOT.has(k));
+        out[k] = walk(x, sensitive || keySensitive);
+      }
       return out;
     }
     return v;
@@ -32,13 +43,22 @@ export function redactConfig<T>(value: T, found: Set<string> = new Set()): T {
   return walk(value, false) as T;
 }
 
-/** Replace every occurrence of the given secrets in raw file text (JSON-escaped forms too). */
+/** Secrets at least this long are removed everywhere in raw text (comments included). */
+const LONG_SECRET = 8;
+
+/**
+ * Remove the given secrets from raw JSON5 text. Secrets of 8+ characters are replaced wherever
+ * they occur (JSON-escaped forms too); shorter ones only where they are a whole string literal,
+ * so a short secret never rewrites keys or unrelated words.
+ */
 export function redactText(text: string, secrets: Iterable<string>): string {
   let out = text;
   const list = [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
   for (const secret of list) {
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-      out = out.split(form).join(REDACTED);
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    for (const form of new Set([secret, escaped])) {
+      if (secret.length >= LONG_SECRET) out = out.split(form).join(REDACTED);
+      else for (const q of ['"', "'"]) out = out.split(`${q}${form}${q}`).join(`${q}${REDACTED}${q}`);
     }
   }
   return out;

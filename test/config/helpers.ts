@@ -1,0 +1,53 @@
+/**
+ * Shared helpers for the config-layer tests: per-test temp directories (real files, removed
+ * after each test) and a one-call "write this config file, then loadConfig" helper.
+ */
+import { afterEach } from "bun:test";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { loadConfig, type CliOverrides, type LoadedConfig } from "../../src/config/load.ts";
+import { resolvePaths, type Env, type ResolvedPaths } from "../../src/config/paths.ts";
+
+/** Registers an afterEach that removes every directory the returned factory created. */
+export function useTempDirs(prefix = "openclaw-config-test-"): () => string {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+    dirs.push(dir);
+    return dir;
+  };
+}
+
+export function writeText(path: string, text: string): string {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+  return path;
+}
+
+export interface LoadCase {
+  /** Home directory (a temp dir); the config lives at `<home>/.openclaw/openclaw.json`. */
+  home: string;
+  /** Raw file text; `json` is serialised instead when given. Neither → no file. */
+  text?: string;
+  json?: unknown;
+  cli?: CliOverrides;
+  /** Extra environment; HOME is always the temp home, nothing is read from process.env. */
+  env?: Env;
+  profile?: string;
+}
+
+export function pathsFor(c: Pick<LoadCase, "home" | "env" | "profile">): { paths: ResolvedPaths; env: Env } {
+  const env: Env = { HOME: c.home, ...c.env };
+  return { paths: resolvePaths({ profile: c.profile, env }), env };
+}
+
+export async function loadCase(c: LoadCase): Promise<LoadedConfig> {
+  const { paths, env } = pathsFor(c);
+  const text = c.json !== undefined ? JSON.stringify(c.json, null, 2) : c.text;
+  if (text !== undefined) writeText(paths.configPath, text);
+  return loadConfig({ paths, cli: c.cli, env });
+}
