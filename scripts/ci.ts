@@ -1,0 +1,240 @@
+#!/usr/bin/env bun
+/**
+ * The whole CI in one script (`bun run ci`):
+ *
+ *   1. typecheck   `bun check`                                            → 1 test
+ *   2. bun test    the suite under test/ (JUnit + console summary parsed)  → 1 test per case
+ *   3. build       `bun scripts/build.ts` (host target, smoke `--version`)  → 1 test
+ *   4. smoke       `dist/openclaw gateway --port <free>` from a foreign cwd with a temp state
+ *                  dir: port opens, one `health` RPC with the token from the created config,
+ *                  SIGTERM, exit 0                                         → 1 test
+ *
+ * Child output is streamed through. The last line printed is exactly `N passed, N failed`, and
+ * the exit code is 1 if anything failed. Bun is invoked as `process.execPath`, so this also works
+ * under `npx bun@1.4.5 run ci` where `bun` may not be on PATH.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { configPath, healthOnce, readConfig, spawnGateway, waitUntilListening, type GatewayChild } from "./lib/gateway-child.ts";
+import { freePort, OutputTap, stopChild, within } from "./lib/proc.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const BUN = process.execPath;
+const BINARY = join(ROOT, "dist", process.platform === "win32" ? "openclaw.exe" : "openclaw");
+
+let passed = 0;
+let failed = 0;
+const report: string[] = [];
+
+function say(message: string): void {
+  process.stderr.write(`[ci] ${message}\n`);
+}
+
+function record(name: string, ok: boolean, detail = ""): void {
+  if (ok) passed++;
+  else failed++;
+  const line = `${ok ? "PASS" : "FAIL"} ${name}${detail ? ` (${detail})` : ""}`;
+  report.push(line);
+  say(line);
+}
+
+/** Run a command with output streamed through (stderr optionally captured too); bounded. */
+async function run(
+  name: string,
+  cmd: string[],
+  opts: { timeoutMs: number; captureStderr?: boolean; env?: Record<string, string | undefined> } = { timeoutMs: 300_000 },
+): Promise<{ exitCode: number | null; stderr: string; timedOut: boolean }> {
+  say(`${name}: ${cmd.map((a) => (a === BUN ? "bun" : a)).join(" ")}`);
+  const t0 = performance.now();
+  const proc = Bun.spawn(cmd, {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: opts.captureStderr ? "pipe" : "inherit",
+  });
+  const tap = opts.captureStderr ? new OutputTap(proc.stderr as ReadableStream<Uint8Array>, (s) => process.stderr.write(s)) : undefined;
+  const code = await within(proc.exited, opts.timeoutMs, "timeout" as const);
+  let timedOut = false;
+  if (code === "timeout") {
+    timedOut = true;
+    say(`${name}: no exit within ${opts.timeoutMs} ms; killing pid ${proc.pid}`);
+    await stopChild(proc, 5_000);
+  }
+  if (tap) await within(tap.done, 5_000, undefined);
+  say(`${name}: exit ${code === "timeout" ? "timeout" : code} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { exitCode: code === "timeout" ? null : code, stderr: tap?.text ?? "", timedOut };
+}
+
+// --- bun test result parsing -------------------------------------------------------------------
+
+export interface Counts {
+  pass: number;
+  fail: number;
+  skip: number;
+}
+
+const decodeXml = (s: string) =>
+  s.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
+    e === "lt" ? "<" : e === "gt" ? ">" : e === "quot" ? '"' : e === "apos" ? "'" : e === "amp" ? "&" : e[1] === "x" || e[1] === "X" ? String.fromCodePoint(parseInt(e.slice(2), 16)) : String.fromCodePoint(Number(e.slice(1))),
+  );
+
+/** Count `<testcase>` elements in a JUnit file: failure/error → fail, skipped → skip, else pass. */
+export function parseJunit(xml: string): (Counts & { failures: string[] }) | undefined {
+  if (!/<testsuites\b/.test(xml)) return undefined;
+  const counts = { pass: 0, fail: 0, skip: 0, failures: [] as string[] };
+  const re = /<testcase\b((?:\s+[\w:.-]+\s*=\s*"[^"]*")*)\s*(?:\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (const m of xml.matchAll(re)) {
+    const attrs = m[1] ?? "";
+    const body = m[2] ?? "";
+    if (/<(failure|error)\b/.test(body)) {
+      counts.fail++;
+      const name = /\bname="([^"]*)"/.exec(attrs)?.[1] ?? "?";
+      const file = /\bfile="([^"]*)"/.exec(attrs)?.[1] ?? "";
+      counts.failures.push(`${decodeXml(file)} > ${decodeXml(name)}`);
+    } else if (/<skipped\b/.test(body)) counts.skip++;
+    else counts.pass++;
+  }
+  return counts;
+}
+
+/** The closing ` N pass` / ` N fail` / ` N skip` / ` N todo` lines of bun test's console output. */
+export function parseSummary(stderr: string): Counts | undefined {
+  const text = stderr.replace(/\x1b\[[0-9;]*m/g, "");
+  const last = (word: string): number | undefined => {
+    let n: number | undefined;
+    for (const m of text.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\s*$`, "gm"))) n = Number(m[1]);
+    return n;
+  };
+  const pass = last("pass");
+  const fail = last("fail");
+  if (pass === undefined && fail === undefined) return undefined;
+  return { pass: pass ?? 0, fail: fail ?? 0, skip: (last("skip") ?? 0) + (last("todo") ?? 0) };
+}
+
+/** Combine both sources conservatively; a non-zero exit with no failing test is one failure. */
+export function combineTestCounts(
+  junit: Counts | undefined,
+  summary: Counts | undefined,
+  exitCode: number | null,
+): { pass: number; fail: number; skip: number; notes: string[] } {
+  const notes: string[] = [];
+  const pass = summary?.pass ?? junit?.pass ?? 0;
+  let fail = Math.max(summary?.fail ?? 0, junit?.fail ?? 0);
+  const skip = summary?.skip ?? junit?.skip ?? 0;
+  if (junit && summary && (junit.pass !== summary.pass || junit.fail !== summary.fail)) {
+    notes.push(`JUnit says ${junit.pass} pass/${junit.fail} fail, console says ${summary.pass} pass/${summary.fail} fail`);
+  }
+  if (!junit && !summary) {
+    notes.push("no test results could be read");
+    fail = Math.max(fail, 1);
+  } else if (pass + fail === 0) {
+    notes.push("no tests ran");
+    fail = 1;
+  }
+  if (exitCode !== 0 && fail === 0) {
+    notes.push(`bun test exited ${exitCode ?? "by timeout"} without a failing test (load error, hook error or coverage?)`);
+    fail = 1;
+  }
+  return { pass, fail, skip, notes };
+}
+
+// --- steps --------------------------------------------------------------------------------------
+
+async function typecheck(): Promise<void> {
+  // `--no-script` runs the checker itself rather than the package.json "check" script.
+  const r = await run("typecheck", [BUN, "check", "--no-script"], { timeoutMs: 300_000 });
+  record("typecheck (bun check)", r.exitCode === 0, r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`);
+}
+
+async function unitTests(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "openclaw-ci-"));
+  const junitPath = join(dir, "junit.xml");
+  try {
+    const r = await run("bun test", [BUN, "test", "--reporter=junit", `--reporter-outfile=${junitPath}`], {
+      timeoutMs: 600_000,
+      captureStderr: true,
+    });
+    const junit = existsSync(junitPath) ? parseJunit(readFileSync(junitPath, "utf8")) : undefined;
+    const summary = parseSummary(r.stderr);
+    const c = combineTestCounts(junit, summary, r.exitCode);
+    passed += c.pass;
+    failed += c.fail;
+    for (const f of junit?.failures ?? []) report.push(`FAIL bun test: ${f}`);
+    const line = `bun test: ${c.pass} pass, ${c.fail} fail, ${c.skip} skipped/todo${c.notes.length ? ` (${c.notes.join("; ")})` : ""}`;
+    report.push(line);
+    say(line);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function build(): Promise<boolean> {
+  const r = await run("build", [BUN, join(ROOT, "scripts", "build.ts")], { timeoutMs: 300_000 });
+  const ok = r.exitCode === 0 && existsSync(BINARY);
+  record("build (host target + --version smoke)", ok, ok ? "" : `exit ${r.exitCode ?? "timeout"}${existsSync(BINARY) ? "" : `, ${BINARY} missing`}`);
+  return ok;
+}
+
+/** Start the compiled binary as a user would, one `health` RPC, SIGTERM, expect exit 0. */
+async function smoke(): Promise<void> {
+  const name = "smoke (compiled gateway: port, health RPC, SIGTERM → exit 0)";
+  const stateDir = mkdtempSync(join(tmpdir(), "openclaw-ci-state-"));
+  const cwd = mkdtempSync(join(tmpdir(), "openclaw-ci-cwd-"));
+  let child: GatewayChild | undefined;
+  try {
+    // A hostile working directory: the binary must ignore both files (autoload off).
+    writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
+    writeFileSync(join(cwd, "evil.ts"), 'throw new Error("bunfig.toml preload ran inside the compiled binary");\n');
+    writeFileSync(join(cwd, ".env"), "OPENCLAW_GATEWAY_TOKEN=from-dotenv-must-be-ignored-0123456789\n");
+    const port = await freePort();
+    say(`smoke: ${BINARY} gateway --port ${port} (state ${stateDir}, cwd ${cwd})`);
+    child = spawnGateway({ command: [BINARY], port, stateDir, cwd, echo: true });
+    await waitUntilListening(child, 20_000);
+    const token = readConfig(stateDir).gateway?.auth?.token;
+    if (!token) throw new Error(`no gateway.auth.token in ${configPath(stateDir)}`);
+    const health = await healthOnce(port, token, 5_000);
+    if (health.ok !== true) throw new Error(`health returned ${JSON.stringify(health).slice(0, 300)}`);
+    say(`smoke: health ok`);
+    const code = await child.stop(10_000);
+    await within(Promise.all([child.stdout.done, child.stderr.done]), 2_000, undefined);
+    if (code !== 0) throw new Error(`exit code after SIGTERM was ${code ?? "none (killed after 10 s)"}`);
+    record(name, true);
+  } catch (err) {
+    record(name, false, (err as Error).message ?? String(err));
+  } finally {
+    if (child) await child.stop(2_000);
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  say(`bun ${Bun.version} (${BUN}) in ${ROOT}`);
+  for (const step of [typecheck, unitTests]) {
+    try {
+      await step();
+    } catch (err) {
+      record(step.name, false, (err as Error).message);
+    }
+  }
+  let built = false;
+  try {
+    built = await build();
+  } catch (err) {
+    record("build", false, (err as Error).message);
+  }
+  if (built) await smoke();
+  else record("smoke (compiled gateway)", false, "skipped: the build failed");
+
+  say(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  for (const line of report) process.stderr.write(`  ${line}\n`);
+  // Let stderr drain so nothing lands after the summary line.
+  await new Promise<void>((r) => process.stderr.write("", () => r()));
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+if (import.meta.main) process.exitCode = await main();

@@ -1,0 +1,122 @@
+/**
+ * End to end, as a compiled binary: build once with the release options (scripts/build.ts) into
+ * a temp dir, then run it from a foreign working directory that holds a hostile bunfig.toml
+ * (a preload) and .env (a different gateway token); the binary must ignore both.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GatewayClient } from "../../src/protocol/client.ts";
+import { VERSION } from "../../src/version.ts";
+import { artifactName, buildId, compileTarget, hostTarget } from "../../scripts/build.ts";
+import {
+  configPath,
+  healthOnce,
+  logMessages,
+  readConfig,
+  runToExit,
+  spawnGateway,
+  waitUntilListening,
+  type GatewayChild,
+} from "../../scripts/lib/gateway-child.ts";
+import { freePort, within } from "../../scripts/lib/proc.ts";
+
+const children: GatewayChild[] = [];
+const dirs: string[] = [];
+let binary = "";
+let expectedBuildId = "";
+/** A working directory with a bunfig.toml preload and a .env, both of which must be ignored. */
+let hostileCwd = "";
+let preloadMarker = "";
+const DOTENV_TOKEN = "dotenv-token-that-must-be-ignored-0123";
+
+function tempDir(prefix = "openclaw-e2e-bin-"): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+async function start(stateDir: string): Promise<GatewayChild> {
+  const port = await freePort();
+  const child = spawnGateway({ command: [binary], port, stateDir, cwd: hostileCwd });
+  children.push(child);
+  try {
+    await waitUntilListening(child, 15_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- gateway output ---\n${child.output()}`);
+  }
+  return child;
+}
+
+beforeAll(async () => {
+  const outdir = tempDir("openclaw-e2e-build-");
+  expectedBuildId = buildId();
+  const artifact = await compileTarget({ outfile: join(outdir, artifactName(hostTarget())), buildId: expectedBuildId });
+  binary = artifact.path;
+
+  hostileCwd = tempDir("openclaw-e2e-cwd-");
+  preloadMarker = join(hostileCwd, "PRELOAD_RAN");
+  writeFileSync(join(hostileCwd, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
+  writeFileSync(join(hostileCwd, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(preloadMarker)}, "1");\n`);
+  writeFileSync(join(hostileCwd, ".env"), `OPENCLAW_GATEWAY_TOKEN=${DOTENV_TOKEN}\n`);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(children.map((c) => c.stop(2_000)));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("compiled gateway binary", () => {
+  test("the artifact exists and is executable", () => {
+    const st = statSync(binary);
+    expect(st.isFile()).toBe(true);
+    expect(st.mode & 0o111).not.toBe(0);
+  });
+
+  test("--version prints the build id and ignores bunfig.toml in the cwd", async () => {
+    const r = await runToExit({ command: [binary], args: ["--version"], cwd: hostileCwd, timeoutMs: 15_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe(`OpenClaw ${VERSION} (${expectedBuildId})`);
+    expect(existsSync(preloadMarker)).toBe(false);
+  });
+
+  test("first run creates the config; health uses its token (not the cwd's .env); /healthz works", async () => {
+    const stateDir = tempDir();
+    const child = await start(stateDir);
+
+    expect((statSync(configPath(stateDir)).mode & 0o777).toString(8)).toBe("600");
+    const cfg = readConfig(stateDir);
+    expect(cfg.gateway?.mode).toBe("local");
+    expect(cfg.gateway?.auth?.mode).toBe("token");
+    const token = cfg.gateway?.auth?.token ?? "";
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    expect(token).not.toBe(DOTENV_TOKEN);
+
+    const health = await healthOnce(child.port, token);
+    expect(health.ok).toBe(true);
+    // If .env had been loaded, OPENCLAW_GATEWAY_TOKEN would have replaced the config token.
+    expect(logMessages(child.stdout.text).some((m) => m.includes(`with gateway.auth.token in ${configPath(stateDir)}`))).toBe(true);
+
+    const res = await fetch(`http://127.0.0.1:${child.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    expect(await res.json()).toEqual({ ok: true, status: "live" });
+    expect(existsSync(preloadMarker)).toBe(false);
+
+    expect(await child.stop()).toBe(0);
+  });
+
+  test("SIGTERM sends `shutdown`, closes 1012 `service restart`, exits 0", async () => {
+    const stateDir = tempDir();
+    const token = "e2e-binary-token-0123456789";
+    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token } } }), { mode: 0o600 });
+    const child = await start(stateDir);
+    const client = await GatewayClient.connect({ url: `ws://127.0.0.1:${child.port}`, token, connectTimeoutMs: 5_000 });
+    const shutdown = client.waitForEvent("shutdown", 5_000);
+
+    child.proc.kill("SIGTERM");
+
+    expect((await shutdown).payload).toEqual({ reason: "gateway stopping" });
+    expect(await within(client.closed, 5_000, "no close within 5 s" as const)).toEqual({ code: 1012, reason: "service restart" });
+    expect(await within(child.proc.exited, 5_000, "no exit within 5 s" as const)).toBe(0);
+  });
+});
