@@ -116,6 +116,9 @@ export async function compileTarget(opts: { target?: Target; outfile: string; bu
       minify: true,
       bytecode: true,
       format: "esm",
+      // Lazy subcommands become separate chunks inside the binary; without splitting, every
+      // node: builtin any of them imports is loaded at startup (`--version` 13 ms → 5 ms).
+      splitting: true,
       define: {
         OPENCLAW_BUILD_ID: JSON.stringify(opts.buildId),
         "process.env.NODE_ENV": JSON.stringify("production"),

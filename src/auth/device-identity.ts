@@ -6,7 +6,6 @@
  *   signature  over `v3|deviceId|clientId|clientMode|role|scopesCsv|signedAt|token|nonce|platform|deviceFamily`
  *              or the v2 payload without the last two fields; v3 is tried first.
  */
-import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
 
 export const SIGNATURE_MAX_SKEW_MS = 120_000;
 
@@ -36,23 +35,20 @@ function decodeB64(text: string): Buffer {
   return Buffer.from(text.replace(/-/g, "+").replace(/_/g, "/"), "base64");
 }
 
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw key follows it. */
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
 /** Raw 32-byte key from base64url, std base64 or an SPKI PEM; undefined when unusable. */
 export function rawPublicKey(text: string): Buffer | undefined {
   const trimmed = text.trim();
-  try {
-    if (trimmed.startsWith("-----BEGIN")) {
-      const jwk = createPublicKey(trimmed).export({ format: "jwk" }) as { crv?: string; x?: string };
-      return jwk.crv === "Ed25519" && jwk.x ? decodeB64(jwk.x) : undefined;
-    }
-    const raw = decodeB64(trimmed);
-    return raw.length === 32 ? raw : undefined;
-  } catch {
-    return undefined;
+  if (trimmed.startsWith("-----BEGIN")) {
+    const body = trimmed.replace(/-----(BEGIN|END) [A-Z ]+-----/g, "").replace(/\s+/g, "");
+    const der = decodeB64(body);
+    if (der.length !== 44 || !der.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) return undefined;
+    return der.subarray(12);
   }
-}
-
-function keyObject(raw: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+  const raw = decodeB64(trimmed);
+  return raw.length === 32 ? raw : undefined;
 }
 
 const norm = (v: string | undefined) => (v ?? "").trim().replace(/[A-Z]/g, (c) => c.toLowerCase());
@@ -63,11 +59,16 @@ export function signaturePayload(version: "v3" | "v2", device: Pick<DeviceProof,
   return base.join("|");
 }
 
-export function deviceIdOf(raw: Buffer): string {
-  return createHash("sha256").update(raw).digest("hex");
+export function deviceIdOf(raw: Uint8Array): string {
+  return new Bun.CryptoHasher("sha256").update(raw).digest("hex");
 }
 
-export function verifyDevice(device: DeviceProof, fields: SignedFields, expectedNonce: string, now = Date.now()): DeviceCheck {
+export async function verifyDevice(
+  device: DeviceProof,
+  fields: SignedFields,
+  expectedNonce: string,
+  now = Date.now(),
+): Promise<DeviceCheck> {
   const raw = rawPublicKey(device.publicKey);
   if (!raw) {
     return { ok: false, message: "device public key invalid", code: "DEVICE_AUTH_PUBLIC_KEY_INVALID", reason: "device-public-key" };
@@ -84,19 +85,21 @@ export function verifyDevice(device: DeviceProof, fields: SignedFields, expected
   if (device.nonce !== expectedNonce) {
     return { ok: false, message: "device nonce mismatch", code: "DEVICE_AUTH_NONCE_MISMATCH", reason: "device-nonce-mismatch" };
   }
-  let key: KeyObject;
+  let key: CryptoKey;
   try {
-    key = keyObject(raw);
+    key = await crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "Ed25519" }, false, ["verify"]);
   } catch {
     return { ok: false, message: "device public key invalid", code: "DEVICE_AUTH_PUBLIC_KEY_INVALID", reason: "device-public-key" };
   }
   const signature = decodeB64(device.signature);
-  for (const version of ["v3", "v2"] as const) {
-    const payload = Buffer.from(signaturePayload(version, device, fields), "utf8");
-    try {
-      if (signature.length === 64 && verify(null, payload, key, signature)) return { ok: true, publicKeyRaw: raw, version };
-    } catch {
-      // fall through to the next payload version
+  if (signature.length === 64) {
+    for (const version of ["v3", "v2"] as const) {
+      const payload = new TextEncoder().encode(signaturePayload(version, device, fields));
+      try {
+        if (await crypto.subtle.verify({ name: "Ed25519" }, key, new Uint8Array(signature), payload)) return { ok: true, publicKeyRaw: raw, version };
+      } catch {
+        // fall through to the next payload version
+      }
     }
   }
   return { ok: false, message: "device signature invalid", code: "DEVICE_AUTH_SIGNATURE_INVALID", reason: "device-signature" };

@@ -2,14 +2,15 @@
  * Shared-secret checks (token / password / none) for WebSocket connects and HTTP Bearer auth.
  * Secrets are compared in constant time over their SHA-256 digests, so length leaks nothing.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { AuthSettings } from "../config/runtime.ts";
 import type { AuthReason } from "../protocol/errors.ts";
 
 export function safeEqual(a: string, b: string): boolean {
-  const da = createHash("sha256").update(a).digest();
-  const db = createHash("sha256").update(b).digest();
-  return timingSafeEqual(da, db);
+  const da = new Bun.CryptoHasher("sha256").update(a).digest();
+  const db = new Bun.CryptoHasher("sha256").update(b).digest();
+  let diff = 0;
+  for (let i = 0; i < da.length; i++) diff |= da[i] ^ db[i];
+  return diff === 0;
 }
 
 export type SharedAuthResult =

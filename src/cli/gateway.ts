@@ -6,7 +6,8 @@ import { defineCommand } from "citty";
 import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
 import { resolvePaths } from "../config/paths.ts";
 import { EXIT_CONFIG, resolveGatewaySettings, StartupError, type GatewaySettings } from "../config/runtime.ts";
-import { AuthMode, BindMode, type LogLevel } from "../config/schema.ts";
+import { isLogLevel, type LogLevel } from "../config/levels.ts";
+import { AuthMode, BindMode } from "../config/schema.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { globals } from "./globals.ts";
@@ -57,7 +58,7 @@ function parseFlags(args: Record<string, unknown>): CliOverrides {
 function consoleLevel(verbose: boolean): LogLevel {
   if (verbose) return "debug";
   const fromEnv = process.env.OPENCLAW_LOG_LEVEL?.trim().toLowerCase();
-  if (fromEnv && ["silent", "fatal", "error", "warn", "info", "debug", "trace"].includes(fromEnv)) return fromEnv as LogLevel;
+  if (fromEnv && isLogLevel(fromEnv)) return fromEnv;
   return globals().logLevel ?? "info";
 }
 

@@ -3,7 +3,7 @@
  * `--log-level <level>`, `--no-color`. They are taken out of argv before citty sees it,
  * so every subcommand shares them.
  */
-import { LogLevel } from "../config/schema.ts";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "../config/levels.ts";
 import { profileFromFlags } from "../config/paths.ts";
 
 export interface GlobalOptions {
@@ -44,9 +44,8 @@ export function extractGlobals(argv: string[]): { globals: GlobalOptions; rest: 
   }
   let level: LogLevel | undefined;
   if (logLevel !== undefined) {
-    const parsed = LogLevel.safeParse(logLevel);
-    if (!parsed.success) throw new UsageError(`Invalid --log-level "${logLevel}" (use ${LogLevel.options.join("|")})`);
-    level = parsed.data;
+    if (!isLogLevel(logLevel)) throw new UsageError(`Invalid --log-level "${logLevel}" (use ${LOG_LEVELS.join("|")})`);
+    level = logLevel;
   }
   if (noColor) process.env.NO_COLOR = "1";
   return { globals: { profile: profileFromFlags({ dev, profile }), logLevel: level, noColor }, rest };

@@ -5,7 +5,6 @@
  * searches for `.ts`/`.js` configs, rc files, package.json, dotenv or remote `extends`.
  * Arrays replace instead of concatenating, and an `undefined` never masks a lower layer.
  */
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { Env, ResolvedPaths } from "./paths.ts";
@@ -145,7 +144,7 @@ export async function readConfigFile(configPath: string): Promise<{
     const reason = code === "EISDIR" ? "is a directory, not a file" : (err as Error).message;
     throw new ConfigError(configPath, [{ path: "<file>", message: `cannot read config: ${reason}` }], "read");
   }
-  const hash = createHash("sha256").update(raw).digest("hex");
+  const hash = new Bun.CryptoHasher("sha256").update(raw).digest("hex");
   if (raw.trim() === "") return { exists: true, raw, parsed: {}, hash };
   let parsed: unknown;
   try {

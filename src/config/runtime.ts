@@ -3,7 +3,6 @@
  * the port, the auth mode and secrets. Every refusal carries the exact upstream wording and
  * the exit code (78 = configuration error, paired with systemd RestartPreventExitStatus=78).
  */
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import type { Env } from "./paths.ts";
@@ -80,14 +79,14 @@ function firstTailnetIPv4(): string | undefined {
   return undefined;
 }
 
-export function resolveBindHosts(bind: BindMode, cfg: OpenClawConfig, container = inContainer()): string[] {
+export function resolveBindHosts(bind: BindMode, cfg: OpenClawConfig, container?: boolean): string[] {
   switch (bind) {
     case "loopback":
       return ["127.0.0.1", "::1"];
     case "lan":
       return ["0.0.0.0"];
     case "auto":
-      return container ? ["0.0.0.0"] : ["127.0.0.1", "::1"];
+      return (container ?? inContainer()) ? ["0.0.0.0"] : ["127.0.0.1", "::1"];
     case "tailnet": {
       const ip = firstTailnetIPv4();
       return ip ? [ip, "127.0.0.1"] : ["127.0.0.1", "::1"];
@@ -119,8 +118,9 @@ export function resolveSecret(value: SecretInput | undefined, keyPath: string, e
   ]);
 }
 
+/** 32 random bytes, base64url (43 characters). */
 export function generateToken(): string {
-  return randomBytes(32).toString("base64url");
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
 export function resolveGatewaySettings(

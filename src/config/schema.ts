@@ -4,8 +4,17 @@
  * Objects the gateway owns (`gateway.*`, `meta`, `logging`, `discovery`) are closed: an unknown
  * or misspelt key is an error with its path. Trees owned by agents, providers, channels and
  * plugins accept keys we do not interpret yet, so a real OpenClaw config loads unchanged.
+ *
+ * Written with zod/mini (functional checks): it builds and parses with a fraction of the
+ * classic API's startup work and memory.
  */
-import { z } from "zod";
+import { z, type ZodError } from "../zod.ts";
+import { LOG_LEVELS } from "./levels.ts";
+
+const opt = z.optional;
+const str = () => z.optional(z.string());
+const bool = () => z.optional(z.boolean());
+const strList = () => z.optional(z.array(z.string()));
 
 /** A secret given literally (`"abc"`, `"${ENV_VAR}"`) or as a SecretRef. */
 export const SecretInput = z.union(
@@ -13,7 +22,7 @@ export const SecretInput = z.union(
     z.string(),
     z.strictObject({
       source: z.enum(["env", "file", "exec", "store"]),
-      provider: z.string().optional(),
+      provider: str(),
       id: z.string(),
     }),
   ],
@@ -25,150 +34,147 @@ export const BindMode = z.enum(["loopback", "lan", "tailnet", "auto", "custom"])
 export type BindMode = z.infer<typeof BindMode>;
 export const AuthMode = z.enum(["none", "token", "password", "trusted-proxy"]);
 export type AuthMode = z.infer<typeof AuthMode>;
-export const LogLevel = z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]);
+export const LogLevel = z.enum(LOG_LEVELS);
 export type LogLevel = z.infer<typeof LogLevel>;
 
-const Port = z.number().int().min(1).max(65535);
-const PositiveInt = z.number().int().positive();
-const Endpoint = z.looseObject({ enabled: z.boolean().optional() });
+const Port = z.number().check(z.int(), z.minimum(1), z.maximum(65535));
+const PositiveInt = z.number().check(z.int(), z.positive());
+const NonNegativeInt = z.number().check(z.int(), z.nonnegative());
+const Endpoint = z.looseObject({ enabled: bool() });
+const Opaque = () => z.optional(z.unknown());
 
 const GatewayAuth = z.strictObject({
-  mode: AuthMode.optional(),
-  token: SecretInput.optional(),
-  password: SecretInput.optional(),
-  allowTailscale: z.boolean().optional(),
-  identityScopes: z.array(z.string()).optional(),
-  rateLimit: z
-    .strictObject({
-      maxAttempts: PositiveInt.optional(),
-      windowMs: PositiveInt.optional(),
-      lockoutMs: PositiveInt.optional(),
-      exemptLoopback: z.boolean().optional(),
-    })
-    .optional(),
-  trustedProxy: z
-    .looseObject({
-      userHeader: z.string().min(1),
-      requiredHeaders: z.array(z.string()).optional(),
-      allowUsers: z.array(z.string()).optional(),
-      allowLoopback: z.boolean().optional(),
-    })
-    .optional(),
+  mode: opt(AuthMode),
+  token: opt(SecretInput),
+  password: opt(SecretInput),
+  allowTailscale: bool(),
+  identityScopes: strList(),
+  rateLimit: opt(
+    z.strictObject({
+      maxAttempts: opt(PositiveInt),
+      windowMs: opt(PositiveInt),
+      lockoutMs: opt(PositiveInt),
+      exemptLoopback: bool(),
+    }),
+  ),
+  trustedProxy: opt(
+    z.looseObject({
+      userHeader: z.string().check(z.minLength(1)),
+      requiredHeaders: strList(),
+      allowUsers: strList(),
+      allowLoopback: bool(),
+    }),
+  ),
 });
 
 const Gateway = z.strictObject({
-  mode: z.enum(["local", "remote"]).optional(),
-  port: Port.optional(),
-  bind: BindMode.optional(),
-  customBindHost: z.ipv4().optional(),
-  publicOrigin: z.string().optional(),
-  auth: GatewayAuth.optional(),
-  tailscale: z.looseObject({ mode: z.enum(["off", "serve", "funnel"]).optional() }).optional(),
-  controlUi: z
-    .looseObject({
-      enabled: z.boolean().optional(),
-      basePath: z.string().optional(),
-      root: z.string().optional(),
-      allowedOrigins: z.array(z.string()).optional(),
-      dangerouslyAllowHostHeaderOriginFallback: z.boolean().optional(),
-    })
-    .optional(),
-  http: z
-    .strictObject({
-      endpoints: z
-        .strictObject({
-          models: Endpoint.optional(),
-          chatCompletions: Endpoint.optional(),
-          responses: Endpoint.optional(),
-          embeddings: Endpoint.optional(),
-          toolsInvoke: Endpoint.optional(),
-        })
-        .optional(),
-      cors: z.strictObject({ allowedOrigins: z.array(z.string()).optional() }).optional(),
-      securityHeaders: z
-        .strictObject({ strictTransportSecurity: z.union([z.string(), z.literal(false)]).optional() })
-        .optional(),
-    })
-    .optional(),
-  reload: z
-    .strictObject({
+  mode: opt(z.enum(["local", "remote"])),
+  port: opt(Port),
+  bind: opt(BindMode),
+  customBindHost: opt(z.ipv4()),
+  publicOrigin: str(),
+  auth: opt(GatewayAuth),
+  tailscale: opt(z.looseObject({ mode: opt(z.enum(["off", "serve", "funnel"])) })),
+  controlUi: opt(
+    z.looseObject({
+      enabled: bool(),
+      basePath: str(),
+      root: str(),
+      allowedOrigins: strList(),
+      dangerouslyAllowHostHeaderOriginFallback: bool(),
+    }),
+  ),
+  http: opt(
+    z.strictObject({
+      endpoints: opt(
+        z.strictObject({
+          models: opt(Endpoint),
+          chatCompletions: opt(Endpoint),
+          responses: opt(Endpoint),
+          embeddings: opt(Endpoint),
+          toolsInvoke: opt(Endpoint),
+        }),
+      ),
+      cors: opt(z.strictObject({ allowedOrigins: strList() })),
+      securityHeaders: opt(z.strictObject({ strictTransportSecurity: opt(z.union([z.string(), z.literal(false)])) })),
+    }),
+  ),
+  reload: opt(
+    z.strictObject({
       // hot/restart are seed-era values, accepted and treated as their documented meaning.
-      mode: z.enum(["off", "hybrid", "hot", "restart"]).optional(),
-      debounceMs: z.number().int().nonnegative().optional(),
-      deferralTimeoutMs: z.number().int().nonnegative().optional(),
-    })
-    .optional(),
-  remote: z
-    .strictObject({
-      url: z.string().optional(),
-      transport: z.enum(["ssh", "direct"]).optional(),
-      remotePort: Port.optional(),
-      token: SecretInput.optional(),
-      password: SecretInput.optional(),
-      tlsFingerprint: z.string().optional(),
-      sshTarget: z.string().optional(),
-      sshIdentity: z.string().optional(),
-      sshHostKeyPolicy: z.enum(["strict", "openssh"]).optional(),
-      edgeAuth: z.unknown().optional(),
-    })
-    .optional(),
-  tls: z
-    .strictObject({
-      enabled: z.boolean().optional(),
-      autoGenerate: z.boolean().optional(),
-      certPath: z.string().optional(),
-      keyPath: z.string().optional(),
-      caPath: z.string().optional(),
-    })
-    .optional(),
-  trustedProxies: z.array(z.string()).optional(),
-  allowRealIpFallback: z.boolean().optional(),
-  tools: z.looseObject({}).optional(),
-  nodes: z.looseObject({}).optional(),
-  push: z.looseObject({}).optional(),
-  terminal: z.unknown().optional(),
-  cliAgents: z.unknown().optional(),
-  roles: z.unknown().optional(),
-  portals: z.unknown().optional(),
+      mode: opt(z.enum(["off", "hybrid", "hot", "restart"])),
+      debounceMs: opt(NonNegativeInt),
+      deferralTimeoutMs: opt(NonNegativeInt),
+    }),
+  ),
+  remote: opt(
+    z.strictObject({
+      url: str(),
+      transport: opt(z.enum(["ssh", "direct"])),
+      remotePort: opt(Port),
+      token: opt(SecretInput),
+      password: opt(SecretInput),
+      tlsFingerprint: str(),
+      sshTarget: str(),
+      sshIdentity: str(),
+      sshHostKeyPolicy: opt(z.enum(["strict", "openssh"])),
+      edgeAuth: Opaque(),
+    }),
+  ),
+  tls: opt(
+    z.strictObject({
+      enabled: bool(),
+      autoGenerate: bool(),
+      certPath: str(),
+      keyPath: str(),
+      caPath: str(),
+    }),
+  ),
+  trustedProxies: strList(),
+  allowRealIpFallback: bool(),
+  tools: opt(z.looseObject({})),
+  nodes: opt(z.looseObject({})),
+  push: opt(z.looseObject({})),
+  terminal: Opaque(),
+  cliAgents: Opaque(),
+  roles: Opaque(),
+  portals: Opaque(),
 });
 
-const ModelRef = z.union([
-  z.string(),
-  z.looseObject({ primary: z.string().optional(), fallbacks: z.array(z.string()).optional() }),
-]);
+const ModelRef = z.union([z.string(), z.looseObject({ primary: str(), fallbacks: strList() })]);
 
 const AgentFields = {
-  default: z.boolean().optional(),
-  name: z.string().optional(),
-  workspace: z.string().optional(),
-  model: ModelRef.optional(),
-  embeddingModel: z.string().optional(),
-  systemPrompt: z.string().optional(),
+  default: bool(),
+  name: str(),
+  workspace: str(),
+  model: opt(ModelRef),
+  embeddingModel: str(),
+  systemPrompt: str(),
 };
-const AgentId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i, "invalid agent id");
+const AgentId = z.string().check(z.regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i, "invalid agent id"));
 
 const Agents = z.looseObject({
-  defaults: z.looseObject({ ...AgentFields }).optional(),
-  entries: z.record(AgentId, z.looseObject({ ...AgentFields })).optional(),
+  defaults: opt(z.looseObject({ ...AgentFields })),
+  entries: opt(z.record(AgentId, z.looseObject({ ...AgentFields }))),
   /** Legacy (seed-era) array form, accepted as entries. */
-  list: z.array(z.looseObject({ id: AgentId, ...AgentFields })).optional(),
-  ownership: z.unknown().optional(),
+  list: opt(z.array(z.looseObject({ id: AgentId, ...AgentFields }))),
+  ownership: Opaque(),
 });
 
 const Models = z.looseObject({
-  mode: z.enum(["merge", "replace"]).optional(),
-  providers: z
-    .record(
+  mode: opt(z.enum(["merge", "replace"])),
+  providers: opt(
+    z.record(
       z.string(),
       z.looseObject({
-        baseUrl: z.string().optional(),
-        apiKey: SecretInput.optional(),
-        api: z.string().optional(),
-        models: z.array(z.looseObject({ id: z.string(), name: z.string().optional() })).optional(),
+        baseUrl: str(),
+        apiKey: opt(SecretInput),
+        api: str(),
+        models: opt(z.array(z.looseObject({ id: z.string(), name: str() }))),
       }),
-    )
-    .optional(),
-  catalogRefresh: z.looseObject({ enabled: z.boolean().optional(), url: z.string().optional() }).optional(),
+    ),
+  ),
+  catalogRefresh: opt(z.looseObject({ enabled: bool(), url: str() })),
 });
 
 /** Top-level trees owned by channels, plugins and features we accept but do not interpret. */
@@ -179,42 +185,42 @@ const OPAQUE_TOP_LEVEL = [
   "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs",
 ] as const;
 
-const opaque = Object.fromEntries(OPAQUE_TOP_LEVEL.map((k) => [k, z.unknown().optional()])) as Record<
+const opaque = Object.fromEntries(OPAQUE_TOP_LEVEL.map((k) => [k, Opaque()])) as Record<
   (typeof OPAQUE_TOP_LEVEL)[number],
-  z.ZodOptional<z.ZodUnknown>
+  ReturnType<typeof Opaque>
 >;
 
 export const ConfigSchema = z.strictObject({
-  $schema: z.string().optional(),
-  meta: z
-    .strictObject({
-      lastTouchedVersion: z.string().optional(),
-      lastTouchedAt: z.string().optional(),
-      migrations: z.unknown().optional(),
-    })
-    .optional(),
-  env: z.looseObject({}).optional(),
-  gateway: Gateway.optional(),
-  logging: z
-    .strictObject({
-      level: LogLevel.optional(),
-      file: z.string().optional(),
-      maxFileBytes: PositiveInt.optional(),
-      consoleLevel: LogLevel.optional(),
-      consoleStyle: z.enum(["pretty", "json", "compact"]).optional(),
-      redactPatterns: z.array(z.string()).optional(),
-      redactSensitive: z.unknown().optional(),
-      audit: z.unknown().optional(),
-    })
-    .optional(),
-  discovery: z
-    .strictObject({
-      wideArea: z.looseObject({ domain: z.string().optional(), enabled: z.boolean().optional() }).optional(),
-      mdns: z.looseObject({ mode: z.enum(["off", "minimal", "full"]).optional() }).optional(),
-    })
-    .optional(),
-  agents: Agents.optional(),
-  models: Models.optional(),
+  $schema: str(),
+  meta: opt(
+    z.strictObject({
+      lastTouchedVersion: str(),
+      lastTouchedAt: str(),
+      migrations: Opaque(),
+    }),
+  ),
+  env: opt(z.looseObject({})),
+  gateway: opt(Gateway),
+  logging: opt(
+    z.strictObject({
+      level: opt(LogLevel),
+      file: str(),
+      maxFileBytes: opt(PositiveInt),
+      consoleLevel: opt(LogLevel),
+      consoleStyle: opt(z.enum(["pretty", "json", "compact"])),
+      redactPatterns: strList(),
+      redactSensitive: Opaque(),
+      audit: Opaque(),
+    }),
+  ),
+  discovery: opt(
+    z.strictObject({
+      wideArea: opt(z.looseObject({ domain: str(), enabled: bool() })),
+      mdns: opt(z.looseObject({ mode: opt(z.enum(["off", "minimal", "full"])) })),
+    }),
+  ),
+  agents: opt(Agents),
+  models: opt(Models),
   ...opaque,
 });
 
@@ -236,7 +242,7 @@ function issuePath(path: readonly PropertyKey[]): string {
 }
 
 /** Flatten zod issues to `{path, message}`; unknown keys get one issue per key with its full path. */
-export function toConfigIssues(error: z.ZodError): ConfigIssue[] {
+export function toConfigIssues(error: ZodError): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {

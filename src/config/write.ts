@@ -2,7 +2,6 @@
  * Atomic config writes: temp file (0600) + fsync + rename in the same directory, state dir
  * 0700, `meta.lastTouchedVersion` stamped with this binary's version.
  */
-import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
@@ -16,7 +15,7 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   await ensurePrivateDir(dir);
-  const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
+  const tmp = join(dir, `.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}.tmp`);
   const handle = await open(tmp, "wx", mode);
   try {
     await handle.writeFile(text, "utf8");

@@ -2,7 +2,6 @@
  * Shared state of one running gateway: settings, connections, presence, the health cache,
  * state versions, the auth limiter, and broadcast.
  */
-import { randomUUID } from "node:crypto";
 import type { LoadedConfig } from "../config/load.ts";
 import type { GatewaySettings } from "../config/runtime.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
@@ -53,8 +52,8 @@ export interface BroadcastOptions {
 }
 
 export class GatewayContext {
-  readonly bootId = randomUUID();
-  readonly instanceId = randomUUID();
+  readonly bootId = crypto.randomUUID();
+  readonly instanceId = crypto.randomUUID();
   readonly startedAt = Date.now();
   readonly connections = new Set<Connection>();
   readonly presence: PresenceStore;

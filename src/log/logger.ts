@@ -2,7 +2,8 @@
  * Gateway logger: `[subsystem] message` lines, pretty (consola) on a TTY and JSON lines
  * otherwise (journald, files, tests). Known secrets are masked before anything is written.
  */
-import type { LogLevel } from "../config/schema.ts";
+import { isatty } from "node:tty";
+import type { LogLevel } from "../config/levels.ts";
 
 export type Level = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 const RANK: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
@@ -43,9 +44,20 @@ class Secrets {
   }
 }
 
-/** JSON lines to a writable (stdout by default). */
-export function jsonSink(out: { write(chunk: string): unknown } = process.stdout): LogSink {
-  return { write: (r) => void out.write(`${JSON.stringify(r)}\n`) };
+/**
+ * JSON lines. The default writer is `console.log`: native, synchronous, and it does not load
+ * Node's stream machinery (about 7 MB of RSS) or crash when stdout's reader has gone away.
+ */
+export function jsonSink(write: (line: string) => void = (line) => console.log(line)): LogSink {
+  return {
+    write: (r) => {
+      try {
+        write(JSON.stringify(r));
+      } catch {
+        // a broken stdout must never take the gateway down
+      }
+    },
+  };
 }
 
 /** Pretty TTY output through consola, loaded on first use. */
@@ -66,7 +78,7 @@ export function prettySink(): LogSink {
 
 export function createLogger(opts: { level?: LogLevel; sinks?: LogSink[]; subsystem?: string } = {}): Logger {
   const level = opts.level ?? "info";
-  const sinks = opts.sinks ?? [process.stdout.isTTY ? prettySink() : jsonSink()];
+  const sinks = opts.sinks ?? [isatty(1) ? prettySink() : jsonSink()];
   const secrets = new Secrets();
   const make = (subsystem: string): Logger => {
     const log = (lvl: Level, message: string) => {

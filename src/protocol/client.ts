@@ -3,7 +3,6 @@
  * `connect.challenge`, sends `connect`, correlates `res` frames by id, surfaces events,
  * and turns every failure into a typed error (no hanging promises, every wait is bounded).
  */
-import { randomUUID } from "node:crypto";
 import { platform } from "node:os";
 import type { ErrorShape } from "./errors.ts";
 import type { ClientId, ClientMode, EventFrame } from "./frames.ts";
@@ -126,7 +125,7 @@ export class GatewayClient {
         reject(new GatewayConnectError("unreachable", (err as Error).message));
         return;
       }
-      const connectId = `1:${randomUUID()}`;
+      const connectId = `1:${crypto.randomUUID()}`;
       let client: GatewayClient | undefined;
       let resolveClosed!: (v: { code: number; reason: string }) => void;
       const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
@@ -170,7 +169,7 @@ export class GatewayClient {
                   mode: opts.client?.mode ?? "cli",
                   ...(opts.client?.displayName ? { displayName: opts.client.displayName } : {}),
                   ...(opts.client?.deviceFamily ? { deviceFamily: opts.client.deviceFamily } : {}),
-                  instanceId: opts.client?.instanceId ?? randomUUID(),
+                  instanceId: opts.client?.instanceId ?? crypto.randomUUID(),
                 },
                 caps: [],
                 role: opts.role ?? "operator",
@@ -250,7 +249,7 @@ export class GatewayClient {
 
   request<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.closeInfo) return Promise.reject(new GatewayClosedError(this.closeInfo.code, this.closeInfo.reason));
-    const id = `${++this.counter}:${randomUUID()}`;
+    const id = `${++this.counter}:${crypto.randomUUID()}`;
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const entry: Pending = { method, resolve: resolve as (v: unknown) => void, reject };

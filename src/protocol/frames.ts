@@ -2,7 +2,7 @@
  * Wire frames of protocol v4 and the closed `connect` params schema.
  * Frames are UTF-8 JSON text; objects are closed (unknown keys are invalid).
  */
-import { z } from "zod";
+import { z, type ZodError } from "../zod.ts";
 import type { ErrorShape } from "./errors.ts";
 
 export const PROTOCOL_VERSION = 4;
@@ -12,10 +12,10 @@ export const MIN_PROBE_PROTOCOL = 3;
 
 export const RequestFrame = z.strictObject({
   type: z.literal("req"),
-  id: z.string().min(1),
-  method: z.string().min(1),
-  params: z.unknown().optional(),
-  traceparent: z.string().max(128).optional(),
+  id: z.string().check(z.minLength(1)),
+  method: z.string().check(z.minLength(1)),
+  params: z.optional(z.unknown()),
+  traceparent: z.optional(z.string().check(z.maxLength(128))),
 });
 export type RequestFrame = z.infer<typeof RequestFrame>;
 
@@ -58,53 +58,53 @@ export const CLIENT_MODES = ["webchat", "cli", "ui", "backend", "node", "worker"
 export type ClientId = (typeof CLIENT_IDS)[number];
 export type ClientMode = (typeof CLIENT_MODES)[number];
 
-const ProtocolInt = z.number().int().min(1);
+const ProtocolInt = z.number().check(z.int(), z.minimum(1));
 
 export const ConnectParams = z.strictObject({
   minProtocol: ProtocolInt,
   maxProtocol: ProtocolInt,
   client: z.strictObject({
     id: z.enum(CLIENT_IDS),
-    displayName: z.string().optional(),
+    displayName: z.optional(z.string()),
     version: z.string(),
-    buildId: z.string().optional(),
+    buildId: z.optional(z.string()),
     platform: z.string(),
-    deviceFamily: z.string().optional(),
-    modelIdentifier: z.string().optional(),
-    timeZone: z.string().optional(),
+    deviceFamily: z.optional(z.string()),
+    modelIdentifier: z.optional(z.string()),
+    timeZone: z.optional(z.string()),
     mode: z.enum(CLIENT_MODES),
-    instanceId: z.string().optional(),
+    instanceId: z.optional(z.string()),
   }),
-  role: z.string().optional(),
-  scopes: z.array(z.string()).optional(),
-  caps: z.array(z.string()).optional(),
-  commands: z.array(z.string()).optional(),
-  permissions: z.record(z.string(), z.unknown()).optional(),
-  pathEnv: z.string().optional(),
-  locale: z.string().optional(),
-  userAgent: z.string().optional(),
-  auth: z
-    .strictObject({
-      token: z.string().optional(),
-      password: z.string().optional(),
-      deviceToken: z.string().optional(),
-      bootstrapToken: z.string().optional(),
-      approvalRuntimeToken: z.string().optional(),
-      agentRuntimeIdentityToken: z.string().optional(),
-    })
-    .optional(),
-  device: z
-    .strictObject({
-      id: z.string().min(1),
-      publicKey: z.string().min(1),
-      signature: z.string().min(1),
-      signedAt: z.number().int().nonnegative(),
+  role: z.optional(z.string()),
+  scopes: z.optional(z.array(z.string())),
+  caps: z.optional(z.array(z.string())),
+  commands: z.optional(z.array(z.string())),
+  permissions: z.optional(z.record(z.string(), z.unknown())),
+  pathEnv: z.optional(z.string()),
+  locale: z.optional(z.string()),
+  userAgent: z.optional(z.string()),
+  auth: z.optional(
+    z.strictObject({
+      token: z.optional(z.string()),
+      password: z.optional(z.string()),
+      deviceToken: z.optional(z.string()),
+      bootstrapToken: z.optional(z.string()),
+      approvalRuntimeToken: z.optional(z.string()),
+      agentRuntimeIdentityToken: z.optional(z.string()),
+    }),
+  ),
+  device: z.optional(
+    z.strictObject({
+      id: z.string().check(z.minLength(1)),
+      publicKey: z.string().check(z.minLength(1)),
+      signature: z.string().check(z.minLength(1)),
+      signedAt: z.number().check(z.int(), z.nonnegative()),
       nonce: z.string(),
-    })
-    .optional(),
-  modelCatalog: z.unknown().optional(),
-  computerUse: z.unknown().optional(),
-  workerRuns: z.unknown().optional(),
+    }),
+  ),
+  modelCatalog: z.optional(z.unknown()),
+  computerUse: z.optional(z.unknown()),
+  workerRuns: z.optional(z.unknown()),
 });
 export type ConnectParams = z.infer<typeof ConnectParams>;
 
@@ -122,7 +122,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** AJV-style validation text, as the upstream gateway reports it (`must be object`, ...). */
-export function describeIssues(error: z.ZodError, input: unknown): string {
+export function describeIssues(error: ZodError, input: unknown): string {
   const parts: string[] = [];
   for (const issue of error.issues) {
     let path = issue.path;

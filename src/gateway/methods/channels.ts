@@ -2,13 +2,13 @@
  * `channels.status` and `last-heartbeat`, called by `openclaw status`. This gateway runs no
  * chat channels and no heartbeat yet, so both answer with the truthful empty shapes.
  */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import { defineMethod } from "./types.ts";
 
 export const channelsStatusMethod = defineMethod({
   name: "channels.status",
   scope: "operator.read",
-  params: z.looseObject({ probe: z.boolean().optional(), timeoutMs: z.number().optional(), channel: z.string().optional() }),
+  params: z.looseObject({ probe: z.optional(z.boolean()), timeoutMs: z.optional(z.number()), channel: z.optional(z.string()) }),
   handler: () => ({
     ts: Date.now(),
     channelOrder: [],

@@ -1,5 +1,5 @@
 /** `config.get`: the config file as it is now (re-read), plus the effective config, redacted. */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import { ConfigError, readConfigFile } from "../../config/load.ts";
 import { redactConfig, redactText } from "../../config/redact.ts";
 import { validateConfig, type ConfigIssue } from "../../config/schema.ts";

@@ -1,5 +1,5 @@
 /** `health`: the snapshot `openclaw health` prints (agents[].sessions.* are always present). */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import { agentSessionsPath, listAgents } from "../../agents/registry.ts";
 import type { GatewayContext } from "../context.ts";
 import { defineMethod } from "./types.ts";
@@ -65,6 +65,6 @@ export const healthMethod = defineMethod({
   name: "health",
   scope: "bypass",
   roles: ["operator", "node"],
-  params: z.looseObject({ probe: z.boolean().optional() }),
+  params: z.looseObject({ probe: z.optional(z.boolean()) }),
   handler: (params, { ctx }) => ctx.health({ fresh: params.probe === true }),
 });

@@ -1,5 +1,5 @@
 /** `models.list`: models declared under `models.providers.<id>.models` and agents' model refs. */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import { listAgents } from "../../agents/registry.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
 import { RpcError, ErrorCodes } from "../../protocol/errors.ts";
@@ -39,10 +39,10 @@ export const modelsListMethod = defineMethod({
   name: "models.list",
   scope: "operator.read",
   params: z.looseObject({
-    view: z.enum(["default", "configured", "provider-config", "all"]).optional(),
-    agentId: z.string().optional(),
-    preparedOnly: z.boolean().optional(),
-    refresh: z.boolean().optional(),
+    view: z.optional(z.enum(["default", "configured", "provider-config", "all"])),
+    agentId: z.optional(z.string()),
+    preparedOnly: z.optional(z.boolean()),
+    refresh: z.optional(z.boolean()),
   }),
   handler: (params, { ctx }) => {
     if (params.view && params.agentId) {

@@ -1,5 +1,5 @@
 /** `system-presence`: an array whose first entry is the gateway itself (mode gateway, reason self). */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import { defineMethod } from "./types.ts";
 
 export const systemPresenceMethod = defineMethod({

@@ -1,5 +1,5 @@
 /** `status`: runtime summary (the minimal upstream shape plus process memory and pid). */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import { listAgents } from "../../agents/registry.ts";
 import { VERSION } from "../../version.ts";
 import { defineMethod } from "./types.ts";
@@ -7,7 +7,7 @@ import { defineMethod } from "./types.ts";
 export const statusMethod = defineMethod({
   name: "status",
   scope: "operator.read",
-  params: z.looseObject({ includeChannelSummary: z.boolean().optional(), includeCliProjection: z.boolean().optional() }),
+  params: z.looseObject({ includeChannelSummary: z.optional(z.boolean()), includeCliProjection: z.optional(z.boolean()) }),
   handler: (params, { ctx }) => {
     const agents = listAgents(ctx.loaded.config);
     const defaultId = agents.find((a) => a.isDefault)!.id;

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { ZodMiniType } from "zod/mini";
 import type { Scope } from "../../protocol/scopes.ts";
 import type { GatewayContext } from "../context.ts";
 import type { Connection } from "../ws/connection.ts";
@@ -16,7 +16,7 @@ export interface MethodDef<P = unknown> {
   name: string;
   scope: Scope | "bypass";
   roles?: ReadonlyArray<"operator" | "node">;
-  params?: z.ZodType<P>;
+  params?: ZodMiniType<P>;
   handler(params: P, call: MethodCall): unknown | Promise<unknown>;
 }
 

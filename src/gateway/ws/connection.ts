@@ -7,7 +7,6 @@
  * else closes the socket 1008 "slow consumer": the queue is discarded so the close frame goes
  * out right behind what the kernel already holds.
  */
-import { randomUUID } from "node:crypto";
 import type { ServerWebSocket } from "bun";
 import type { ConnectParams, EventFrame } from "../../protocol/frames.ts";
 import { encodeResponse } from "../../protocol/frames.ts";
@@ -35,8 +34,8 @@ export interface SendLimits {
 }
 
 export class Connection {
-  readonly connId = randomUUID();
-  readonly nonce = randomUUID();
+  readonly connId = crypto.randomUUID();
+  readonly nonce = crypto.randomUUID();
   readonly openedAt = Date.now();
   phase: Phase = "handshake";
   role: "operator" | "node" = "operator";

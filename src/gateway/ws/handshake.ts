@@ -155,7 +155,7 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
       platform: p.client.platform,
       deviceFamily: p.client.deviceFamily,
     };
-    const check = verifyDevice(p.device, fields, conn.nonce);
+    const check = await verifyDevice(p.device, fields, conn.nonce);
     if (!check.ok) {
       return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, check.message, { code: check.code, reason: check.reason }));
     }

@@ -1,0 +1,34 @@
+/** The citty root command; subcommands are imported lazily. */
+import { defineCommand, runMain } from "citty";
+import { ProfileError } from "../config/paths.ts";
+import { VERSION } from "../version.ts";
+import { extractGlobals, setGlobals, UsageError } from "./globals.ts";
+
+const main = defineCommand({
+  meta: { name: "openclaw", version: VERSION, description: "OpenClaw Gateway (Bun single binary)" },
+  args: {
+    dev: { type: "boolean", description: "Use the dev profile (~/.openclaw-dev, port 19001)" },
+    profile: { type: "string", description: "Use a named profile (~/.openclaw-<name>)" },
+    "log-level": { type: "string", description: "silent|fatal|error|warn|info|debug|trace" },
+    "no-color": { type: "boolean", description: "Disable colours" },
+  },
+  subCommands: {
+    gateway: () => import("./gateway.ts").then((m) => m.default),
+  },
+});
+
+export async function runCli(argv: string[]): Promise<void> {
+  let rest: string[];
+  try {
+    const extracted = extractGlobals(argv);
+    setGlobals(extracted.globals);
+    rest = extracted.rest;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ProfileError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  await runMain(main, { rawArgs: rest });
+}
