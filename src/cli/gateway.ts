@@ -4,12 +4,16 @@
  */
 import { defineCommand } from "citty";
 import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
-import { resolvePaths } from "../config/paths.ts";
+import { join } from "node:path";
+import { resolvePaths, type ResolvedPaths } from "../config/paths.ts";
 import { EXIT_CONFIG, resolveGatewaySettings, StartupError, type GatewaySettings } from "../config/runtime.ts";
 import { isLogLevel, type LogLevel } from "../config/levels.ts";
-import { AuthMode, BindMode } from "../config/schema.ts";
+import { AuthMode, BindMode, type OpenClawConfig } from "../config/schema.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
+import { RotatingFileSink } from "../log/file.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
+import { inspectLock, InstanceLock, LockHeldError } from "../system/lock.ts";
+import { VERSION } from "../version.ts";
 import { globals } from "./globals.ts";
 
 export const runArgs = {
@@ -56,7 +60,7 @@ function parseFlags(args: Record<string, unknown>): CliOverrides {
 }
 
 function consoleLevel(verbose: boolean): LogLevel {
-  if (verbose) return "debug";
+  if (verbose) return "trace";
   const fromEnv = process.env.OPENCLAW_LOG_LEVEL?.trim().toLowerCase();
   if (fromEnv && isLogLevel(fromEnv)) return fromEnv;
   return globals().logLevel ?? "info";
@@ -65,10 +69,10 @@ function consoleLevel(verbose: boolean): LogLevel {
 /** Load config; write the zero-setup config on first run. */
 async function prepareConfig(
   log: Logger,
+  paths: ResolvedPaths,
   cli: CliOverrides,
   allowUnconfigured: boolean,
 ): Promise<{ loaded: LoadedConfig; created: boolean }> {
-  const paths = resolvePaths({ profile: globals().profile });
   let loaded = await loadConfig({ paths, cli });
   if (!loaded.exists) {
     if (allowUnconfigured) return { loaded, created: false };
@@ -113,36 +117,103 @@ function connectHints(log: Logger, settings: GatewaySettings, loaded: LoadedConf
   }
 }
 
+export function defaultLogFile(stateDir: string): string {
+  return join(stateDir, "logs", "gateway.log");
+}
+
+/** `<stateDir>/logs/gateway.log`, or `logging.file`; its level is `logging.level` (info). */
+function attachFileLog(log: Logger, paths: ResolvedPaths, cfg: OpenClawConfig | undefined): RotatingFileSink | undefined {
+  const path = cfg?.logging?.file ?? defaultLogFile(paths.stateDir);
+  try {
+    const sink = new RotatingFileSink({ path, maxFileBytes: cfg?.logging?.maxFileBytes });
+    sink.level = cfg?.logging?.level ?? "info";
+    log.addSink(sink);
+    return sink;
+  } catch (err) {
+    log.warn(`file logging disabled: cannot open ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function describeBusyPort(host: string, port: number): Promise<string[]> {
+  const { listenersOnPort } = await import("../system/ports.ts");
+  const listeners = await listenersOnPort(port);
+  const lines = [`Port ${port} is already in use.`];
+  for (const l of listeners) lines.push(`- pid ${l.pid}: ${l.command ?? l.name}${l.address ? ` (${l.address})` : ""}`);
+  if (listeners.length === 0) lines.push(`- the listener's process is not visible to this user (try: ss -ltnp 'sport = :${port}')`);
+  return lines;
+}
+
 export async function runGateway(args: Record<string, unknown>): Promise<void> {
   const started = performance.now();
   const log = createLogger({ level: consoleLevel(Boolean(args.verbose)), subsystem: "gateway" });
+  let fileLog: RotatingFileSink | undefined;
+  let lock: InstanceLock | undefined;
+  const fail = async (lines: string[], code: number): Promise<never> => {
+    for (const line of lines) log.error(line);
+    lock?.release();
+    await fileLog?.close();
+    process.exit(code);
+  };
   try {
     const cli = parseFlags(args);
+    const paths = resolvePaths({ profile: globals().profile });
     log.info("loading configuration…");
-    const { loaded, created } = await prepareConfig(log, cli, Boolean(args["allow-unconfigured"]));
+    let prepared: { loaded: LoadedConfig; created: boolean };
+    try {
+      prepared = await prepareConfig(log, paths, cli, Boolean(args["allow-unconfigured"]));
+    } catch (err) {
+      fileLog = attachFileLog(log, paths, undefined);
+      throw err;
+    }
+    const { loaded, created } = prepared;
+    fileLog = attachFileLog(log, paths, loaded.config);
     for (const w of loaded.warnings) log.warn(w);
-    if (args.force) log.debug("--force: no port cleanup in this build; a busy port fails with EADDRINUSE");
     log.info("resolving authentication…");
     const settings = resolveGatewaySettings(loaded);
     for (const w of settings.warnings) log.warn(w);
-    log.info("starting...");
-    const { startGateway, BindError } = await import("../gateway/server.ts");
-    let handle: Awaited<ReturnType<typeof startGateway>>;
+
+    if (args.force) {
+      const { forceFreePort } = await import("../system/force.ts");
+      const held = await inspectLock(paths.stateDir);
+      await forceFreePort(settings.port, log, { extraPids: held.held && held.info ? [held.info.pid] : [] });
+    }
     try {
-      handle = await startGateway({ loaded, settings, log });
+      lock = await InstanceLock.acquire(paths.stateDir, { configPath: paths.configPath, version: VERSION });
     } catch (err) {
-      if (err instanceof BindError) {
+      if (err instanceof LockHeldError) {
         throw new ExitError(
-          [`Gateway failed to start: ${err.message}`, "If the gateway is supervised, stop it with: openclaw gateway stop"],
-          1,
+          [
+            `Gateway failed to start: ${err.message}.`,
+            "Stop it first (or run an isolated gateway with --profile <name> or --dev), or pass --force to replace it.",
+          ],
+          EXIT_CONFIG,
         );
       }
       throw err;
     }
+
+    log.info("starting...");
+    const { startGateway, BindError } = await import("../gateway/server.ts");
+    let handle: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      handle = await startGateway({ loaded, settings, log, logFile: fileLog?.path });
+    } catch (err) {
+      if (err instanceof BindError) {
+        const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.host, err.port) : [];
+        throw new ExitError(
+          [`Gateway failed to start: ${err.message}`, ...busy, "If the gateway is supervised, stop it with: openclaw gateway stop"],
+          err.code === "EADDRINUSE" ? EXIT_CONFIG : 1,
+        );
+      }
+      throw err;
+    }
+    await lock.update({ configPath: paths.configPath, version: VERSION, port: handle.port });
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     const addrs = handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
     log.info(`listening on ${handle.url} (${addrs}; port ${handle.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
     log.info(`http server listening (0 plugins; ${seconds}s)`);
+    if (fileLog) log.info(`log file: ${fileLog.path}`);
     connectHints(log, settings, loaded, handle.url, created);
 
     let signalled = false;
@@ -152,22 +223,19 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       const t0 = performance.now();
       log.info(`received ${signal}; shutting down`);
       await handle.stop();
+      lock?.release();
       log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
+      await fileLog?.close();
       process.exit(0);
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
   } catch (err) {
-    if (err instanceof ExitError || err instanceof StartupError) {
-      for (const line of err.lines) log.error(line);
-      process.exit(err.exitCode);
-    }
-    if (err instanceof ConfigError) {
-      log.error(err.message);
-      process.exit(EXIT_CONFIG);
-    }
-    log.error(`Gateway failed to start: ${(err as Error).message ?? err}`);
-    process.exit(1);
+    if (err instanceof ExitError || err instanceof StartupError) return fail(err.lines, err.exitCode);
+    if (err instanceof ConfigError) return fail(err.message.split("\n"), EXIT_CONFIG);
+    const { ForceError } = await import("../system/force.ts");
+    if (err instanceof ForceError) return fail([err.message], 1);
+    return fail([`Gateway failed to start: ${(err as Error).message ?? err}`], 1);
   }
 }
 

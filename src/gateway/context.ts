@@ -63,6 +63,8 @@ export class GatewayContext {
   /** Sockets per client IP that have not finished the handshake. */
   readonly unauthenticatedByIp = new Map<string, number>();
   draining = false;
+  /** The file log `logs.tail` reads (undefined when file logging is off). */
+  logFile?: string;
   private healthCache?: { value: HealthSnapshot; at: number };
 
   constructor(

@@ -20,9 +20,14 @@ export interface StartOptions {
   settings: GatewaySettings;
   log: Logger;
   limits?: Partial<GatewayLimits>;
-  /** EADDRINUSE retries before giving up (upstream: 20 × 500 ms). */
+  /**
+   * EADDRINUSE retries before giving up. The default (4 × 150 ms) rides out a previous instance
+   * that is still closing its socket yet fails well within a second when the port is taken.
+   */
   bindRetries?: number;
   bindRetryDelayMs?: number;
+  /** The file log, for `logs.tail`. */
+  logFile?: string;
 }
 
 export interface GatewayHandle {
@@ -97,6 +102,7 @@ function upgrade(ctx: GatewayContext, req: Request, server: Server<SocketData>):
 export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
   const limits = { ...defaultLimits(), ...opts.limits };
   const ctx = new GatewayContext(opts.settings, opts.loaded, opts.log, limits);
+  ctx.logFile = opts.logFile;
   ctx.log.addSecret(opts.settings.auth.token);
   ctx.log.addSecret(opts.settings.auth.password);
   const app = createHttpApp(ctx);
@@ -153,8 +159,8 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
   const servers: Server<SocketData>[] = [];
   const listening: string[] = [];
   let port = opts.settings.port;
-  const retries = opts.bindRetries ?? 20;
-  const retryDelay = opts.bindRetryDelayMs ?? 500;
+  const retries = opts.bindRetries ?? 4;
+  const retryDelay = opts.bindRetryDelayMs ?? 150;
   const [primary, ...secondary] = opts.settings.hosts;
 
   const listen = (hostname: string, p: number) =>

@@ -17,6 +17,8 @@ export interface LogRecord {
 
 export interface LogSink {
   write(record: LogRecord): void;
+  /** This sink's own threshold; without one the logger's level applies. */
+  level?: LogLevel;
 }
 
 export interface Logger {
@@ -26,6 +28,8 @@ export interface Logger {
   debug(message: string): void;
   trace(message: string): void;
   child(subsystem: string): Logger;
+  /** Add a sink (e.g. the file log once its path is known); shared by every child logger. */
+  addSink(sink: LogSink): void;
   /** Register a secret that must never be printed. */
   addSecret(secret: string | undefined): void;
   readonly level: LogLevel;
@@ -76,15 +80,31 @@ export function prettySink(): LogSink {
   return { write: (r) => (consola ? emit(r) : pending.push(r)) };
 }
 
+/** Console sink for this process: pretty on a TTY, JSON lines otherwise. */
+export function consoleSink(): LogSink {
+  return isatty(1) ? prettySink() : jsonSink();
+}
+
+function enabled(threshold: LogLevel, lvl: Level): boolean {
+  return threshold !== "silent" && RANK[lvl] <= RANK[threshold];
+}
+
+/**
+ * `level` is the default threshold (the console's); a sink with its own `level` (the file log)
+ * uses that instead.
+ */
 export function createLogger(opts: { level?: LogLevel; sinks?: LogSink[]; subsystem?: string } = {}): Logger {
   const level = opts.level ?? "info";
-  const sinks = opts.sinks ?? [isatty(1) ? prettySink() : jsonSink()];
+  const sinks = [...(opts.sinks ?? [consoleSink()])];
   const secrets = new Secrets();
   const make = (subsystem: string): Logger => {
     const log = (lvl: Level, message: string) => {
-      if (RANK[lvl] > RANK[level] || level === "silent") return;
-      const record: LogRecord = { time: new Date().toISOString(), level: lvl, subsystem, message: secrets.scrub(message) };
-      for (const sink of sinks) sink.write(record);
+      let record: LogRecord | undefined;
+      for (const sink of sinks) {
+        if (!enabled(sink.level ?? level, lvl)) continue;
+        record ??= { time: new Date().toISOString(), level: lvl, subsystem, message: secrets.scrub(message) };
+        sink.write(record);
+      }
     };
     return {
       level,
@@ -94,6 +114,7 @@ export function createLogger(opts: { level?: LogLevel; sinks?: LogSink[]; subsys
       debug: (m) => log("debug", m),
       trace: (m) => log("trace", m),
       child: (sub) => make(sub),
+      addSink: (sink) => void sinks.push(sink),
       addSecret: (s) => {
         if (s && s.length >= 4) secrets.values.add(s);
       },

@@ -167,9 +167,8 @@ describe("gateway from source", () => {
     expect(r.all).not.toContain("    at ");
   });
 
-  // Upstream retries a busy port 20 × 500 ms, so this one takes ~10 s.
   test(
-    "a busy port fails after the bind retries with exit 1",
+    "a busy port exits 78 (do not restart) naming the port and the listener's pid",
     async () => {
       const stateDir = tempDir();
       writeStateConfig(stateDir, { gateway: { mode: "local", auth: { mode: "token", token: "e2e-busy-port-token-0123" } } });
@@ -184,10 +183,12 @@ describe("gateway from source", () => {
       try {
         const r = await runCli(["gateway", "--port", String(port)], stateDir, 25_000);
         expect(r.timedOut).toBe(false);
-        expect(r.exitCode).toBe(1);
+        expect(r.exitCode).toBe(78);
         expect(r.messages).toContain(
           `Gateway failed to start: another gateway instance is already listening on ws://127.0.0.1:${port}`,
         );
+        expect(r.messages).toContain(`Port ${port} is already in use.`);
+        expect(r.messages).toContain(`- pid ${process.pid}: `);
       } finally {
         await new Promise<void>((res) => blocker.close(() => res()));
       }

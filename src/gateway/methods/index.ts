@@ -2,6 +2,7 @@
 import { channelsStatusMethod, lastHeartbeatMethod } from "./channels.ts";
 import { configGetMethod } from "./config.ts";
 import { healthMethod } from "./health.ts";
+import { logsTailMethod } from "./logs.ts";
 import { modelsListMethod } from "./models.ts";
 import { systemPresenceMethod } from "./presence.ts";
 import { statusMethod } from "./status.ts";
@@ -10,7 +11,7 @@ import type { MethodDef } from "./types.ts";
 export type { MethodDef, MethodCall } from "./types.ts";
 
 export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodDef<any>> {
-  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, channelsStatusMethod, lastHeartbeatMethod, ...extra];
+  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, channelsStatusMethod, lastHeartbeatMethod, logsTailMethod, ...extra];
   const registry = new Map<string, MethodDef<any>>();
   for (const def of all) {
     if (registry.has(def.name)) throw new Error(`duplicate method ${def.name}`);

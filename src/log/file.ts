@@ -1,0 +1,127 @@
+/**
+ * The gateway's file log: JSON lines appended to `<stateDir>/logs/gateway.log`, rotated at
+ * `maxFileBytes` into `gateway.log.1` … `.N` (oldest dropped), so the log never uses more than
+ * `maxFileBytes × (keep + 1)` on disk (default 10 MB × 5 = 50 MB).
+ *
+ * Writes never block the event loop on the disk: lines go into Bun's FileSink buffer and are
+ * flushed once per tick; rotation renames files asynchronously while new lines wait in memory.
+ */
+import { closeSync, mkdirSync, openSync, statSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { FileSink } from "bun";
+import type { LogLevel } from "../config/levels.ts";
+import type { LogRecord, LogSink } from "./logger.ts";
+
+export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_KEEP = 4;
+
+export interface RotatingFileOptions {
+  path: string;
+  maxFileBytes?: number;
+  /** Rotated files kept beside the live one. */
+  keep?: number;
+}
+
+export class RotatingFileSink implements LogSink {
+  readonly path: string;
+  /** File threshold (`logging.level`), independent of the console's. */
+  level: LogLevel = "info";
+  private readonly maxFileBytes: number;
+  private readonly keep: number;
+  private fd = -1;
+  private writer?: FileSink;
+  private size = 0;
+  private rotating?: Promise<void>;
+  private waiting: string[] = [];
+  private flushScheduled = false;
+  private failed = false;
+
+  constructor(opts: RotatingFileOptions) {
+    this.path = opts.path;
+    this.maxFileBytes = Math.max(1024, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
+    this.keep = Math.max(1, opts.keep ?? DEFAULT_KEEP);
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    this.open();
+  }
+
+  private open(): void {
+    this.fd = openSync(this.path, "a", 0o600);
+    this.size = statSync(this.path).size;
+    this.writer = Bun.file(this.fd).writer({ highWaterMark: 64 * 1024 });
+    this.writer.unref();
+  }
+
+  write(record: LogRecord): void {
+    if (this.failed) return;
+    this.writeLine(`${JSON.stringify(record)}\n`);
+  }
+
+  writeLine(line: string): void {
+    const bytes = Buffer.byteLength(line);
+    if (this.rotating) {
+      this.waiting.push(line);
+      return;
+    }
+    if (this.size > 0 && this.size + bytes > this.maxFileBytes) {
+      this.waiting.push(line);
+      this.rotating = this.rotate().finally(() => {
+        this.rotating = undefined;
+        const lines = this.waiting.splice(0);
+        for (const l of lines) this.writeLine(l);
+      });
+      return;
+    }
+    try {
+      this.writer!.write(line);
+      this.size += bytes;
+      this.scheduleFlush();
+    } catch {
+      this.failed = true; // a full or vanished disk must not take the gateway down
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      try {
+        void this.writer?.flush();
+      } catch {
+        this.failed = true;
+      }
+    });
+  }
+
+  private async rotate(): Promise<void> {
+    try {
+      await this.writer?.end();
+    } catch {}
+    try {
+      closeSync(this.fd);
+    } catch {}
+    await rm(`${this.path}.${this.keep}`, { force: true }).catch(() => {});
+    for (let i = this.keep - 1; i >= 1; i--) {
+      await rename(`${this.path}.${i}`, `${this.path}.${i + 1}`).catch(() => {});
+    }
+    await rename(this.path, `${this.path}.1`).catch(() => {});
+    try {
+      this.open();
+    } catch {
+      this.failed = true;
+    }
+  }
+
+  /** Flush and close (shutdown). */
+  async close(): Promise<void> {
+    await this.rotating;
+    try {
+      await this.writer?.end();
+    } catch {}
+    try {
+      closeSync(this.fd);
+    } catch {}
+    this.failed = true;
+  }
+}
