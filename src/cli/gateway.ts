@@ -249,5 +249,11 @@ export default defineCommand({
   meta: { name: "gateway", description: "Run and manage the gateway (default: run)" },
   args: runArgs,
   default: "run",
-  subCommands: { run },
+  subCommands: {
+    run,
+    status: () => import("./status.ts").then((m) => m.gatewayStatusCommand),
+    probe: () => import("./probe.ts").then((m) => m.probeCommand),
+    call: () => import("./call.ts").then((m) => m.callCommand),
+    health: () => import("./call.ts").then((m) => m.gatewayHealthCommand),
+  },
 });

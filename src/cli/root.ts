@@ -14,6 +14,9 @@ const main = defineCommand({
   },
   subCommands: {
     gateway: () => import("./gateway.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.statusCommand),
+    health: () => import("./call.ts").then((m) => m.healthCommand),
+    logs: () => import("./logs.ts").then((m) => m.logsCommand),
   },
 });
 

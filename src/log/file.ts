@@ -58,22 +58,21 @@ export class RotatingFileSink implements LogSink {
   }
 
   writeLine(line: string): void {
-    const bytes = Buffer.byteLength(line);
-    if (this.rotating) {
+    if (this.rotating || !this.writer) {
       this.waiting.push(line);
       return;
     }
+    const bytes = Buffer.byteLength(line);
     if (this.size > 0 && this.size + bytes > this.maxFileBytes) {
       this.waiting.push(line);
       this.rotating = this.rotate().finally(() => {
         this.rotating = undefined;
-        const lines = this.waiting.splice(0);
-        for (const l of lines) this.writeLine(l);
+        for (const l of this.waiting.splice(0)) this.writeLine(l);
       });
       return;
     }
     try {
-      this.writer!.write(line);
+      this.writer.write(line);
       this.size += bytes;
       this.scheduleFlush();
     } catch {
@@ -86,8 +85,10 @@ export class RotatingFileSink implements LogSink {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
+      const writer = this.writer;
+      if (!writer || this.rotating) return; // rotation ends (and so flushes) the old writer itself
       try {
-        void this.writer?.flush();
+        void writer.flush();
       } catch {
         this.failed = true;
       }
@@ -95,11 +96,15 @@ export class RotatingFileSink implements LogSink {
   }
 
   private async rotate(): Promise<void> {
+    const writer = this.writer;
+    const fd = this.fd;
+    this.writer = undefined;
+    this.fd = -1;
     try {
-      await this.writer?.end();
+      await writer?.end();
     } catch {}
     try {
-      closeSync(this.fd);
+      if (fd >= 0) closeSync(fd);
     } catch {}
     await rm(`${this.path}.${this.keep}`, { force: true }).catch(() => {});
     for (let i = this.keep - 1; i >= 1; i--) {
@@ -115,13 +120,17 @@ export class RotatingFileSink implements LogSink {
 
   /** Flush and close (shutdown). */
   async close(): Promise<void> {
-    await this.rotating;
-    try {
-      await this.writer?.end();
-    } catch {}
-    try {
-      closeSync(this.fd);
-    } catch {}
+    while (this.rotating) await this.rotating;
+    const writer = this.writer;
+    const fd = this.fd;
+    this.writer = undefined;
+    this.fd = -1;
     this.failed = true;
+    try {
+      await writer?.end();
+    } catch {}
+    try {
+      if (fd >= 0) closeSync(fd);
+    } catch {}
   }
 }

@@ -92,6 +92,8 @@ export class GatewayClosedError extends Error {
 
 interface Pending {
   method: string;
+  /** Two-stage methods (`agent`): skip the `accepted` ack and wait for the final response. */
+  expectFinal?: boolean;
   resolve(v: unknown): void;
   reject(e: Error): void;
   timer?: ReturnType<typeof setTimeout>;
@@ -247,12 +249,16 @@ export class GatewayClient {
     });
   }
 
-  request<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
+  /**
+   * Send a request. `expectFinal` keeps a two-stage request (`agent`) open past its
+   * `status:"accepted"` ack; the timeout then only bounds the wait for that ack.
+   */
+  request<T = unknown>(method: string, params?: unknown, opts: { timeoutMs?: number; expectFinal?: boolean } = {}): Promise<T> {
     if (this.closeInfo) return Promise.reject(new GatewayClosedError(this.closeInfo.code, this.closeInfo.reason));
     const id = `${++this.counter}:${crypto.randomUUID()}`;
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { method, resolve: resolve as (v: unknown) => void, reject };
+      const entry: Pending = { method, expectFinal: opts.expectFinal, resolve: resolve as (v: unknown) => void, reject };
       if (timeoutMs > 0) {
         entry.timer = setTimeout(() => {
           this.pending.delete(id);
@@ -283,6 +289,11 @@ export class GatewayClient {
     if (frame.type === "res") {
       const p = this.pending.get(frame.id);
       if (!p) return;
+      if (p.expectFinal && frame.ok && frame.payload?.status === "accepted") {
+        if (p.timer) clearTimeout(p.timer);
+        p.timer = undefined;
+        return;
+      }
       this.pending.delete(frame.id);
       if (p.timer) clearTimeout(p.timer);
       if (frame.ok) p.resolve(frame.payload);

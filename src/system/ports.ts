@@ -66,25 +66,25 @@ async function linuxListeners(port: number): Promise<Listener[]> {
   if (inodes.size === 0) return [];
   const found = new Map<number, Listener>();
   const pids = (await readdir("/proc").catch(() => [] as string[])).filter((d) => /^\d+$/.test(d));
-  await Promise.all(
-    pids.map(async (pidText) => {
-      const fds = await readdir(`/proc/${pidText}/fd`).catch(() => [] as string[]);
-      for (const fd of fds) {
-        const target = await readlink(`/proc/${pidText}/fd/${fd}`).catch(() => "");
-        const m = /^socket:\[(\d+)\]$/.exec(target);
-        if (!m || !inodes.has(m[1])) continue;
-        const pid = Number(pidText);
-        const existing = found.get(pid);
-        if (existing) {
-          const addr = inodes.get(m[1])!;
-          if (existing.address && !existing.address.split(", ").includes(addr)) existing.address += `, ${addr}`;
-          continue;
-        }
-        const info = await processInfo(pid);
-        found.set(pid, { pid, name: info.name, command: info.command, address: inodes.get(m[1]) });
+  // Bounded concurrency: opening every process's fd directory at once can exhaust fds on busy hosts.
+  const scan = async (pidText: string) => {
+    const fds = await readdir(`/proc/${pidText}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pidText}/fd/${fd}`).catch(() => "");
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (!m || !inodes.has(m[1])) continue;
+      const pid = Number(pidText);
+      const existing = found.get(pid);
+      if (existing) {
+        const addr = inodes.get(m[1])!;
+        if (existing.address && !existing.address.split(", ").includes(addr)) existing.address += `, ${addr}`;
+        continue;
       }
-    }),
-  );
+      const info = await processInfo(pid);
+      found.set(pid, { pid, name: info.name, command: info.command, address: inodes.get(m[1]) });
+    }
+  };
+  for (let i = 0; i < pids.length; i += 16) await Promise.all(pids.slice(i, i + 16).map(scan));
   return [...found.values()].sort((a, b) => a.pid - b.pid);
 }
 

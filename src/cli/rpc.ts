@@ -1,0 +1,100 @@
+/**
+ * Connecting CLI commands to a gateway with the client identity each command uses upstream
+ * (see the transcripts): `cli/cli` for `gateway call` and `logs`, `cli/probe` (protocol 3..4)
+ * for `gateway status` and `gateway probe`, `gateway-client/backend` for `health`, `status` and
+ * `gateway status --require-rpc`.
+ */
+import { GatewayClient, type ClientIdentity, type HelloOk } from "../protocol/client.ts";
+import { ADMIN, READ } from "../protocol/scopes.ts";
+import type { GatewayTarget } from "./target.ts";
+
+export const ALL_OPERATOR_SCOPES = [
+  "operator.admin",
+  "operator.read",
+  "operator.write",
+  "operator.approvals",
+  "operator.questions",
+  "operator.pairing",
+  "operator.talk.secrets",
+];
+
+/** Read-only methods: `gateway call` asks for operator.read only (least privilege). */
+const READ_METHODS = new Set([
+  "health",
+  "status",
+  "system-presence",
+  "config.get",
+  "config.schema",
+  "config.schema.lookup",
+  "models.list",
+  "logs.tail",
+  "channels.status",
+  "last-heartbeat",
+  "sessions.list",
+  "sessions.preview",
+  "chat.history",
+  "node.list",
+  "node.describe",
+  "cron.list",
+  "cron.status",
+  "cron.runs",
+  "cron.get",
+  "gateway.identity.get",
+  "agents.list",
+  "usage.status",
+  "tools.catalog",
+  "skills.status",
+  "commands.list",
+]);
+const WRITE_METHODS = new Set(["chat.send", "chat.abort", "agent", "agent.wait", "send", "wake", "node.invoke"]);
+const PAIRING_METHODS = /^(device\.pair\.|device\.token\.|node\.pair\.)/;
+
+export function scopesForMethod(method: string): string[] {
+  if (READ_METHODS.has(method)) return [READ];
+  if (WRITE_METHODS.has(method)) return ["operator.write"];
+  if (PAIRING_METHODS.test(method)) return ["operator.pairing"];
+  return [...ALL_OPERATOR_SCOPES];
+}
+
+export const IDENTITY = {
+  cli: { id: "cli", mode: "cli" } satisfies ClientIdentity,
+  probe: { id: "cli", mode: "probe" } satisfies ClientIdentity,
+  backend: (displayName: string): ClientIdentity => ({ id: "gateway-client", mode: "backend", displayName }),
+};
+
+export interface ConnectAs {
+  identity: ClientIdentity;
+  scopes?: string[];
+  timeoutMs: number;
+  /** Probes offer protocol 3..4 like upstream's probe client. */
+  minProtocol?: number;
+}
+
+export function connectTo(target: GatewayTarget, as: ConnectAs): Promise<GatewayClient> {
+  return GatewayClient.connect({
+    url: target.url,
+    token: target.token,
+    password: target.password,
+    client: { ...as.identity, deviceFamily: deviceFamily() },
+    scopes: as.scopes ?? [READ],
+    minProtocol: as.minProtocol ?? 4,
+    connectTimeoutMs: as.timeoutMs,
+    requestTimeoutMs: as.timeoutMs,
+  });
+}
+
+function deviceFamily(): string {
+  return process.platform === "darwin" ? "Mac" : process.platform === "win32" ? "Windows" : "Linux";
+}
+
+/** Connect, run `fn`, always close. */
+export async function withGateway<T>(target: GatewayTarget, as: ConnectAs, fn: (client: GatewayClient, hello: HelloOk) => Promise<T>): Promise<T> {
+  const client = await connectTo(target, as);
+  try {
+    return await fn(client, client.hello);
+  } finally {
+    void client.close();
+  }
+}
+
+export { ADMIN, READ };

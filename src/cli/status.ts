@@ -1,0 +1,410 @@
+/**
+ * `openclaw gateway status` (service, config, runtime, connectivity, capability of one gateway)
+ * and `openclaw status` (the operator overview). Both work with a missing or invalid config and
+ * never write anything.
+ */
+import { arch, homedir, platform, release } from "node:os";
+import { join } from "node:path";
+import { defineCommand } from "citty";
+import type { GatewayClient, HelloOk } from "../protocol/client.ts";
+import { capabilityOf } from "../protocol/scopes.ts";
+import { VERSION } from "../version.ts";
+import { connectionArgs, timeoutArg } from "./call.ts";
+import { describeFailure, exitWithFailure, printJson, shortReason } from "./output.ts";
+import { connectTo, IDENTITY } from "./rpc.ts";
+import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+
+export const SERVICE_LABEL = "no supported service manager detected";
+
+/** What a user ran: the compiled binary, or `src/main.ts` when run from source. */
+export function cliEntrypoint(): string {
+  const script = process.argv[1];
+  return script && !script.startsWith("/$bunfs/") && !/^[A-Z]:\\~BUN\\/.test(script) ? script : process.execPath;
+}
+const TROUBLESHOOTING = "https://docs.openclaw.ai/troubleshooting";
+
+export function tildify(path: string): string {
+  const home = homedir();
+  return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
+
+export function logFileOf(resolved: ResolvedTarget): string {
+  return resolved.loaded?.config.logging?.file ?? join(resolved.target.paths.stateDir, "logs", "gateway.log");
+}
+
+export interface RuntimeInfo {
+  status: "running" | "stopped" | "unknown";
+  pid?: number;
+  port?: number;
+  detail?: string;
+}
+
+/** The local gateway's runtime, from its instance lock (read-only). */
+export async function localRuntime(target: GatewayTarget): Promise<RuntimeInfo> {
+  if (!target.local) return { status: "unknown", detail: "not the local gateway" };
+  const { inspectLock } = await import("../system/lock.ts");
+  const lock = await inspectLock(target.paths.stateDir);
+  if (!lock.held) return { status: "stopped" };
+  return { status: "running", pid: lock.info?.pid, port: lock.info?.port };
+}
+
+export interface RpcReport {
+  ok: boolean;
+  kind: "connect" | "read";
+  capability: string;
+  auth?: { role: string; scopes: string[]; capability: string };
+  server?: HelloOk["server"];
+  version?: string;
+  url: string;
+  error?: string;
+  timedOut?: boolean;
+  gatewayReached?: boolean;
+  latencyMs?: number;
+}
+
+async function probeRpc(target: GatewayTarget, requireRpc: boolean, timeoutMs: number): Promise<RpcReport> {
+  const started = performance.now();
+  let client: GatewayClient | undefined;
+  try {
+    client = requireRpc
+      ? await connectTo(target, { identity: IDENTITY.backend("gateway:status"), timeoutMs })
+      : await connectTo(target, { identity: IDENTITY.probe, minProtocol: 3, timeoutMs });
+    const hello = client.hello;
+    const auth = { role: hello.auth.role, scopes: hello.auth.scopes, capability: capabilityOf(hello.auth.scopes) };
+    const report: RpcReport = {
+      ok: true,
+      kind: requireRpc ? "read" : "connect",
+      capability: auth.capability,
+      auth,
+      server: hello.server,
+      version: hello.server.version,
+      url: target.url,
+      latencyMs: Math.round(performance.now() - started),
+    };
+    if (requireRpc) {
+      try {
+        await client.request("status", undefined, { timeoutMs });
+      } catch (err) {
+        report.ok = false;
+        report.error = (err as Error).message;
+        report.gatewayReached = true;
+      }
+    }
+    return report;
+  } catch (err) {
+    const failure = await describeFailure(err, target);
+    const e = failure.json.error as { type: string; kind?: string; reason?: string; message: string; details?: { code?: string } };
+    const pairing = e.details?.code === "PAIRING_REQUIRED";
+    return {
+      ok: false,
+      kind: requireRpc ? "read" : "connect",
+      capability: pairing ? "pairing-pending" : "unknown",
+      url: target.url,
+      error: e.reason ?? e.message,
+      timedOut: e.kind === "timeout",
+      gatewayReached: e.type === "gateway_request_error",
+    };
+  } finally {
+    void client?.close();
+  }
+}
+
+async function portReport(target: GatewayTarget, running: RuntimeInfo) {
+  if (!target.local) return { port: target.port, status: "unknown" as const, listeners: [], hints: [] as string[] };
+  const { listenersOnPort } = await import("../system/ports.ts");
+  const listeners = await listenersOnPort(target.port);
+  const hints: string[] = [];
+  if (listeners.length && running.pid && !listeners.some((l) => l.pid === running.pid)) {
+    hints.push(`Port ${target.port} is held by pid ${listeners.map((l) => l.pid).join(", ")}, not by this state dir's gateway (pid ${running.pid}).`);
+  }
+  return {
+    port: target.port,
+    status: listeners.length ? ("busy" as const) : ("free" as const),
+    listeners: listeners.map((l) => ({ pid: l.pid, command: l.name, address: l.address, commandLine: l.command })),
+    hints,
+  };
+}
+
+/** Other gateway-like service definitions on this machine (best effort; file names only). */
+async function scanServices(): Promise<Array<{ kind: string; path: string }>> {
+  const { readdir } = await import("node:fs/promises");
+  const dirs =
+    platform() === "darwin"
+      ? [join(homedir(), "Library/LaunchAgents"), "/Library/LaunchAgents", "/Library/LaunchDaemons"]
+      : [join(homedir(), ".config/systemd/user"), "/etc/systemd/system", "/usr/lib/systemd/system"];
+  const found: Array<{ kind: string; path: string }> = [];
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (/^(openclaw|clawdbot|moltbot)-gateway.*\.service$/.test(name) || /^ai\.openclaw\..*\.plist$/.test(name)) {
+        found.push({ kind: platform() === "darwin" ? "launchd" : "systemd", path: join(dir, name) });
+      }
+    }
+  }
+  return found;
+}
+
+function configLine(label: string, path: string, exists: boolean, valid: boolean): string {
+  return `${label}: ${tildify(path)}${exists ? "" : " (missing)"}${valid ? "" : " (invalid)"}`;
+}
+
+export const gatewayStatusCommand = defineCommand({
+  meta: { name: "status", description: "Show the gateway's service, runtime, connectivity and capability" },
+  args: {
+    ...connectionArgs,
+    "no-probe": { type: "boolean", description: "Skip the connectivity probe" },
+    "require-rpc": { type: "boolean", description: "Prove a read-scope RPC works (exit 1 when it does not)" },
+    deep: { type: "boolean", description: "Also scan for other gateway-like services and port owners" },
+  },
+  async run({ args }) {
+    const json = Boolean(args.json);
+    let resolved: ResolvedTarget | undefined;
+    try {
+      const timeoutMs = timeoutArg(args.timeout);
+      const requireRpc = Boolean(args["require-rpc"]);
+      const noProbe = args.probe === false || Boolean(args["no-probe"]);
+      if (requireRpc && noProbe) throw new (await import("./target.ts")).CliUsageError("--require-rpc cannot be combined with --no-probe.");
+      resolved = await resolveTarget(args, { needConfig: true });
+      const { target } = resolved;
+      const runtime = await localRuntime(target);
+      const [port, rpc, extra] = await Promise.all([
+        portReport(target, runtime),
+        noProbe ? Promise.resolve(undefined) : probeRpc(target, requireRpc, timeoutMs),
+        args.deep ? scanServices() : Promise.resolve([]),
+      ]);
+      const configValid = !resolved.configError;
+      const configEntry = {
+        path: target.paths.configPath,
+        exists: resolved.configExists,
+        valid: configValid,
+        ...(resolved.configError ? { issues: resolved.configError.issues } : {}),
+      };
+      const httpHost = target.local ? (target.bindHost === "0.0.0.0" ? "127.0.0.1" : target.bindHost) : new URL(target.url).hostname;
+      const loopbackOnly = target.bindMode === "loopback";
+      const report = {
+        cli: { version: VERSION, entrypoint: cliEntrypoint() },
+        logFile: logFileOf(resolved),
+        service: {
+          label: SERVICE_LABEL,
+          loaded: false,
+          loadState: { status: "not-loaded" },
+          loadedText: "enabled",
+          notLoadedText: "disabled",
+          runtime,
+        },
+        config: { cli: configEntry, daemon: configEntry },
+        gateway: {
+          bindMode: target.bindMode,
+          bindHost: target.bindHost,
+          port: target.port,
+          portSource: target.portSource,
+          probeUrl: target.url,
+          controlUiLinks: { httpUrl: `http://${httpHost}:${target.port}/`, wsUrl: `ws://${httpHost}:${target.port}` },
+          ...(loopbackOnly ? { probeNote: "Loopback-only gateway; only local clients can connect." } : {}),
+          ...(rpc?.version ? { version: rpc.version } : {}),
+        },
+        port,
+        ...(rpc ? { rpc } : {}),
+        extraServices: extra,
+      };
+      if (json) printJson(report);
+      else {
+        const lines: string[] = [];
+        lines.push(`Service: ${SERVICE_LABEL}`, `File logs: ${tildify(report.logFile)}`, "");
+        lines.push(configLine("Config (cli)", configEntry.path, configEntry.exists, configValid));
+        lines.push(configLine("Config (service)", configEntry.path, configEntry.exists, configValid));
+        for (const issue of resolved.configError?.issues ?? []) lines.push(`  × ${issue.path}: ${issue.message}`);
+        lines.push("");
+        lines.push(`Gateway: bind=${target.bindMode} (${target.bindHost}), port=${target.port} (${target.portSource})`);
+        lines.push(`Probe target: ${target.url}`, `Dashboard: ${report.gateway.controlUiLinks.httpUrl}`);
+        if (loopbackOnly) lines.push("Probe note: Loopback-only gateway; only local clients can connect.");
+        lines.push("", `CLI version: ${VERSION} (${cliEntrypoint()})`);
+        if (rpc?.version) lines.push(`Gateway version: ${rpc.version}`);
+        lines.push("");
+        lines.push(
+          runtime.status === "running"
+            ? `Runtime: running (pid ${runtime.pid ?? "unknown"})`
+            : runtime.status === "stopped"
+              ? "Runtime: stopped"
+              : "Runtime: unknown (not the local gateway)",
+        );
+        if (rpc) {
+          const label = requireRpc ? "Read probe" : "Connectivity probe";
+          lines.push(rpc.ok ? `${label}: ok` : `${label}: failed (${rpc.error ?? "unknown error"})`);
+          lines.push(`Capability: ${rpc.capability}`);
+        }
+        lines.push("");
+        if (port.listeners.length) lines.push(`Listening: ${port.listeners.map((l) => l.address ?? `pid ${l.pid}`).join(", ")}`);
+        for (const hint of port.hints) lines.push(hint);
+        if (args.deep) {
+          if (extra.length) {
+            lines.push("Other gateway-like services detected (best effort):");
+            for (const s of extra) lines.push(`- ${s.kind}: ${s.path}`);
+          } else lines.push("Other gateway-like services: none found");
+          for (const l of port.listeners) lines.push(`Port owner: pid ${l.pid} ${l.commandLine ?? l.command}`);
+        }
+        lines.push("Troubles: run openclaw status", `Troubleshooting: ${TROUBLESHOOTING}`);
+        console.log(lines.join("\n"));
+      }
+      if (requireRpc && !rpc?.ok) process.exit(1);
+    } catch (err) {
+      const failure = await describeFailure(err, resolved?.target);
+      if (json) printJson(failure.json);
+      else for (const line of [`Gateway status failed: ${failure.human[0]}`, ...failure.human.slice(1)]) console.error(line);
+      process.exit(1);
+    }
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// openclaw status
+
+/** Two-column box table like upstream's overview. */
+export function renderTable(rows: Array<[string, string]>): string {
+  const w0 = Math.max(4, ...rows.map(([k]) => k.length));
+  const w1 = Math.max(5, ...rows.map(([, v]) => v.length));
+  const line = (l: string, m: string, r: string) => `${l}${"─".repeat(w0 + 2)}${m}${"─".repeat(w1 + 2)}${r}`;
+  const row = (a: string, b: string) => `│ ${a.padEnd(w0)} │ ${b.padEnd(w1)} │`;
+  return [line("┌", "┬", "┐"), row("Item", "Value"), line("├", "┼", "┤"), ...rows.map(([a, b]) => row(a, b)), line("└", "┴", "┘")].join("\n");
+}
+
+interface StatusPayload {
+  runtimeVersion?: string;
+  heartbeat?: { defaultAgentId?: string; agents?: Array<{ agentId: string; enabled?: boolean; every?: string }> };
+  sessions?: { count?: number; byAgent?: Array<{ agentId: string; count: number }> };
+  cliProjection?: unknown;
+  pid?: number;
+  uptimeMs?: number;
+  [key: string]: unknown;
+}
+
+async function httpProbe(base: string, path: string, timeoutMs: number): Promise<{ path: string; status: number | null; ok: boolean }> {
+  try {
+    const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return { path, status: res.status, ok: res.ok };
+  } catch {
+    return { path, status: null, ok: false };
+  }
+}
+
+export const statusCommand = defineCommand({
+  meta: { name: "status", description: "Overview: gateway, service, agents, sessions" },
+  args: {
+    json: { type: "boolean", description: "Print JSON" },
+    deep: { type: "boolean", description: "Also run live probes (health, /startupz, /healthz, /readyz)" },
+    all: { type: "boolean", description: "Full pasteable report" },
+    timeout: { type: "string", description: "Timeout in ms (default 10000)" },
+    verbose: { type: "boolean", description: "More detail" },
+  },
+  async run({ args }) {
+    const json = Boolean(args.json);
+    let resolved: ResolvedTarget | undefined;
+    try {
+      const timeoutMs = timeoutArg(args.timeout);
+      resolved = await resolveTarget({}, { needConfig: true });
+      const { target } = resolved;
+      const started = performance.now();
+      let status: StatusPayload | undefined;
+      let presence: Array<Record<string, unknown>> | undefined;
+      let channels: { channelOrder?: string[] } | undefined;
+      let health: Record<string, unknown> | undefined;
+      let error: string | null = null;
+      let latency: number | null = null;
+      let authMethod: string | undefined;
+      let client: GatewayClient | undefined;
+      try {
+        client = await connectTo(target, { identity: IDENTITY.backend("gateway:status"), timeoutMs });
+        latency = Math.round(performance.now() - started);
+        authMethod = client.hello.auth.method;
+        const [s, p, c, h] = await Promise.all([
+          client.request<StatusPayload>("status", { includeChannelSummary: false, includeCliProjection: true }),
+          client.request<Array<Record<string, unknown>>>("system-presence").catch(() => undefined),
+          client.request<{ channelOrder?: string[] }>("channels.status", { probe: false, timeoutMs: Math.min(timeoutMs, 8000) }).catch(() => undefined),
+          args.deep ? client.request<Record<string, unknown>>("health", { probe: true }).catch(() => undefined) : Promise.resolve(undefined),
+        ]);
+        status = s;
+        presence = p;
+        channels = c;
+        health = h;
+      } catch (err) {
+        error = await shortReason(err, target);
+      } finally {
+        void client?.close();
+      }
+      const reachable = status !== undefined;
+      const runtime = await localRuntime(target);
+      const httpBase = target.url.replace(/^ws/, "http").replace(/\/$/, "");
+      const probes = args.deep && reachable ? await Promise.all(["/startupz", "/healthz", "/readyz"].map((p) => httpProbe(httpBase, p, timeoutMs))) : undefined;
+      const loadedCfg = resolved.loaded?.config;
+      const { listAgents } = await import("../agents/registry.ts");
+      const agents = listAgents(loadedCfg ?? {});
+      const byAgent = new Map((status?.sessions?.byAgent ?? []).map((a) => [a.agentId, a.count]));
+      const totalSessions = status?.sessions?.count ?? [...byAgent.values()].reduce((a, b) => a + b, 0);
+      const self = presence?.find((e) => e.reason === "self") ?? null;
+      const mode = loadedCfg?.gateway?.mode === "remote" ? "remote" : "local";
+      const { cliProjection: _projection, ...summary } = status ?? {};
+      const osLabel = `${platform()} ${release()} (${arch()})`;
+      const report = {
+        ...summary,
+        os: { platform: platform(), arch: arch(), release: release(), label: osLabel },
+        gateway: {
+          mode,
+          url: target.url,
+          urlSource: target.urlSource,
+          misconfigured: Boolean(resolved.configError),
+          reachable,
+          connectLatencyMs: latency,
+          self,
+          error,
+          authWarning: null,
+        },
+        gatewayService: { label: SERVICE_LABEL, installed: false, loadState: { status: "not-loaded" }, runtime },
+        agents: {
+          defaultId: agents.find((a) => a.isDefault)?.id ?? "main",
+          agents: agents.map((a) => ({ id: a.id, sessionsCount: byAgent.get(a.id) ?? 0 })),
+          totalSessions,
+        },
+        ...(probes || health ? { probes: { http: probes ?? [], health: health ?? null } } : {}),
+        config: { path: target.paths.configPath, exists: resolved.configExists, valid: !resolved.configError },
+      };
+      if (json) {
+        printJson(report);
+        return;
+      }
+      const hb = status?.heartbeat?.agents ?? agents.map((a) => ({ agentId: a.id, enabled: false, every: "disabled" }));
+      const rows: Array<[string, string]> = [];
+      if (args.all) rows.push(["Version", VERSION], ["Config", target.paths.configPath]);
+      rows.push(["OS", `${osLabel} · bun ${Bun.version}`]);
+      rows.push(["Dashboard", `${httpBase}/`]);
+      rows.push([
+        "Gateway",
+        reachable
+          ? `${mode} · ${target.url} (${target.urlSource}) · reachable ${latency}ms · auth ${authMethod ?? "unknown"}`
+          : `${mode} · ${target.url} (${target.urlSource}) · unreachable (${error})`,
+      ]);
+      rows.push([
+        "Gateway service",
+        `${SERVICE_LABEL} · ${runtime.status === "running" ? `running (pid ${runtime.pid})` : runtime.status}`,
+      ]);
+      rows.push(["Agents", `${agents.length} · default ${agents.find((a) => a.isDefault)?.id ?? "main"} · sessions ${totalSessions}`]);
+      rows.push(["Heartbeat", hb.map((a) => `${a.enabled ? a.every : "disabled"} (${a.agentId})`).join(", ")]);
+      rows.push(["Sessions", `${totalSessions} stored`]);
+      rows.push(["Channels", channels?.channelOrder?.length ? channels.channelOrder.join(", ") : "none configured"]);
+      rows.push([
+        "Probes",
+        probes ? probes.map((p) => `${p.path.slice(1)} ${p.ok ? "ok" : `failed (${p.status ?? "no answer"})`}`).join(" · ") : "skipped (use --deep)",
+      ]);
+      if (args.all) {
+        rows.push(["Log file", logFileOf(resolved)]);
+        rows.push(["Uptime", status?.uptimeMs !== undefined ? `${Math.round(status.uptimeMs / 1000)}s (pid ${status.pid})` : "unknown"]);
+      }
+      const out = [args.all ? "OpenClaw status --all" : "OpenClaw status", "", "Overview", renderTable(rows), ""];
+      if (resolved.configError) out.push(...resolved.configError.message.split("\n"), "");
+      out.push(`Troubleshooting: ${TROUBLESHOOTING}`, "Next steps:", "  Need to debug live? openclaw logs --follow", "  Need live probes?   openclaw status --deep");
+      console.log(out.join("\n"));
+    } catch (err) {
+      await exitWithFailure(err, { json, target: resolved?.target, what: "Status" });
+    }
+  },
+});
