@@ -5,7 +5,7 @@
  * describes the holder (pid, port, config) for error messages and `gateway status`.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../config/write.ts";
@@ -59,6 +59,7 @@ export class InstanceLock {
     let db: Database | undefined;
     try {
       db = new Database(paths.lock, { create: true });
+      chmodSync(paths.lock, 0o600);
       db.exec("PRAGMA busy_timeout=0");
       db.exec("PRAGMA journal_mode=MEMORY");
       db.exec("PRAGMA locking_mode=EXCLUSIVE");

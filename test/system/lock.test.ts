@@ -33,6 +33,9 @@ describe("instance lock", () => {
     expect(err.holder.pid).toBe(process.pid);
     expect(err.message).toBe(`gateway already running (pid ${process.pid}) for state dir ${d}`);
     expect((await inspectLock(d)).held).toBe(true);
+    const { statSync } = await import("node:fs");
+    expect(statSync(lockPaths(d).lock).mode & 0o777).toBe(0o600);
+    expect(statSync(lockPaths(d).info).mode & 0o777).toBe(0o600);
     lock.release();
     expect(existsSync(lockPaths(d).info)).toBe(false);
     expect(await inspectLock(d)).toEqual({ held: false });
