@@ -95,7 +95,8 @@ export class RotatingFileSink implements LogSink {
     });
   }
 
-  private async rotate(): Promise<void> {
+  /** Flush and close the live file; later writes wait until a new one is opened. */
+  private async detach(): Promise<void> {
     const writer = this.writer;
     const fd = this.fd;
     this.writer = undefined;
@@ -106,6 +107,10 @@ export class RotatingFileSink implements LogSink {
     try {
       if (fd >= 0) closeSync(fd);
     } catch {}
+  }
+
+  private async rotate(): Promise<void> {
+    await this.detach();
     await rm(`${this.path}.${this.keep}`, { force: true }).catch(() => {});
     for (let i = this.keep - 1; i >= 1; i--) {
       await rename(`${this.path}.${i}`, `${this.path}.${i + 1}`).catch(() => {});
@@ -121,16 +126,7 @@ export class RotatingFileSink implements LogSink {
   /** Flush and close (shutdown). */
   async close(): Promise<void> {
     while (this.rotating) await this.rotating;
-    const writer = this.writer;
-    const fd = this.fd;
-    this.writer = undefined;
-    this.fd = -1;
     this.failed = true;
-    try {
-      await writer?.end();
-    } catch {}
-    try {
-      if (fd >= 0) closeSync(fd);
-    } catch {}
+    await this.detach();
   }
 }
