@@ -4,6 +4,8 @@
  */
 import { defineCommand } from "citty";
 import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
+import { loadConfigWithRecovery, type RecoveryInfo } from "../config/last-good.ts";
+import { assertNotNewerConfig, GuardedAction, isServiceMode, NewerConfigError, readTouchedVersion } from "../config/version-guard.ts";
 import { resolvePaths } from "../config/paths.ts";
 import { EXIT_CONFIG, resolveGatewaySettings, StartupError, type GatewaySettings } from "../config/runtime.ts";
 import { isLogLevel, type LogLevel } from "../config/levels.ts";
@@ -67,9 +69,16 @@ async function prepareConfig(
   log: Logger,
   cli: CliOverrides,
   allowUnconfigured: boolean,
-): Promise<{ loaded: LoadedConfig; created: boolean }> {
+  force: boolean,
+): Promise<{ loaded: LoadedConfig; created: boolean; recovery?: RecoveryInfo }> {
   const paths = resolvePaths({ profile: globals().profile });
-  let loaded = await loadConfig({ paths, cli });
+  // Newer-config guard (issue 5): read straight from the file, before validation.
+  const touchedVersion = await readTouchedVersion(paths.configPath);
+  if (isServiceMode()) assertNotNewerConfig({ touchedVersion, action: GuardedAction.serviceStartup, exitCode: EXIT_CONFIG });
+  if (force) assertNotNewerConfig({ touchedVersion, action: GuardedAction.forcePortCleanup, exitCode: 1 });
+  const first = await loadConfigWithRecovery({ paths, cli });
+  let loaded = first.loaded;
+  const recovery = first.recovery;
   if (!loaded.exists) {
     if (allowUnconfigured) return { loaded, created: false };
     const passwordMode =
@@ -94,7 +103,7 @@ async function prepareConfig(
       throw new ExitError([`Gateway start blocked: set gateway.mode=local (current: ${mode}) or pass --allow-unconfigured.`], EXIT_CONFIG);
     }
   }
-  return { loaded, created: false };
+  return { loaded, created: false, recovery };
 }
 
 function connectHints(log: Logger, settings: GatewaySettings, loaded: LoadedConfig, url: string, created: boolean): void {
@@ -119,17 +128,28 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
   try {
     const cli = parseFlags(args);
     log.info("loading configuration…");
-    const { loaded, created } = await prepareConfig(log, cli, Boolean(args["allow-unconfigured"]));
+    const { loaded, created, recovery } = await prepareConfig(log, cli, Boolean(args["allow-unconfigured"]), Boolean(args.force));
     for (const w of loaded.warnings) log.warn(w);
     if (args.force) log.debug("--force: no port cleanup in this build; a busy port fails with EADDRINUSE");
     log.info("resolving authentication…");
     const settings = resolveGatewaySettings(loaded);
     for (const w of settings.warnings) log.warn(w);
     log.info("starting...");
-    const { startGateway, BindError } = await import("../gateway/server.ts");
-    let handle: Awaited<ReturnType<typeof startGateway>>;
+    const { BindError } = await import("../gateway/server.ts");
+    const { GatewayRuntime } = await import("../gateway/lifecycle.ts");
+    let runtime: Awaited<ReturnType<typeof GatewayRuntime.start>>;
     try {
-      handle = await startGateway({ loaded, settings, log });
+      runtime = await GatewayRuntime.start({
+        loaded,
+        settings,
+        log,
+        cli,
+        recovery,
+        onFatal: (err) => {
+          log.error(`Gateway failed: ${err.message}`);
+          process.exit(1);
+        },
+      });
     } catch (err) {
       if (err instanceof BindError) {
         throw new ExitError(
@@ -140,10 +160,10 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       throw err;
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    const addrs = handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
-    log.info(`listening on ${handle.url} (${addrs}; port ${handle.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
+    const addrs = runtime.handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
+    log.info(`listening on ${runtime.url} (${addrs}; port ${runtime.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
     log.info(`http server listening (0 plugins; ${seconds}s)`);
-    connectHints(log, settings, loaded, handle.url, created);
+    connectHints(log, settings, loaded, runtime.url, created);
 
     let signalled = false;
     const shutdown = async (signal: string) => {
@@ -151,14 +171,14 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       signalled = true;
       const t0 = performance.now();
       log.info(`received ${signal}; shutting down`);
-      await handle.stop();
+      await runtime.stop();
       log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
       process.exit(0);
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
   } catch (err) {
-    if (err instanceof ExitError || err instanceof StartupError) {
+    if (err instanceof ExitError || err instanceof StartupError || err instanceof NewerConfigError) {
       for (const line of err.lines) log.error(line);
       process.exit(err.exitCode);
     }

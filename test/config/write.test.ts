@@ -78,20 +78,24 @@ describe("writeFileAtomic", () => {
 });
 
 describe("meta stamping", () => {
-  test("stampMeta sets lastTouchedVersion, drops lastTouchedAt, keeps the rest, does not mutate", () => {
+  const NOW = new Date("2026-11-22T10:22:33.123Z");
+
+  test("stampMeta sets lastTouchedVersion and lastTouchedAt, keeps the rest, does not mutate", () => {
     const input: OpenClawConfig = {
       meta: { lastTouchedVersion: "2025.1.1", lastTouchedAt: "2025-01-01T00:00:00.000Z", migrations: { done: ["a"] } },
       gateway: { mode: "local" },
     };
-    const stamped = stampMeta(input);
-    expect(stamped).toEqual({ meta: { lastTouchedVersion: VERSION, migrations: { done: ["a"] } }, gateway: { mode: "local" } });
-    expect("lastTouchedAt" in (stamped.meta ?? {})).toBe(false);
+    const stamped = stampMeta(input, NOW);
+    expect(stamped).toEqual({
+      meta: { lastTouchedVersion: VERSION, lastTouchedAt: "2026-11-22T10:22:33.123Z", migrations: { done: ["a"] } },
+      gateway: { mode: "local" },
+    });
     expect(input.meta?.lastTouchedAt).toBe("2025-01-01T00:00:00.000Z");
     expect(input.meta?.lastTouchedVersion).toBe("2025.1.1");
   });
 
   test("stampMeta adds meta when absent", () => {
-    expect(stampMeta({})).toEqual({ meta: { lastTouchedVersion: VERSION } });
+    expect(stampMeta({}, NOW)).toEqual({ meta: { lastTouchedVersion: VERSION, lastTouchedAt: NOW.toISOString() } });
     expect(VERSION).toMatch(/^\d{4}\.\d{1,2}\.\d{1,2}/);
   });
 });
@@ -105,13 +109,12 @@ describe("writeConfig", () => {
       gateway: { mode: "local", port: 28789, auth: { mode: "token", token: "abc" } },
       channels: { telegram: { enabled: true } },
     };
-    await writeConfig(paths.configPath, config);
+    await writeConfig(paths.configPath, config, { now: new Date("2026-11-22T00:00:00.000Z") });
     const text = readFileSync(paths.configPath, "utf8");
     expect(text.endsWith("}\n")).toBe(true);
     expect(text).toContain('\n  "gateway": {\n    "mode": "local",');
-    expect(text).not.toContain("lastTouchedAt");
     expect(JSON.parse(text)).toEqual({
-      meta: { lastTouchedVersion: VERSION },
+      meta: { lastTouchedAt: "2026-11-22T00:00:00.000Z", lastTouchedVersion: VERSION },
       gateway: { mode: "local", port: 28789, auth: { mode: "token", token: "abc" } },
       channels: { telegram: { enabled: true } },
     });
@@ -123,21 +126,32 @@ describe("writeConfig", () => {
   test("what writeConfig writes loads back through loadConfig", async () => {
     const home = tempDir();
     const paths = resolvePaths({ env: { HOME: home } });
-    await writeConfig(paths.configPath, { gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } });
+    const now = new Date();
+    await writeConfig(paths.configPath, { gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } }, { now });
     const loaded = await loadConfig({ paths, env: { HOME: home } });
     expect(loaded.exists).toBe(true);
-    expect(loaded.file).toEqual({ meta: { lastTouchedVersion: VERSION }, gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } });
+    expect(loaded.file).toEqual({ meta: { lastTouchedVersion: VERSION, lastTouchedAt: now.toISOString() }, gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } });
     expect(loaded.config.gateway?.bind).toBe("lan");
     expect(loaded.sources.bind).toBe("config");
   });
 
-  test("rewriting replaces the content completely", async () => {
+  test("rewriting replaces the content completely and keeps exactly one .bak of the previous text", async () => {
     const dir = tempDir();
     const path = join(dir, "openclaw.json");
-    await writeConfig(path, { gateway: { mode: "local", trustedProxies: Array.from({ length: 200 }, (_, i) => `10.0.0.${i}`) } });
-    await writeConfig(path, { gateway: { mode: "remote" } });
-    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ meta: { lastTouchedVersion: VERSION }, gateway: { mode: "remote" } });
+    const now = new Date("2026-11-22T00:00:00.000Z");
+    await writeConfig(path, { gateway: { mode: "local", trustedProxies: Array.from({ length: 200 }, (_, i) => `10.0.0.${i}`) } }, { now });
+    const first = readFileSync(path, "utf8");
     expect(readdirSync(dir)).toEqual(["openclaw.json"]);
+    await writeConfig(path, { gateway: { mode: "remote" } }, { now });
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
+      meta: { lastTouchedVersion: VERSION, lastTouchedAt: now.toISOString() },
+      gateway: { mode: "remote" },
+    });
+    expect(readFileSync(`${path}.bak`, "utf8")).toBe(first);
+    expect(mode(`${path}.bak`)).toBe(0o600);
+    await writeConfig(path, { gateway: { mode: "local" } }, { now });
+    expect(readdirSync(dir).sort()).toEqual(["openclaw.json", "openclaw.json.bak"]);
+    expect(JSON.parse(readFileSync(`${path}.bak`, "utf8")).gateway).toEqual({ mode: "remote" });
   });
 });
 
