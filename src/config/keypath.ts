@@ -164,11 +164,15 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  */
 export function diffPaths(a: unknown, b: unknown, prefix: Segment[] = []): Segment[][] {
   if (jsonEqual(a, b)) return [];
-  if (isPlainObject(a) && isPlainObject(b)) {
+  // Descend into objects, also when the other side is absent, so an added or removed subtree is
+  // reported leaf by leaf (`agents.defaults.model`, not `agents`).
+  const ao = isPlainObject(a) ? a : a === undefined ? {} : undefined;
+  const bo = isPlainObject(b) ? b : b === undefined ? {} : undefined;
+  if (ao && bo) {
     const out: Segment[][] = [];
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const key of keys) out.push(...diffPaths(a[key], b[key], [...prefix, key]));
-    return out;
+    const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
+    for (const key of keys) out.push(...diffPaths(ao[key], bo[key], [...prefix, key]));
+    return out.length > 0 ? out : [prefix];
   }
   return [prefix];
 }
