@@ -4,7 +4,17 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { validateConfig, type OpenClawConfig } from "../../src/config/schema.ts";
-import { ensurePrivateDir, initialConfig, stampMeta, writeConfig, writeFileAtomic } from "../../src/config/write.ts";
+import { REDACTED, restoreRedacted } from "../../src/config/redact.ts";
+import {
+  ConfigWriteError,
+  ensurePrivateDir,
+  hasJson5Comments,
+  initialConfig,
+  stampMeta,
+  writeConfig,
+  writeConfigDocument,
+  writeFileAtomic,
+} from "../../src/config/write.ts";
 import { VERSION } from "../../src/version.ts";
 import { useTempDirs } from "./helpers.ts";
 
@@ -191,5 +201,75 @@ describe("initialConfig", () => {
     expect(loaded.config.gateway?.auth?.token).toBe(config.gateway?.auth?.token as string);
     expect(loaded.sources.token).toBe("config");
     expect(mode(paths.configPath)).toBe(0o600);
+  });
+});
+
+describe("writeConfigDocument (the one writer)", () => {
+  test("an invalid document is rejected with key paths and nothing is written", async () => {
+    const dir = tempDir();
+    const path = join(dir, "openclaw.json");
+    writeFileSync(path, '{"gateway":{"mode":"local"}}');
+    const err = await writeConfigDocument(path, { gateway: { mode: "local", port: 70000, bogus: 1 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigWriteError);
+    expect((err as ConfigWriteError).issues.map((i) => i.path).sort()).toEqual(["gateway.bogus", "gateway.port"]);
+    expect((err as Error).message).toContain("Config write rejected: gateway.port:");
+    expect(readFileSync(path, "utf8")).toBe('{"gateway":{"mode":"local"}}');
+    expect(readdirSync(dir)).toEqual(["openclaw.json"]);
+    await expect(writeConfigDocument(path, [1, 2])).rejects.toThrow("Config write rejected: <root>: config must be an object");
+  });
+
+  test("validation substitutes ${VAR} from the given env; the file keeps the reference", async () => {
+    const dir = tempDir();
+    const path = join(dir, "openclaw.json");
+    const doc = { gateway: { mode: "local", bind: "${GW_BIND}" } };
+    await expect(writeConfigDocument(path, doc, { env: {} })).rejects.toBeInstanceOf(ConfigWriteError);
+    const r = await writeConfigDocument(path, doc, { env: { GW_BIND: "lan" } });
+    expect(JSON.parse(readFileSync(path, "utf8")).gateway.bind).toBe("${GW_BIND}");
+    expect(r.hash).toBe(new Bun.CryptoHasher("sha256").update(readFileSync(path, "utf8")).digest("hex"));
+  });
+
+  test("keys the gateway does not interpret survive a write untouched", async () => {
+    const dir = tempDir();
+    const path = join(dir, "openclaw.json");
+    const doc = {
+      gateway: { mode: "local", controlUi: { allowedOrigins: ["https://x"], futureOption: { a: [1, { b: null }] } } },
+      channels: { whatsapp: { allowFrom: ["+1555"], quirks: { x: true } } },
+      plugins: { entries: { p: { config: { deep: "value" } } } },
+      models: { providers: { p: { apiKey: { source: "env", id: "KEY" }, extra: 1 } } },
+    };
+    await writeConfigDocument(path, doc);
+    const { meta, ...rest } = JSON.parse(readFileSync(path, "utf8"));
+    expect(rest).toEqual(doc);
+    expect(Object.keys(meta).sort()).toEqual(["lastTouchedAt", "lastTouchedVersion"]);
+  });
+
+  test("hasJson5Comments sees comments outside strings only", () => {
+    expect(hasJson5Comments('{ a: 1 } // note')).toBe(true);
+    expect(hasJson5Comments("{ /* block */ a: 1 }")).toBe(true);
+    expect(hasJson5Comments('{ "url": "https://example.com//x" }')).toBe(false);
+    expect(hasJson5Comments("{ 'a': 'it\\'s // fine' }")).toBe(false);
+  });
+});
+
+describe("restoreRedacted", () => {
+  const current = {
+    gateway: { auth: { token: "real-token-0123456789" }, remote: { url: "wss://h/?t=real-token-0123456789" } },
+    models: { providers: { p: { apiKey: { source: "env", id: "K" } } } },
+  };
+
+  test("placeholders become the current values again", () => {
+    const incoming = {
+      gateway: { auth: { token: REDACTED }, remote: { url: `wss://h/?t=${REDACTED}` } },
+      models: { providers: { p: { apiKey: { source: "env", id: "K" } } } },
+      extra: "x",
+    };
+    const r = restoreRedacted(incoming, current);
+    expect(r.unresolved).toEqual([]);
+    expect(r.doc).toEqual({ ...current, extra: "x" });
+  });
+
+  test("a placeholder with no current value (or a changed one) is reported, not written", () => {
+    const r = restoreRedacted({ gateway: { auth: { password: REDACTED }, remote: { url: `wss://other/?t=${REDACTED}` } }, list: [REDACTED] }, current);
+    expect(r.unresolved.sort()).toEqual(["gateway.auth.password", "gateway.remote.url", "list[0]"]);
   });
 });
