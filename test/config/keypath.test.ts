@@ -77,7 +77,7 @@ describe("get / set / unset", () => {
   });
 
   test("unsetAtPath removes keys and array items; missing → undefined", () => {
-    expect(unsetAtPath(doc, ["gateway", "auth", "token"])).toEqual({ gateway: { auth: {}, trustedProxies: ["a", "b"] }, n: null });
+    expect(unsetAtPath(doc, ["gateway", "auth", "token"]) as unknown).toEqual({ gateway: { auth: {}, trustedProxies: ["a", "b"] }, n: null });
     expect(unsetAtPath(doc, ["gateway", "trustedProxies", 0])?.gateway.trustedProxies).toEqual(["b"]);
     expect(unsetAtPath(doc, ["gateway", "nope"])).toBeUndefined();
     expect(unsetAtPath(doc, [])).toBeUndefined();
