@@ -14,6 +14,8 @@ const main = defineCommand({
   },
   subCommands: {
     gateway: () => import("./gateway.ts").then((m) => m.default),
+    config: () => import("./config.ts").then((m) => m.default),
+    secrets: () => import("./secrets.ts").then((m) => m.default),
   },
 });
 
