@@ -159,12 +159,8 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       }
       throw err;
     }
-    const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    const addrs = runtime.handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
-    log.info(`listening on ${runtime.url} (${addrs}; port ${runtime.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
-    log.info(`http server listening (0 plugins; ${seconds}s)`);
-    connectHints(log, settings, loaded, runtime.url, created);
-
+    // Handlers first: a supervisor that stops us as soon as it reads "listening" must find them
+    // installed (Bun only honours a handler registered before the signal arrives).
     let signalled = false;
     const shutdown = async (signal: string) => {
       if (signalled) return;
@@ -177,6 +173,11 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    const addrs = runtime.handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
+    log.info(`listening on ${runtime.url} (${addrs}; port ${runtime.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
+    log.info(`http server listening (0 plugins; ${seconds}s)`);
+    connectHints(log, settings, loaded, runtime.url, created);
   } catch (err) {
     if (err instanceof ExitError || err instanceof StartupError || err instanceof NewerConfigError) {
       for (const line of err.lines) log.error(line);
