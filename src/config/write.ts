@@ -13,7 +13,7 @@
  *     substituted view. JSON5 comments cannot survive a JSON write; callers can warn with
  *     `hasJson5Comments`.
  */
-import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
 import { substituteEnv } from "./load.ts";
@@ -138,8 +138,30 @@ export async function writeConfigDocument(path: string, doc: unknown, opts: Writ
     }
   }
   await writeFileAtomic(path, text);
+  await sweepStaleTemps(path);
   const hash = new Bun.CryptoHasher("sha256").update(text).digest("hex");
   return { path, text, hash, doc: stamped, backupPath };
+}
+
+/** Temp files older than this are leftovers of a writer that was killed mid-write. */
+const STALE_TEMP_MS = 60_000;
+
+/** Remove `.<name>.<hex>.tmp` / `.<name>.bak.<hex>.tmp` leftovers of killed writers (best effort). */
+async function sweepStaleTemps(path: string): Promise<void> {
+  const dir = dirname(path);
+  const name = basename(path);
+  const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\.bak)?\\.[0-9a-f]+\\.tmp$`);
+  try {
+    const now = Date.now();
+    for (const entry of await readdir(dir)) {
+      if (!pattern.test(entry)) continue;
+      const full = join(dir, entry);
+      const info = await stat(full).catch(() => undefined);
+      if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(full, { force: true });
+    }
+  } catch {
+    // never fail a write over housekeeping
+  }
 }
 
 /** Write a typed config (first-run config, tests). Same guarantees as `writeConfigDocument`. */

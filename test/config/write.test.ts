@@ -273,3 +273,20 @@ describe("restoreRedacted", () => {
     expect(r.unresolved.sort()).toEqual(["gateway.auth.password", "gateway.remote.url", "list[0]"]);
   });
 });
+
+describe("leftovers of killed writers", () => {
+  test("temp files older than a minute are swept on the next write; fresh ones (a writer in flight) are kept", async () => {
+    const { utimesSync } = await import("node:fs");
+    const dir = tempDir();
+    const path = join(dir, "openclaw.json");
+    const stale = join(dir, ".openclaw.json.abcdef012345.tmp");
+    const staleBak = join(dir, ".openclaw.json.bak.00aa11bb22cc.tmp");
+    const fresh = join(dir, ".openclaw.json.123456abcdef.tmp");
+    const foreign = join(dir, ".other.json.abcdef012345.tmp");
+    for (const f of [stale, staleBak, fresh, foreign]) writeFileSync(f, "partial");
+    const old = new Date(Date.now() - 5 * 60_000);
+    for (const f of [stale, staleBak, foreign]) utimesSync(f, old, old);
+    await writeConfigDocument(path, { gateway: { mode: "local" } });
+    expect(readdirSync(dir).sort()).toEqual([".openclaw.json.123456abcdef.tmp", ".other.json.abcdef012345.tmp", "openclaw.json"]);
+  });
+});
