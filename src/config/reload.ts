@@ -107,8 +107,11 @@ export function reloadModeOf(cfg: OpenClawConfig | undefined): ReloadMode {
   return cfg?.gateway?.reload?.mode ?? DEFAULT_RELOAD_MODE;
 }
 
+/** Longest debounce honoured (timers cannot wait longer than 2^31-1 ms). */
+export const MAX_DEBOUNCE_MS = 2_147_483_647;
+
 export function debounceMsOf(cfg: OpenClawConfig | undefined): number {
-  return cfg?.gateway?.reload?.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  return Math.min(cfg?.gateway?.reload?.debounceMs ?? DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS);
 }
 
 export interface ReloadPlan {

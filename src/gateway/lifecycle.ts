@@ -284,8 +284,10 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
           }
           this.log.warn(`config reload: restart required for ${list(decision.skipped)}; not applied (gateway.reload.mode=hot)`);
         }
-        this.swap(applied, appliedSettings, plan);
+        // Keep the copy first: from the swap on, nothing may wait on I/O before the caller's
+        // reply goes out (sockets closed for a rotated secret go a macrotask after the swap).
         await this.promote(loaded);
+        this.swap(applied, appliedSettings, plan);
         return this.outcome(trigger, "applied", plan, { hash, skipped: decision.skipped });
       }
       case "restart": {

@@ -107,6 +107,7 @@ describe("plan and decision", () => {
     expect(debounceMsOf({})).toBe(300);
     expect(reloadModeOf({ gateway: { reload: { mode: "off" } } })).toBe("off");
     expect(debounceMsOf({ gateway: { reload: { debounceMs: 5 } } })).toBe(5);
+    expect(debounceMsOf({ gateway: { reload: { debounceMs: 1e12 } } })).toBe(2_147_483_647);
   });
 });
 
