@@ -32,7 +32,7 @@ import { CloseCodes } from "../protocol/errors.ts";
 import type { ConfigLifecycleHooks, ReloadOutcome, ReloadTrigger, SystemEvent } from "./config-hooks.ts";
 import type { GatewayContext, GatewayLimits } from "./context.ts";
 import { configHash } from "./methods/config.ts";
-import { startGateway, type GatewayHandle } from "./server.ts";
+import { startGateway, type GatewayHandle, type StartOptions } from "./server.ts";
 
 export const AUTH_CHANGED_REASON = "gateway auth changed";
 export const RESTART_REASON = "gateway restarting";
@@ -59,6 +59,10 @@ export interface RuntimeOptions {
   bindRetries?: number;
   bindRetryDelayMs?: number;
   restartExpectedMs?: number;
+  /** Further startGateway options, passed on every (re)listen (e.g. the file log). */
+  serverOptions?: Partial<Omit<StartOptions, "loaded" | "settings" | "log" | "limits">>;
+  /** Called after every listen: at start (`restart` false) and after each in-process restart or rollback. */
+  onListening?: (handle: GatewayHandle, restart: boolean) => void | Promise<void>;
 }
 
 function list(paths: string[]): string {
@@ -93,7 +97,7 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
       opts.log.warn("gateway: invalid config was restored from last-known-good backup");
       rt.systemEvents.push({ kind: "config-recovery", text: recoveryEventText(opts.recovery), ts: opts.recovery.at });
     }
-    rt.attach(await rt.listen(opts.loaded, opts.settings));
+    rt.attach(await rt.listen(opts.loaded, opts.settings), false);
     await rt.promote(opts.loaded);
     rt.syncWatcher();
     return rt;
@@ -344,19 +348,25 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
 
   private listen(loaded: LoadedConfig, settings: GatewaySettings): Promise<GatewayHandle> {
     return startGateway({
+      bindRetries: this.opts.bindRetries ?? 2,
+      bindRetryDelayMs: this.opts.bindRetryDelayMs ?? 100,
+      ...this.opts.serverOptions,
       loaded,
       settings,
       log: this.opts.log,
       limits: this.opts.limits,
-      bindRetries: this.opts.bindRetries ?? 2,
-      bindRetryDelayMs: this.opts.bindRetryDelayMs ?? 100,
     });
   }
 
-  private attach(handle: GatewayHandle): void {
+  private attach(handle: GatewayHandle, restart = true): void {
     this.handle = handle;
     handle.ctx.lifecycle = this;
     handle.ctx.systemEvents = this.systemEvents;
+    if (this.opts.onListening) {
+      void Promise.resolve()
+        .then(() => this.opts.onListening?.(handle, restart))
+        .catch((err) => this.log.warn(`onListening hook failed: ${(err as Error).message}`));
+    }
   }
 
   private async restartTo(

@@ -63,7 +63,8 @@ describe("hybrid (default)", () => {
   });
 
   test("a port change re-listens on the new port in process: shutdown with restartExpectedMs, close 1012", async () => {
-    const t = await start();
+    const listens: Array<[number, boolean]> = [];
+    const t = await start(baseConfig(), { onListening: (h, restart) => void listens.push([h.port, restart]) });
     const oldPort = t.runtime.port;
     const c = await connect(t);
     const shutdown = c.waitForEvent("shutdown", 5_000);
@@ -80,6 +81,11 @@ describe("hybrid (default)", () => {
     expect((await again.request<any>("health")).ok).toBe(true);
     expect(again.hello.server.bootId).not.toBe(c.hello.server.bootId);
     expect(await tryConnect(oldPort)).toBe(false);
+    // The hook the instance lock uses to record the port: once at start, once after the restart.
+    expect(listens).toEqual([
+      [oldPort, false],
+      [newPort, true],
+    ]);
   });
 
   test("an invalid edit keeps serving the running snapshot and logs the key path and reason", async () => {

@@ -60,6 +60,7 @@ export async function startTestRuntime(
     recovery?: RecoveryInfo;
     /** Files to create in the state dir before start (e.g. `.env`). */
     files?: Record<string, string>;
+    onListening?: Parameters<typeof GatewayRuntime.start>[0]["onListening"];
   } = {},
 ): Promise<TestRuntime> {
   const stateDir = mkdtempSync(join(tmpdir(), "openclaw-reload-test-"));
@@ -82,6 +83,7 @@ export async function startTestRuntime(
     limits: opts.limits,
     recovery: opts.recovery,
     bindRetries: 0,
+    onListening: opts.onListening,
     onFatal: (err) => fatal.push(err),
   });
   let tmpCounter = 0;
