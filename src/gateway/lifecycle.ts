@@ -97,7 +97,7 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
       opts.log.warn("gateway: invalid config was restored from last-known-good backup");
       rt.systemEvents.push({ kind: "config-recovery", text: recoveryEventText(opts.recovery), ts: opts.recovery.at });
     }
-    rt.attach(await rt.listen(opts.loaded, opts.settings), false);
+    rt.attach(await rt.listen(opts.loaded, opts.settings, false), false);
     await rt.promote(opts.loaded);
     rt.syncWatcher();
     return rt;
@@ -346,10 +346,16 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
     this.timers.add(timer);
   }
 
-  private listen(loaded: LoadedConfig, settings: GatewaySettings): Promise<GatewayHandle> {
+  /** The first listen uses the server's bind-retry defaults; restarts fail fast (then roll back). */
+  private listen(loaded: LoadedConfig, settings: GatewaySettings, restart = true): Promise<GatewayHandle> {
+    const retries = restart
+      ? { bindRetries: this.opts.bindRetries ?? 2, bindRetryDelayMs: this.opts.bindRetryDelayMs ?? 100 }
+      : {
+          ...(this.opts.bindRetries === undefined ? {} : { bindRetries: this.opts.bindRetries }),
+          ...(this.opts.bindRetryDelayMs === undefined ? {} : { bindRetryDelayMs: this.opts.bindRetryDelayMs }),
+        };
     return startGateway({
-      bindRetries: this.opts.bindRetries ?? 2,
-      bindRetryDelayMs: this.opts.bindRetryDelayMs ?? 100,
+      ...retries,
       ...this.opts.serverOptions,
       loaded,
       settings,
