@@ -5,6 +5,8 @@
 import { defineCommand } from "citty";
 import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
 import { join } from "node:path";
+import { loadConfigWithRecovery, type RecoveryInfo } from "../config/last-good.ts";
+import { assertNotNewerConfig, GuardedAction, isServiceMode, NewerConfigError, readTouchedVersion } from "../config/version-guard.ts";
 import { resolvePaths, type ResolvedPaths } from "../config/paths.ts";
 import { EXIT_CONFIG, resolveGatewaySettings, StartupError, type GatewaySettings } from "../config/runtime.ts";
 import { isLogLevel, type LogLevel } from "../config/levels.ts";
@@ -72,8 +74,15 @@ async function prepareConfig(
   paths: ResolvedPaths,
   cli: CliOverrides,
   allowUnconfigured: boolean,
-): Promise<{ loaded: LoadedConfig; created: boolean }> {
-  let loaded = await loadConfig({ paths, cli });
+  force: boolean,
+): Promise<{ loaded: LoadedConfig; created: boolean; recovery?: RecoveryInfo }> {
+  // Newer-config guard (issue 5): read straight from the file, before validation.
+  const touchedVersion = await readTouchedVersion(paths.configPath);
+  if (isServiceMode()) assertNotNewerConfig({ touchedVersion, action: GuardedAction.serviceStartup, exitCode: EXIT_CONFIG });
+  if (force) assertNotNewerConfig({ touchedVersion, action: GuardedAction.forcePortCleanup, exitCode: 1 });
+  const first = await loadConfigWithRecovery({ paths, cli });
+  let loaded = first.loaded;
+  const recovery = first.recovery;
   if (!loaded.exists) {
     if (allowUnconfigured) return { loaded, created: false };
     const passwordMode =
@@ -98,7 +107,7 @@ async function prepareConfig(
       throw new ExitError([`Gateway start blocked: set gateway.mode=local (current: ${mode}) or pass --allow-unconfigured.`], EXIT_CONFIG);
     }
   }
-  return { loaded, created: false };
+  return { loaded, created: false, recovery };
 }
 
 function connectHints(log: Logger, settings: GatewaySettings, loaded: LoadedConfig, url: string, created: boolean): void {
@@ -159,14 +168,14 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     const cli = parseFlags(args);
     const paths = resolvePaths({ profile: globals().profile });
     log.info("loading configuration…");
-    let prepared: { loaded: LoadedConfig; created: boolean };
+    let prepared: { loaded: LoadedConfig; created: boolean; recovery?: RecoveryInfo };
     try {
-      prepared = await prepareConfig(log, paths, cli, Boolean(args["allow-unconfigured"]));
+      prepared = await prepareConfig(log, paths, cli, Boolean(args["allow-unconfigured"]), Boolean(args.force));
     } catch (err) {
       fileLog = attachFileLog(log, paths, undefined);
       throw err;
     }
-    const { loaded, created } = prepared;
+    const { loaded, created, recovery } = prepared;
     fileLog = attachFileLog(log, paths, loaded.config);
     for (const w of loaded.warnings) log.warn(w);
     log.info("resolving authentication…");
@@ -194,10 +203,26 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     }
 
     log.info("starting...");
-    const { startGateway, BindError } = await import("../gateway/server.ts");
-    let handle: Awaited<ReturnType<typeof startGateway>>;
+    const { BindError } = await import("../gateway/server.ts");
+    const { GatewayRuntime } = await import("../gateway/lifecycle.ts");
+    const heldLock = lock;
+    let runtime: Awaited<ReturnType<typeof GatewayRuntime.start>>;
     try {
-      handle = await startGateway({ loaded, settings, log, logFile: fileLog?.path });
+      runtime = await GatewayRuntime.start({
+        loaded,
+        settings,
+        log,
+        cli,
+        recovery,
+        serverOptions: { logFile: fileLog?.path },
+        // After every (re)listen, so the lock names the port actually in use.
+        onListening: (h) => heldLock.update({ configPath: paths.configPath, version: VERSION, port: h.port }),
+        onFatal: (err) => {
+          log.error(`Gateway failed: ${err.message}`);
+          heldLock.release();
+          process.exit(1);
+        },
+      });
     } catch (err) {
       if (err instanceof BindError) {
         const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.host, err.port) : [];
@@ -208,21 +233,15 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       }
       throw err;
     }
-    await lock.update({ configPath: paths.configPath, version: VERSION, port: handle.port });
-    const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    const addrs = handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
-    log.info(`listening on ${handle.url} (${addrs}; port ${handle.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
-    log.info(`http server listening (0 plugins; ${seconds}s)`);
-    if (fileLog) log.info(`log file: ${fileLog.path}`);
-    connectHints(log, settings, loaded, handle.url, created);
-
+    // Handlers first: a supervisor that stops us as soon as it reads "listening" must find them
+    // installed (Bun only honours a handler registered before the signal arrives).
     let signalled = false;
     const shutdown = async (signal: string) => {
       if (signalled) return;
       signalled = true;
       const t0 = performance.now();
       log.info(`received ${signal}; shutting down`);
-      await handle.stop();
+      await runtime.stop();
       lock?.release();
       log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
       await fileLog?.close();
@@ -230,8 +249,14 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    const addrs = runtime.handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
+    log.info(`listening on ${runtime.url} (${addrs}; port ${runtime.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
+    log.info(`http server listening (0 plugins; ${seconds}s)`);
+    if (fileLog) log.info(`log file: ${fileLog.path}`);
+    connectHints(log, settings, loaded, runtime.url, created);
   } catch (err) {
-    if (err instanceof ExitError || err instanceof StartupError) return fail(err.lines, err.exitCode);
+    if (err instanceof ExitError || err instanceof StartupError || err instanceof NewerConfigError) return fail(err.lines, err.exitCode);
     if (err instanceof ConfigError) return fail(err.message.split("\n"), EXIT_CONFIG);
     const { ForceError } = await import("../system/force.ts");
     if (err instanceof ForceError) return fail([err.message], 1);

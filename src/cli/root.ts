@@ -17,6 +17,8 @@ const main = defineCommand({
     status: () => import("./status.ts").then((m) => m.statusCommand),
     health: () => import("./call.ts").then((m) => m.healthCommand),
     logs: () => import("./logs.ts").then((m) => m.logsCommand),
+    config: () => import("./config.ts").then((m) => m.default),
+    secrets: () => import("./secrets.ts").then((m) => m.default),
   },
 });
 

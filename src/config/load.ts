@@ -6,7 +6,7 @@
  * Arrays replace instead of concatenating, and an `undefined` never masks a lower layer.
  */
 import { readFile } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { parseEnvPort } from "./paths.ts";
 import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig } from "./schema.ts";
@@ -38,6 +38,11 @@ export interface LoadedConfig {
   /** Which layer supplied each layered setting. */
   sources: { port: Source; bind: Source; token?: Source; password?: Source; authMode?: Source };
   warnings: string[];
+  /**
+   * The environment `${VAR}` and env SecretRefs were resolved against: the process environment,
+   * then `<stateDir>/.env`, then the config's `env` block (earlier sources win; never exported).
+   */
+  env?: Env;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +163,131 @@ export async function readConfigFile(configPath: string): Promise<{
   return { exists: true, raw, parsed, hash };
 }
 
+/** Keys `.env` files and the config's `env` block may not set (they steer paths, guards or the runtime). */
+const BLOCKED_ENV_KEYS = new Set([
+  "OPENCLAW_ALLOW_OLDER_BINARY_DESTRUCTIVE_ACTIONS",
+  "OPENCLAW_INCLUDE_ROOTS",
+  "OPENCLAW_CONFIG_READONLY",
+  "OPENCLAW_HOME",
+  "OPENCLAW_STATE_DIR",
+  "OPENCLAW_CONFIG_PATH",
+  "OPENCLAW_PROFILE",
+  "OPENCLAW_SERVICE_MARKER",
+  "OPENCLAW_SERVICE_KIND",
+  "HOME",
+  "PATH",
+  "LD_PRELOAD",
+  "LD_LIBRARY_PATH",
+  "DYLD_INSERT_LIBRARIES",
+  "NODE_OPTIONS",
+  "BUN_OPTIONS",
+  "BUN_BE_BUN",
+]);
+
+const DOTENV_MAX_BYTES = 1024 * 1024;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Parse dotenv text: `KEY=value`, optional `export `, `#` comments, single quotes (literal),
+ * double quotes (`\n`, `\t`, `\"`, `\\` escapes), and ` #` comments after unquoted values.
+ * Malformed lines are skipped.
+ */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (line.startsWith("export ")) line = line.slice(7).trim();
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq).trim();
+    if (!ENV_KEY.test(key)) continue;
+    let value = line.slice(eq + 1).trim();
+    const q = value[0];
+    if (q === '"' || q === "'") {
+      // Quoted values may span lines.
+      const start = i;
+      let body = value.slice(1);
+      while (!hasClosingQuote(body, q) && i + 1 < lines.length) body += `\n${lines[++i]}`;
+      const end = closingQuoteIndex(body, q);
+      if (end < 0) {
+        // Unterminated quote: skip this line only.
+        i = start;
+        continue;
+      }
+      body = body.slice(0, end);
+      value =
+        q === '"'
+          ? body.replace(/\\([nrt"\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c === "t" ? "\t" : c))
+          : body;
+    } else {
+      const hash = value.search(/\s#/);
+      if (hash >= 0) value = value.slice(0, hash).trimEnd();
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function closingQuoteIndex(body: string, q: string): number {
+  for (let i = 0; i < body.length; i++) {
+    if (q === '"' && body[i] === "\\") {
+      i++;
+      continue;
+    }
+    if (body[i] === q) return i;
+  }
+  return -1;
+}
+
+function hasClosingQuote(body: string, q: string): boolean {
+  return closingQuoteIndex(body, q) >= 0;
+}
+
+/** `<stateDir>/.env` as a map; missing → {}; too large or unreadable → {} plus a warning. */
+export async function readStateDotenv(stateDir: string, warnings: string[]): Promise<Record<string, string>> {
+  const path = join(stateDir, ".env");
+  let text: string;
+  try {
+    const file = Bun.file(path);
+    if (file.size > DOTENV_MAX_BYTES) {
+      warnings.push(`${path}: larger than 1 MiB; ignored`);
+      return {};
+    }
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") warnings.push(`${path}: ${(err as Error).message}; ignored`);
+    return {};
+  }
+  return parseDotenv(text);
+}
+
+/** Literal string variables from the config's `env` block: `env.vars.K` and `env.K`. */
+export function configEnvVars(doc: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const env = isPlainObject(doc) ? doc.env : undefined;
+  if (!isPlainObject(env)) return out;
+  for (const [k, v] of Object.entries(env)) if (typeof v === "string" && ENV_KEY.test(k)) out[k] = v;
+  if (isPlainObject(env.vars)) for (const [k, v] of Object.entries(env.vars)) if (typeof v === "string" && ENV_KEY.test(k)) out[k] = v;
+  return out;
+}
+
+/**
+ * The environment config values are resolved against: `base` (the process environment) wins,
+ * then `<stateDir>/.env`, then the config's `env` block. Never written into `process.env`.
+ */
+export async function composeEnv(base: Env, stateDir: string, doc: unknown, warnings: string[] = []): Promise<Env> {
+  const out: Env = {};
+  const layers = [configEnvVars(doc), await readStateDotenv(stateDir, warnings)];
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) if (!BLOCKED_ENV_KEYS.has(k)) out[k] = v;
+  }
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 function sourceOf(cli: unknown, env: unknown, file: unknown, hasDefault: boolean): Source | undefined {
   if (cli !== undefined) return "cli";
   if (env !== undefined) return "env";
@@ -171,12 +301,12 @@ export async function loadConfig(opts: {
   env?: Env;
 }): Promise<LoadedConfig> {
   const { paths } = opts;
-  const env = opts.env ?? process.env;
   const cli = opts.cli ?? {};
   const fileRead = await readConfigFile(paths.configPath);
+  const warnings: string[] = [];
+  const env = await composeEnv(opts.env ?? process.env, paths.stateDir, fileRead.parsed, warnings);
   // `${VAR}` is config-file syntax: substitute the file layer only (never CLI/env values, which
   // may be secrets containing `$`), and before validation so `"bind": "${GW_BIND}"` works.
-  const warnings: string[] = [];
   const fileCheck = validateConfig(substituteEnv(fileRead.parsed, env, warnings));
   if (!fileCheck.ok) throw new ConfigError(paths.configPath, fileCheck.issues, "invalid");
   const file = fileCheck.config;
@@ -231,5 +361,6 @@ export async function loadConfig(opts: {
       authMode: sourceOf(a(cliCfg).mode, undefined, file.gateway?.auth?.mode, false),
     },
     warnings,
+    env,
   };
 }

@@ -63,3 +63,47 @@ export function redactText(text: string, secrets: Iterable<string>): string {
   }
   return out;
 }
+
+/**
+ * A client that read the redacted config (`config.get`) and sends it back must not turn its
+ * secrets into the placeholder. Every string in `incoming` that carries `__OPENCLAW_REDACTED__`
+ * is replaced by the current value at the same path when redacting that value gives exactly the
+ * incoming string. Anything else carrying the placeholder is refused (its paths are returned),
+ * so a placeholder can never be written as a secret.
+ */
+export function restoreRedacted(incoming: unknown, current: unknown): { doc: unknown; unresolved: string[] } {
+  const secrets = new Set<string>();
+  redactConfig(current, secrets);
+  const unresolved: string[] = [];
+  const label = (path: Array<string | number>) =>
+    path.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "") || "<root>";
+  const walk = (v: unknown, cur: unknown, path: Array<string | number>, sensitive: boolean): unknown => {
+    if (typeof v === "string") {
+      if (!v.includes(REDACTED)) return v;
+      if (typeof cur === "string") {
+        const forms = new Set([redactText(cur, secrets)]);
+        if (sensitive) forms.add(REDACTED);
+        if (forms.has(v)) return cur;
+      }
+      unresolved.push(label(path));
+      return v;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, Array.isArray(cur) ? cur[i] : undefined, [...path, i], sensitive));
+    if (v && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      const curObj = cur && typeof cur === "object" && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
+      for (const [k, x] of Object.entries(v)) {
+        const keySensitive = isSensitiveKey(k) && !(path.length === 0 && NOT_SENSITIVE_AT_ROOT.has(k));
+        out[k] = walk(x, curObj?.[k], [...path, k], sensitive || keySensitive);
+      }
+      return out;
+    }
+    return v;
+  };
+  return { doc: walk(incoming, current, [], false), unresolved };
+}
+
+/** True when text contains a redaction placeholder (such text is never promoted or written as a secret). */
+export function containsRedactionPlaceholder(text: string): boolean {
+  return text.includes(REDACTED) || text.includes('"***"') || text.includes('"[redacted]"');
+}

@@ -16,6 +16,8 @@ export class StartupError extends Error {
   constructor(
     readonly lines: string[],
     readonly exitCode: number = EXIT_CONFIG,
+    /** The config key the refusal is about (hot reload logs it), when there is one. */
+    readonly keyPath?: string,
   ) {
     super(lines.join("\n"));
   }
@@ -94,10 +96,11 @@ export function resolveBindHosts(bind: BindMode, cfg: OpenClawConfig, container?
     case "custom": {
       const host = cfg.gateway?.customBindHost;
       if (!host) {
-        throw new StartupError([
-          "gateway.bind=custom requires gateway.customBindHost (an IPv4 address).",
-          "Set gateway.customBindHost or choose another --bind.",
-        ]);
+        throw new StartupError(
+          ["gateway.bind=custom requires gateway.customBindHost (an IPv4 address).", "Set gateway.customBindHost or choose another --bind."],
+          EXIT_CONFIG,
+          "gateway.customBindHost",
+        );
       }
       return host === "0.0.0.0" || host === "127.0.0.1" ? [host] : [host, "127.0.0.1"];
     }
@@ -111,11 +114,13 @@ export function resolveSecret(value: SecretInput | undefined, keyPath: string, e
   if (value.source === "env") {
     const v = env[value.id];
     if (v) return v;
-    throw new StartupError([`${keyPath}: SecretRef env:${value.id} is not set.`]);
+    throw new StartupError([`${keyPath}: SecretRef env:${value.id} is not set.`], EXIT_CONFIG, keyPath);
   }
-  throw new StartupError([
-    `${keyPath}: SecretRef source "${value.source}" is not supported by this gateway; use a literal, \${ENV_VAR} or {source:"env"}.`,
-  ]);
+  throw new StartupError(
+    [`${keyPath}: SecretRef source "${value.source}" is not supported by this gateway; use a literal, \${ENV_VAR} or {source:"env"}.`],
+    EXIT_CONFIG,
+    keyPath,
+  );
 }
 
 /** 32 random bytes, base64url (43 characters). */
@@ -127,7 +132,7 @@ export function resolveGatewaySettings(
   loaded: LoadedConfig,
   opts: { env?: Env; container?: boolean } = {},
 ): GatewaySettings {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? loaded.env ?? process.env;
   const cfg = loaded.config;
   const gw = cfg.gateway ?? {};
   const warnings: string[] = [];
@@ -146,10 +151,14 @@ export function resolveGatewaySettings(
     const t = rank[loaded.sources.token ?? "default"];
     const p = rank[loaded.sources.password ?? "default"];
     if (t === p) {
-      throw new StartupError([
-        "Gateway auth has both a token and a password configured but no gateway.auth.mode.",
-        'Set gateway.auth.mode to "token" or "password" (or pass --auth token|password).',
-      ]);
+      throw new StartupError(
+        [
+          "Gateway auth has both a token and a password configured but no gateway.auth.mode.",
+          'Set gateway.auth.mode to "token" or "password" (or pass --auth token|password).',
+        ],
+        EXIT_CONFIG,
+        "gateway.auth.mode",
+      );
     }
     mode = t > p ? "token" : "password";
   } else mode = password ? "password" : "token";
@@ -174,19 +183,27 @@ export function resolveGatewaySettings(
       break;
     case "password":
       if (!password) {
-        throw new StartupError([
-          "Gateway auth is set to password, but no password is configured.",
-          "Set gateway.auth.password (or OPENCLAW_GATEWAY_PASSWORD), or pass --password.",
-        ]);
+        throw new StartupError(
+          [
+            "Gateway auth is set to password, but no password is configured.",
+            "Set gateway.auth.password (or OPENCLAW_GATEWAY_PASSWORD), or pass --password.",
+          ],
+          EXIT_CONFIG,
+          "gateway.auth.password",
+        );
       }
       auth.password = password;
       break;
     case "trusted-proxy": {
       const tp = gw.auth?.trustedProxy;
       if (!tp?.userHeader || trustedProxies.length === 0 || token) {
-        throw new StartupError([
-          "Gateway auth mode trusted-proxy needs gateway.trustedProxies (non-empty), gateway.auth.trustedProxy.userHeader, and no gateway.auth.token.",
-        ]);
+        throw new StartupError(
+          [
+            "Gateway auth mode trusted-proxy needs gateway.trustedProxies (non-empty), gateway.auth.trustedProxy.userHeader, and no gateway.auth.token.",
+          ],
+          EXIT_CONFIG,
+          "gateway.auth.trustedProxy",
+        );
       }
       auth.trustedProxy = {
         userHeader: tp.userHeader,
@@ -205,13 +222,17 @@ export function resolveGatewaySettings(
   const usableAuth =
     (mode === "token" && Boolean(auth.token)) || (mode === "password" && Boolean(auth.password)) || mode === "trusted-proxy";
   if (!loopbackOnly && !usableAuth) {
-    throw new StartupError([
-      `Refusing to bind gateway to ${bind} without auth.`,
-      ...(bind === "auto"
-        ? ["Container environment detected — the gateway defaults to bind=auto (0.0.0.0) for port-forwarding compatibility."]
-        : []),
-      "Set gateway.auth.token/password (or OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD) or pass --token/--password.",
-    ]);
+    throw new StartupError(
+      [
+        `Refusing to bind gateway to ${bind} without auth.`,
+        ...(bind === "auto"
+          ? ["Container environment detected — the gateway defaults to bind=auto (0.0.0.0) for port-forwarding compatibility."]
+          : []),
+        "Set gateway.auth.token/password (or OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD) or pass --token/--password.",
+      ],
+      EXIT_CONFIG,
+      "gateway.bind",
+    );
   }
   if (mode === "token" && !auth.token) {
     auth.token = generateToken();

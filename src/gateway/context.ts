@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { hasScope, type Scope } from "../protocol/scopes.ts";
 import { PresenceStore } from "./presence.ts";
 import type { Connection } from "./ws/connection.ts";
+import { ControlPlaneWriteLimiter, type ConfigLifecycleHooks, type SystemEvent } from "./config-hooks.ts";
 import { buildHealth, type HealthSnapshot } from "./methods/health.ts";
 import { buildRegistry, type MethodDef } from "./methods/index.ts";
 
@@ -66,6 +67,22 @@ export class GatewayContext {
   /** The file log `logs.tail` reads (undefined when file logging is off). */
   logFile?: string;
   private healthCache?: { value: HealthSnapshot; at: number };
+
+  // --- Config lifecycle (src/gateway/lifecycle.ts) -------------------------------------------
+  /** Reload hooks; absent when the server runs without the lifecycle (bare startGateway). */
+  lifecycle?: ConfigLifecycleHooks;
+  /** Operator system events (`status.queuedSystemEvents`); the lifecycle keeps them across restarts. */
+  systemEvents: SystemEvent[] = [];
+  /** 30 per 60 s per method per client for control-plane writes. */
+  writeLimiter = new ControlPlaneWriteLimiter();
+  private lastConfigChangedHash?: string | null;
+
+  /** Broadcast `config.changed {path, hash, ts}` (read scope, droppable) once per file hash. */
+  configChanged(hash: string | null): void {
+    if (hash === this.lastConfigChangedHash) return;
+    this.lastConfigChangedHash = hash;
+    this.broadcast("config.changed", { path: this.loaded.paths.configPath, hash, ts: Date.now() }, { scope: "operator.read", droppable: true });
+  }
 
   constructor(
     public settings: GatewaySettings,

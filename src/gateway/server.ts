@@ -37,7 +37,13 @@ export interface GatewayHandle {
   listening: string[];
   /** ws:// URL of the primary address. */
   url: string;
-  stop(reason?: string): Promise<void>;
+  /** Graceful stop: `shutdown` event (with `restartExpectedMs` for an in-process restart), close 1012. */
+  stop(reason?: string, opts?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /** Set when the listener comes back in this process (config reload restart). */
+  restartExpectedMs?: number;
 }
 
 export class BindError extends Error {
@@ -211,11 +217,13 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
   }, limits.tickIntervalMs);
 
   let stopping: Promise<void> | undefined;
-  const stop = (reason: string = Messages.gatewayStopping): Promise<void> => {
+  const stop = (reason: string = Messages.gatewayStopping, stopOpts: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
       ctx.draining = true;
       clearInterval(tick);
-      for (const conn of ctx.readyConnections()) conn.sendEvent("shutdown", { reason });
+      const payload =
+        stopOpts.restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs: stopOpts.restartExpectedMs };
+      for (const conn of ctx.readyConnections()) conn.sendEvent("shutdown", payload);
       for (const conn of [...ctx.connections]) conn.close(CloseCodes.SERVICE_RESTART, Messages.serviceRestart);
       const graceful = Promise.all(servers.map((s) => s.stop()));
       await Promise.race([graceful, Bun.sleep(limits.shutdownGraceMs)]);

@@ -483,7 +483,9 @@ describe("c12 never executes code or reads other sources", () => {
     }
     writeText(join(dir, ".openclawrc"), "gateway.port=2222\n");
     writeText(join(dir, "package.json"), JSON.stringify({ name: "x", openclaw: { gateway: { port: 3333 } } }));
-    writeText(join(dir, ".env"), "OPENCLAW_C12_DOTENV_PROBE=leaked\nOPENCLAW_GATEWAY_PORT=4444\n");
+    // `<stateDir>/.env` is a deliberate env source of ours (test/config/env.test.ts); what must
+    // never happen is c12's dotenv exporting it into process.env.
+    writeText(join(dir, ".env"), "OPENCLAW_C12_DOTENV_PROBE=leaked\n");
   }
 
   test("with a config file present", async () => {

@@ -49,7 +49,9 @@ export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapsh
     ts: now,
     durationMs: 0,
     plugins: { loaded: [], errors: [], unavailable: [] },
-    configReload: { hotReloadStatus: ctx.loaded.config.gateway?.reload?.mode === "off" ? "disabled" : "inactive" },
+    configReload: {
+      hotReloadStatus: ctx.lifecycle?.hotReloadStatus ?? (ctx.loaded.config.gateway?.reload?.mode === "off" ? "disabled" : "inactive"),
+    },
     channels: {},
     channelOrder: [],
     channelLabels: {},

@@ -1,6 +1,6 @@
 /** The method registry; `hello-ok.features.methods` is generated from it. */
 import { channelsStatusMethod, lastHeartbeatMethod } from "./channels.ts";
-import { configGetMethod } from "./config.ts";
+import { configApplyMethod, configGetMethod, configPatchMethod, configSetMethod, secretsReloadMethod } from "./config.ts";
 import { healthMethod } from "./health.ts";
 import { logsTailMethod } from "./logs.ts";
 import { modelsListMethod } from "./models.ts";
@@ -11,7 +11,21 @@ import type { MethodDef } from "./types.ts";
 export type { MethodDef, MethodCall } from "./types.ts";
 
 export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodDef<any>> {
-  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, channelsStatusMethod, lastHeartbeatMethod, logsTailMethod, ...extra];
+  const all: MethodDef<any>[] = [
+    healthMethod,
+    statusMethod,
+    systemPresenceMethod,
+    configGetMethod,
+    modelsListMethod,
+    channelsStatusMethod,
+    lastHeartbeatMethod,
+    logsTailMethod,
+    configSetMethod,
+    configPatchMethod,
+    configApplyMethod,
+    secretsReloadMethod,
+    ...extra,
+  ];
   const registry = new Map<string, MethodDef<any>>();
   for (const def of all) {
     if (registry.has(def.name)) throw new Error(`duplicate method ${def.name}`);

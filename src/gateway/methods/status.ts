@@ -20,7 +20,7 @@ export const statusMethod = defineMethod({
       },
       hostDesktop: { enabled: false, state: "disabled" },
       channelSummary: [],
-      queuedSystemEvents: [],
+      queuedSystemEvents: ctx.systemEvents.map((e) => ({ ...e })),
       degradedSecretOwners: [],
       degradedPlugins: [],
       sessions: {
