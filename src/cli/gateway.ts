@@ -146,17 +146,27 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     connectHints(log, settings, loaded, handle.url, created);
 
     let signalled = false;
+    let discovery: import("../discovery/index.ts").DiscoveryHandle | undefined;
     const shutdown = async (signal: string) => {
       if (signalled) return;
       signalled = true;
       const t0 = performance.now();
       log.info(`received ${signal}; shutting down`);
+      await discovery?.stop(); // mDNS goodbye (bounded)
       await handle.stop();
       log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
       process.exit(0);
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
+
+    // Discovery (Bonjour beacon, wide-area zone) starts after the port is open; it can fail
+    // without affecting the gateway and never delays startup.
+    import("../discovery/index.ts")
+      .then((m) => {
+        if (!signalled) discovery = m.startDiscovery({ config: loaded.config, paths: loaded.paths, port: handle.port, log });
+      })
+      .catch((err: Error) => log.warn(`discovery not started: ${err.message}`));
   } catch (err) {
     if (err instanceof ExitError || err instanceof StartupError) {
       for (const line of err.lines) log.error(line);
@@ -181,5 +191,5 @@ export default defineCommand({
   meta: { name: "gateway", description: "Run and manage the gateway (default: run)" },
   args: runArgs,
   default: "run",
-  subCommands: { run },
+  subCommands: { run, discover: () => import("./discover.ts").then((m) => m.default) },
 });

@@ -14,6 +14,7 @@ const main = defineCommand({
   },
   subCommands: {
     gateway: () => import("./gateway.ts").then((m) => m.default),
+    dns: () => import("./dns.ts").then((m) => m.default),
   },
 });
 
