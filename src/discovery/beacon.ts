@@ -397,11 +397,13 @@ export class Beacon {
     }
     if (run !== this.run || this.isStopped()) return;
     this.setState("announcing");
-    await this.announce(run, this.timing.announceCount);
+    // Logged after the first announcement: from then on browsers see us and we answer queries.
+    await this.announce(run, this.timing.announceCount, () =>
+      this.log.info(`advertised gateway fqdn=${this.fqdn} host=${this.hostLabel}.local port=${this.opts.port} state=announced`),
+    );
     if (run !== this.run || this.isStopped()) return;
     this.attempts = 0;
     this.setState("announced");
-    this.log.info(`advertised gateway fqdn=${this.fqdn} host=${this.hostLabel}.local port=${this.opts.port} state=announced`);
     this.emit({ type: "announced", instance: this.instanceName, host: this.hostLabel });
   }
 
@@ -439,10 +441,11 @@ export class Beacon {
     return "ok";
   }
 
-  private async announce(run: number, times: number): Promise<void> {
+  private async announce(run: number, times: number, afterFirst?: () => void): Promise<void> {
     for (let i = 0; i < times; i++) {
       if (run !== this.run || this.isStopped()) return;
       await this.sendAll((iface) => this.announcePacket(iface), run);
+      if (i === 0) afterFirst?.();
       if (i < times - 1) await this.sleep(this.timing.announceIntervalMs * 2 ** i);
     }
   }

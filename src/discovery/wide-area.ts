@@ -247,7 +247,7 @@ export async function browseWideArea(opts: WideAreaBrowseOptions): Promise<{ bea
           host: srv.name,
           port: srv.port,
           addresses: [...v4, ...v6],
-          txt: parseTxt(txts[0] ?? []),
+          txt: parseTxt(txts.flat()),
         });
       }),
     );
