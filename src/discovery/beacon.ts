@@ -251,7 +251,11 @@ export class Beacon {
         packet: (p, from) => this.onPacket(p, from),
         malformed: (err) => this.once.warn("malformed", `ignoring malformed mDNS packet (${err.message})`),
         error: (err) => this.onFatal(err, session),
-        warning: (err) => this.once.warn(`warn:${err.code}`, `mDNS socket warning: ${err.code ?? ""} ${err.message}`.replace(/\s+/g, " ")),
+        warning: (err) => {
+          // ICMP "port unreachable" for a unicast reply to a querier that has gone: routine.
+          if (err.code === "ECONNREFUSED") this.log.debug(`mDNS peer went away (${err.message})`);
+          else this.once.warn(`warn:${err.code}`, `mDNS socket warning: ${err.code ?? ""} ${err.message}`.replace(/\s+/g, " "));
+        },
       });
     } catch (err) {
       this.onFatal(err as ErrnoError, session);
@@ -315,8 +319,8 @@ export class Beacon {
       return;
     }
     if (sig !== this.ifaceSig) {
-      this.log.info(`network interfaces changed (${ifaces.map((i) => i.name).join(", ") || "none"}); probing again`);
       if (ifaces.length === 0) {
+        this.log.info("no multicast-capable network interface left; mDNS advertising waits until one appears");
         this.run++;
         this.useInterfaces(ifaces);
         this.setState("waiting");
@@ -326,6 +330,7 @@ export class Beacon {
         this.session++;
         return;
       }
+      this.log.info(`network interfaces changed (${ifaces.map((i) => i.name).join(", ")}); probing again`);
       this.useInterfaces(ifaces);
       void this.guardAsync("re-probe", () => this.probeAndAnnounce(++this.run));
       return;

@@ -35,13 +35,18 @@ export function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
+/** A valid `OPENCLAW_MDNS_HOSTNAME` (one DNS label, `.local` allowed), else undefined. */
+export function mdnsHostnameFromEnv(env: Env): string | undefined {
+  const label = (env.OPENCLAW_MDNS_HOSTNAME ?? "").trim().replace(/\.local\.?$/i, "");
+  return LABEL_RE.test(label) ? label : undefined;
+}
+
 /** `OPENCLAW_MDNS_HOSTNAME` > first label of the hostname when it is a DNS label > `openclaw`. */
 export function hostLabelFrom(env: Env, hostname: string): string {
-  for (const raw of [env.OPENCLAW_MDNS_HOSTNAME, hostname]) {
-    const label = (raw ?? "").trim().replace(/\.local\.?$/i, "").split(".")[0] ?? "";
-    if (LABEL_RE.test(label)) return label;
-  }
-  return "openclaw";
+  const fromEnv = mdnsHostnameFromEnv(env);
+  if (fromEnv) return fromEnv;
+  const label = hostname.trim().replace(/\.local\.?$/i, "").split(".")[0] ?? "";
+  return LABEL_RE.test(label) ? label : "openclaw";
 }
 
 /** The machine's display name: the hostname without `.local` and without a domain. */

@@ -15,10 +15,13 @@ import {
   formatInstanceName,
   hostLabelFrom,
   machineDisplayName,
+  mdnsHostnameFromEnv,
   resolveCliPath,
   sshPortFromEnv,
   type TxtInput,
 } from "./identity.ts";
+
+export const DEFAULT_START_DELAY_MS = 200;
 
 export interface DiscoveryOptions {
   config: OpenClawConfig;
@@ -29,7 +32,10 @@ export interface DiscoveryOptions {
   env?: Env;
   /** The TLS fingerprint when the gateway serves TLS itself (this build does not yet). */
   tls?: { sha256?: string };
-  /** Wait before the beacon module is loaded (keeps it off the first-request path). */
+  /**
+   * Wait before anything is loaded or spawned (default 200 ms): discovery stays off the path of
+   * the first requests, and RFC 6762 wants a random 0–250 ms wait before probing anyway.
+   */
   startDelayMs?: number;
   /** Test hooks passed through to the beacon. */
   beacon?: Partial<import("./beacon.ts").BeaconOptions>;
@@ -123,6 +129,9 @@ export function startDiscovery(opts: DiscoveryOptions): DiscoveryHandle {
     container: () => detectContainer(systemProbe(env)),
   });
   if (decision.warning) log.warn(decision.warning);
+  if (env.OPENCLAW_MDNS_HOSTNAME?.trim() && !mdnsHostnameFromEnv(env)) {
+    log.warn(`ignoring OPENCLAW_MDNS_HOSTNAME=${JSON.stringify(env.OPENCLAW_MDNS_HOSTNAME)} (not a single DNS label)`);
+  }
 
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -155,7 +164,7 @@ export function startDiscovery(opts: DiscoveryOptions): DiscoveryHandle {
     }
   };
   if (!decision.enabled) log.info(`mDNS advertising disabled (${decision.reason})`);
-  timer = setTimeout(() => void run(), opts.startDelayMs ?? 0);
+  timer = setTimeout(() => void run(), opts.startDelayMs ?? DEFAULT_START_DELAY_MS);
 
   return {
     ready,

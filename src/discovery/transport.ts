@@ -89,7 +89,9 @@ export function createMdnsTransport(): MdnsTransport {
           mdns.on("warning", (err: unknown) => {
             const e = asError(err);
             try {
-              if (e.code) ev.warning(e);
+              // Socket errors carry errno codes (ENETUNREACH …); decoder errors have none or a
+              // Node `ERR_…` code (a read past the end of the buffer).
+              if (e.code && !e.code.startsWith("ERR_")) ev.warning(e);
               else ev.malformed(e);
             } catch {}
           });

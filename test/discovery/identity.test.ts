@@ -40,6 +40,7 @@ describe("instance and host names", () => {
     expect(hostLabelFrom({}, "pi.local")).toBe("pi");
     expect(hostLabelFrom({ OPENCLAW_MDNS_HOSTNAME: "gw1.local" }, "vm")).toBe("gw1");
     expect(hostLabelFrom({ OPENCLAW_MDNS_HOSTNAME: "not valid!" }, "vm")).toBe("vm");
+    expect(hostLabelFrom({ OPENCLAW_MDNS_HOSTNAME: "a.b" }, "vm")).toBe("vm");
     expect(hostLabelFrom({}, "_bad_")).toBe("openclaw");
   });
 

@@ -104,7 +104,7 @@ function logLines(p: NsProcess): Array<{ level: string; subsystem: string; messa
     .map((l) => JSON.parse(l));
 }
 
-describe.skipIf(!support.ok)(`discovery across network namespaces${skipNote}`, () => {
+describe.concurrent.skipIf(!support.ok)(`discovery across network namespaces${skipNote}`, () => {
   test("`gateway discover --json` in B finds the gateway in A: SRV endpoint, A record, TXT; the endpoint works", async () => {
     const l = lab();
     const gw = await startGateway(l);
