@@ -104,10 +104,14 @@ export function formatHuman(result: DiscoverResult, user: string = currentUser()
 }
 
 function currentUser(): string {
+  const fromEnv = process.env.USER || process.env.LOGNAME;
+  if (fromEnv) return fromEnv;
   try {
-    return userInfo().username || "user";
+    const name = userInfo().username;
+    // Bun reports "unknown" when it cannot read the passwd entry.
+    return name && name !== "unknown" ? name : "user";
   } catch {
-    return process.env.USER || "user";
+    return "user";
   }
 }
 
