@@ -25,14 +25,14 @@ const support = netnsSupport();
 const skipNote = support.ok ? "" : ` [skipped: ${support.reason}]`;
 
 function pyHas(module: string): boolean {
-  if (!support.ok) return false;
+  if (!Bun.which(PY)) return false;
   const r = Bun.spawnSync([PY, "-c", `import ${module}`], { stdout: "ignore", stderr: "ignore", timeout: 10_000 });
   return r.exitCode === 0;
 }
 const zeroconf = pyHas("zeroconf");
 const zeroconfNote = zeroconf ? "" : " [skipped: python3-zeroconf is not installed (.ci/run installs it)]";
 const SBIN_PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
-const nsd = support.ok && Boolean(Bun.which("nsd", { PATH: SBIN_PATH }) && Bun.which("nsd-checkzone", { PATH: SBIN_PATH }));
+const nsd = Boolean(Bun.which("nsd", { PATH: SBIN_PATH }) && Bun.which("nsd-checkzone", { PATH: SBIN_PATH }));
 const nsdNote = nsd ? "" : " [skipped: nsd is not installed (.ci/run installs it)]";
 
 const dirs: string[] = [];
