@@ -61,7 +61,7 @@ export interface BeaconTiming {
   /** Delay before answering with shared records (§6: 20–120 ms). */
   sharedDelayMinMs: number;
   sharedDelayMaxMs: number;
-  /** Response packets per second, all queries together. */
+  /** Unicast reply packets per second, all queriers together. */
   maxResponsesPerSecond: number;
 }
 
@@ -149,6 +149,8 @@ export class Beacon {
   private readonly lastMulticast = new Map<string, number>();
   private budget = { windowStart: 0, used: 0 };
   private stopping?: Promise<void>;
+  /** A boot (interface check + socket open) is under way. */
+  private booting = false;
 
   constructor(private readonly opts: BeaconOptions) {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
@@ -236,7 +238,16 @@ export class Beacon {
   }
 
   private async boot(): Promise<void> {
-    if (this.isStopped()) return;
+    if (this.isStopped() || this.booting) return;
+    this.booting = true;
+    try {
+      await this.bootOnce();
+    } finally {
+      this.booting = false;
+    }
+  }
+
+  private async bootOnce(): Promise<void> {
     const ifaces = this.safeInterfaces();
     if (ifaces.length === 0) {
       this.setState("waiting");
@@ -266,7 +277,7 @@ export class Beacon {
       return;
     }
     this.useInterfaces(ifaces);
-    await this.probeAndAnnounce(++this.run);
+    void this.guardAsync("probe", () => this.probeAndAnnounce(++this.run));
   }
 
   private isStopped(): boolean {
@@ -569,7 +580,8 @@ export class Beacon {
         this.lastMulticast.set(key, now);
         return true;
       });
-      if (answers.length === 0 || !this.takeBudget()) continue;
+      // Multicast answers need no budget: each record goes out at most once a second per interface.
+      if (answers.length === 0) continue;
       const packet: Packet = {
         type: "response",
         id: 0,
@@ -587,7 +599,11 @@ export class Beacon {
     }
   }
 
-  /** Token bucket for responses: a query flood costs us at most this many packets a second. */
+  /**
+   * Budget for unicast replies (legacy and QU queries), which the per-record multicast limit does
+   * not cover: a flood costs at most this many packets a second and cannot starve multicast
+   * answers to ordinary browsers.
+   */
   private takeBudget(): boolean {
     const now = Date.now();
     if (now - this.budget.windowStart >= 1_000) this.budget = { windowStart: now, used: 0 };
