@@ -4,11 +4,15 @@
  *
  *   bun scripts/bench/startup.ts [--binary dist/openclaw] [--runs 10] [--idle-ms 10000]
  *                                [--rss-runs <runs>] [--rss-parallel 5] [--warmup 1]
+ *                                [--netns auto|on|off]
  *
  * Gateway (`dist/openclaw gateway --port P`, fresh temp OPENCLAW_STATE_DIR per run):
  *   warm      config pre-written (token known): spawn → TCP port open → first OK `health` RPC
  *   firstRun  empty state dir (the config write is included): same two points
- *   idleRss   VmRSS from /proc/<pid>/status after one health RPC and `--idle-ms` of idle
+ *   beacon    as warm, with the Bonjour beacon forced on (OPENCLAW_DISABLE_BONJOUR=0); `warm` and
+ *             `firstRun` run with it off (=1), so warm vs beacon is discovery's startup cost
+ *   idleRss   VmRSS from /proc/<pid>/status after one health RPC and `--idle-ms` of idle (gateway
+ *             with the beacon off, gateway with the beacon on, reference)
  * Reference (a tiny `Bun.serve` with a WebSocket echo and HTTP, compiled with the same options):
  *   spawn → TCP port open → first WebSocket round trip; idleRss after one round trip + idle.
  *
@@ -17,6 +21,10 @@
  * 10 s idle take ~20 s rather than 200 s. Every wait is bounded; only the processes started here
  * are stopped, by PID. Stdout gets one JSON object (medians, all samples, binary/reference ratios,
  * machine info); progress goes to stderr. Exit 1 if any sample failed (the JSON lists the errors).
+ *
+ * `--netns` (default `auto`: when root and `ip netns` work) runs the whole benchmark inside a
+ * network namespace with only loopback and a veth pair (multicast on), so the beacon's
+ * announcements exercise the real send path without reaching the host's network.
  */
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem, loadavg } from "node:os";
@@ -119,14 +127,14 @@ interface Started {
   cleanup: () => void;
 }
 
-type Kind = "warm" | "firstRun" | "reference";
+type Kind = "warm" | "firstRun" | "beacon" | "reference";
 
 /** Spawn one process of `kind`, time port-open and first OK response. Caller stops it. */
 async function startOne(kind: Kind, binary: string, reference: string): Promise<Started> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
   const cleanup = () => rmSync(stateDir, { recursive: true, force: true });
-  if (kind === "warm") {
+  if (kind === "warm" || kind === "beacon") {
     writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: TOKEN } } }), {
       mode: 0o600,
     });
@@ -135,7 +143,7 @@ async function startOne(kind: Kind, binary: string, reference: string): Promise<
   const t0 = performance.now();
   const proc = Bun.spawn(cmd, {
     cwd: stateDir,
-    env: cleanEnv({ OPENCLAW_STATE_DIR: stateDir }),
+    env: cleanEnv({ OPENCLAW_STATE_DIR: stateDir, OPENCLAW_DISABLE_BONJOUR: kind === "beacon" ? "0" : "1" }),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -147,7 +155,7 @@ async function startOne(kind: Kind, binary: string, reference: string): Promise<
     const portOpenMs = performance.now() - t0;
     if (kind === "reference") await wsRoundTrip(port);
     else {
-      const token = kind === "warm" ? TOKEN : readConfig(stateDir).gateway?.auth?.token;
+      const token = kind === "firstRun" ? readConfig(stateDir).gateway?.auth?.token : TOKEN;
       if (!token) throw new Error("first run wrote no token");
       const health = await healthOnce(port, token, 5_000);
       if (health.ok !== true) throw new Error(`health not ok: ${JSON.stringify(health).slice(0, 200)}`);
@@ -170,6 +178,52 @@ async function stopOne(s: Started): Promise<number | null> {
   return code;
 }
 
+// --- isolation -------------------------------------------------------------------------------------
+
+const IN_NETNS = "OPENCLAW_BENCH_IN_NETNS";
+const NETNS_NAME = "OPENCLAW_BENCH_NETNS_NAME";
+
+/**
+ * Re-run this script inside a fresh network namespace (loopback + a veth pair with multicast on)
+ * and return its exit code; undefined when namespaces are unavailable and `required` is false.
+ */
+async function runInNetns(required: boolean): Promise<number | undefined> {
+  const ipBin = Bun.which("ip", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+  const name = `oc-bench-${process.pid}`;
+  const ip = (args: string[]) => Bun.spawnSync([ipBin ?? "ip", ...args], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
+  const fail = (why: string): number | undefined => {
+    if (required) throw new Error(`--netns on: ${why}`);
+    say(`not isolating in a network namespace (${why}); the beacon announces on this host's network`);
+    return undefined;
+  };
+  if (process.platform !== "linux" || process.getuid?.() !== 0 || !ipBin) return fail("needs Linux, root and iproute2");
+  if (ip(["netns", "add", name]).exitCode !== 0) return fail("ip netns add is not allowed");
+  try {
+    for (const args of [
+      ["link", "set", "lo", "up"],
+      // A veth pair with both ends in the namespace: a real multicast-capable link to nowhere.
+      ["link", "add", "bench0", "type", "veth", "peer", "name", "bench1"],
+      ["addr", "add", "10.99.0.1/24", "dev", "bench0"],
+      ["link", "set", "bench0", "multicast", "on"],
+      ["link", "set", "bench1", "up"],
+      ["link", "set", "bench0", "up"],
+    ]) {
+      const r = ip(["-n", name, ...args]);
+      if (r.exitCode !== 0) return fail(`ip ${args.join(" ")}: ${r.stderr.toString().trim()}`);
+    }
+    say(`running inside network namespace ${name} (lo + veth bench0/bench1, multicast on)`);
+    const child = Bun.spawn([ipBin, "netns", "exec", name, process.execPath, import.meta.path, ...process.argv.slice(2)], {
+      env: { ...process.env, [IN_NETNS]: "1", [NETNS_NAME]: name },
+      stdin: "ignore",
+      stdout: "inherit",
+      stderr: "inherit",
+    });
+    return await child.exited;
+  } finally {
+    ip(["netns", "del", name]);
+  }
+}
+
 // --- main -----------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -182,13 +236,14 @@ async function main(): Promise<number> {
       "rss-runs": { type: "string" },
       "rss-parallel": { type: "string" },
       warmup: { type: "string" },
+      netns: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
     process.stderr.write(
-      "usage: bun scripts/bench/startup.ts [--binary dist/openclaw] [--runs 10] [--idle-ms 10000] [--rss-runs N] [--rss-parallel 5] [--warmup 1]\n",
+      "usage: bun scripts/bench/startup.ts [--binary dist/openclaw] [--runs 10] [--idle-ms 10000] [--rss-runs N] [--rss-parallel 5] [--warmup 1] [--netns auto|on|off]\n",
     );
     return 0;
   }
@@ -202,6 +257,12 @@ async function main(): Promise<number> {
     say(`${binary} does not exist; run \`bun run build\` first`);
     return 2;
   }
+  const netnsMode = values.netns ?? "auto";
+  if (!["auto", "on", "off"].includes(netnsMode)) throw new Error("--netns must be auto, on or off");
+  if (netnsMode !== "off" && process.env[IN_NETNS] !== "1") {
+    const isolated = await runInNetns(netnsMode === "on");
+    if (isolated !== undefined) return isolated;
+  }
   if (process.platform !== "linux") say("idle RSS needs /proc (Linux); it will be null here");
 
   const workDir = mkdtempSync(join(tmpdir(), "openclaw-bench-ref-"));
@@ -209,16 +270,19 @@ async function main(): Promise<number> {
   const samples = {
     warm: { portOpenMs: [] as number[], healthMs: [] as number[] },
     firstRun: { portOpenMs: [] as number[], healthMs: [] as number[] },
+    beacon: { portOpenMs: [] as number[], healthMs: [] as number[] },
     reference: { portOpenMs: [] as number[], wsRoundTripMs: [] as number[] },
-    rss: { binaryKiB: [] as number[], referenceKiB: [] as number[] },
+    rss: { binaryKiB: [] as number[], beaconKiB: [] as number[], referenceKiB: [] as number[] },
   };
+  let beaconAdvertised = 0;
+  let beaconIdled = 0;
   let stopExitCodes: Array<number | null> = [];
   try {
     say("compiling the reference server…");
     const reference = await buildReference(workDir);
     say(`binary ${binary} (${statSync(binary).size} B); reference ${reference} (${statSync(reference).size} B)`);
 
-    const kinds: Kind[] = ["warm", "firstRun", "reference"];
+    const kinds: Kind[] = ["warm", "beacon", "firstRun", "reference"];
     for (let i = 0; i < warmup; i++) {
       for (const kind of kinds) {
         try {
@@ -247,19 +311,19 @@ async function main(): Promise<number> {
         }
       }
       say(
-        `run ${i + 1}/${runs}: warm ${round(samples.warm.healthMs.at(-1) ?? NaN, 1)} ms, first-run ${round(samples.firstRun.healthMs.at(-1) ?? NaN, 1)} ms, reference ${round(samples.reference.wsRoundTripMs.at(-1) ?? NaN, 1)} ms`,
+        `run ${i + 1}/${runs}: warm ${round(samples.warm.healthMs.at(-1) ?? NaN, 1)} ms, beacon on ${round(samples.beacon.healthMs.at(-1) ?? NaN, 1)} ms, first-run ${round(samples.firstRun.healthMs.at(-1) ?? NaN, 1)} ms, reference ${round(samples.reference.wsRoundTripMs.at(-1) ?? NaN, 1)} ms`,
       );
     }
 
     // Idle RSS: batches of gateway/reference pairs idle side by side.
     for (let done = 0; done < rssRuns; ) {
       const batch = Math.min(rssParallel, rssRuns - done);
-      const started: Array<{ kind: "binary" | "reference"; s: Started }> = [];
+      const started: Array<{ kind: "binary" | "beacon" | "reference"; s: Started }> = [];
       try {
         for (let j = 0; j < batch; j++) {
-          for (const kind of ["binary", "reference"] as const) {
+          for (const kind of ["binary", "beacon", "reference"] as const) {
             try {
-              started.push({ kind, s: await startOne(kind === "binary" ? "warm" : "reference", binary, reference) });
+              started.push({ kind, s: await startOne(kind === "binary" ? "warm" : kind, binary, reference) });
             } catch (e) {
               errors.push(`rss ${(e as Error).message}`);
             }
@@ -272,7 +336,12 @@ async function main(): Promise<number> {
           if (kib === undefined) {
             if (process.platform === "linux") errors.push(`rss: no VmRSS for pid ${s.proc.pid} (exit ${s.proc.exitCode})`);
           } else if (kind === "binary") samples.rss.binaryKiB.push(kib);
-          else samples.rss.referenceKiB.push(kib);
+          else if (kind === "beacon") {
+            samples.rss.beaconKiB.push(kib);
+            beaconIdled++;
+            // The beacon really ran: it probed and announced during the idle time.
+            if (s.out.text.includes("advertised gateway")) beaconAdvertised++;
+          } else samples.rss.referenceKiB.push(kib);
         }
       } finally {
         stopExitCodes = stopExitCodes.concat(await Promise.all(started.map(({ s }) => stopOne(s))));
@@ -289,12 +358,15 @@ async function main(): Promise<number> {
       refRt: median(samples.reference.wsRoundTripMs),
       rssBin: median(samples.rss.binaryKiB),
       rssRef: median(samples.rss.referenceKiB),
+      beaconPort: median(samples.beacon.portOpenMs),
+      beaconHealth: median(samples.beacon.healthMs),
+      rssBeacon: median(samples.rss.beaconKiB),
     };
     const cpuList = cpus();
     const result = {
       bench: "startup",
       date: new Date().toISOString(),
-      config: { runs, warmup, idleMs, rssRuns, rssParallel },
+      config: { runs, warmup, idleMs, rssRuns, rssParallel, netns: process.env[IN_NETNS] === "1" ? process.env[NETNS_NAME] ?? true : false },
       machine: {
         cpus: cpuList.length,
         cpuModel: cpuList[0]?.model ?? null,
@@ -313,6 +385,12 @@ async function main(): Promise<number> {
         warm: { portOpenMs: stat(samples.warm.portOpenMs), healthMs: stat(samples.warm.healthMs) },
         firstRun: { portOpenMs: stat(samples.firstRun.portOpenMs), healthMs: stat(samples.firstRun.healthMs) },
         idleRssKiB: stat(samples.rss.binaryKiB),
+        beaconOn: {
+          portOpenMs: stat(samples.beacon.portOpenMs),
+          healthMs: stat(samples.beacon.healthMs),
+          idleRssKiB: stat(samples.rss.beaconKiB),
+          advertisedDuringIdle: `${beaconAdvertised}/${beaconIdled}`,
+        },
       },
       reference: {
         description: "compiled Bun.serve (HTTP + WebSocket echo), same build options",
@@ -326,6 +404,11 @@ async function main(): Promise<number> {
         firstResponse: ratio(m.warmHealth, m.refRt),
         firstRunFirstResponse: ratio(m.firstHealth, m.refRt),
         idleRss: ratio(m.rssBin, m.rssRef),
+        beaconOnOff: {
+          portOpen: ratio(m.beaconPort, m.warmPort),
+          firstResponse: ratio(m.beaconHealth, m.warmHealth),
+          idleRss: ratio(m.rssBeacon, m.rssBin),
+        },
       },
       stopExitCodes: summarizeCodes(stopExitCodes),
       errors,

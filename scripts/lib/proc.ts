@@ -203,9 +203,13 @@ export async function stopChild(child: ChildLike, graceMs = 5_000, signal: NodeJ
   return null;
 }
 
-/** Environment for a child gateway: inherited minus anything that would change Bun or the gateway. */
+/**
+ * Environment for a child gateway: inherited minus anything that would change Bun or the gateway.
+ * Bonjour is off unless `extra` turns it on: tests, CI and benchmarks must not advertise on the
+ * host's network (the discovery tests do it inside network namespaces they create).
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { OPENCLAW_DISABLE_BONJOUR: "1" };
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
     if (k.startsWith("OPENCLAW_") || k === "BUN_OPTIONS" || k === "BUN_BE_BUN" || k === "NODE_OPTIONS") continue;

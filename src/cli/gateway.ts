@@ -206,6 +206,17 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     const { BindError } = await import("../gateway/server.ts");
     const { GatewayRuntime } = await import("../gateway/lifecycle.ts");
     const heldLock = lock;
+    let discovery: import("../discovery/index.ts").DiscoveryHandle | undefined;
+    let discoveryPort = 0;
+    const startDiscovery = (port: number) =>
+      import("../discovery/index.ts")
+        .then((m) => {
+          if (signalled) return;
+          discoveryPort = port;
+          discovery = m.startDiscovery({ config: loaded.config, paths: loaded.paths, port, log });
+        })
+        .catch((err: Error) => log.warn(`discovery not started: ${err.message}`));
+    let signalled = false;
     let runtime: Awaited<ReturnType<typeof GatewayRuntime.start>>;
     try {
       runtime = await GatewayRuntime.start({
@@ -215,8 +226,15 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
         cli,
         recovery,
         serverOptions: { logFile: fileLog?.path },
-        // After every (re)listen, so the lock names the port actually in use.
-        onListening: (h) => heldLock.update({ configPath: paths.configPath, version: VERSION, port: h.port }),
+        // After every (re)listen, so the lock and the beacon name the port actually in use.
+        onListening: async (h, restart) => {
+          await heldLock.update({ configPath: paths.configPath, version: VERSION, port: h.port });
+          if (restart && discovery && h.port !== discoveryPort) {
+            await discovery.stop();
+            discovery = undefined;
+            await startDiscovery(h.port);
+          }
+        },
         onFatal: (err) => {
           log.error(`Gateway failed: ${err.message}`);
           heldLock.release();
@@ -235,12 +253,12 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     }
     // Handlers first: a supervisor that stops us as soon as it reads "listening" must find them
     // installed (Bun only honours a handler registered before the signal arrives).
-    let signalled = false;
     const shutdown = async (signal: string) => {
       if (signalled) return;
       signalled = true;
       const t0 = performance.now();
       log.info(`received ${signal}; shutting down`);
+      await discovery?.stop(); // mDNS goodbye (bounded)
       await runtime.stop();
       lock?.release();
       log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
@@ -255,6 +273,10 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     log.info(`http server listening (0 plugins; ${seconds}s)`);
     if (fileLog) log.info(`log file: ${fileLog.path}`);
     connectHints(log, settings, loaded, runtime.url, created);
+
+    // Discovery (Bonjour beacon, wide-area zone) starts after the port is open; it can fail
+    // without affecting the gateway and never delays startup.
+    void startDiscovery(runtime.port);
   } catch (err) {
     if (err instanceof ExitError || err instanceof StartupError || err instanceof NewerConfigError) return fail(err.lines, err.exitCode);
     if (err instanceof ConfigError) return fail(err.message.split("\n"), EXIT_CONFIG);
@@ -280,5 +302,6 @@ export default defineCommand({
     probe: () => import("./probe.ts").then((m) => m.probeCommand),
     call: () => import("./call.ts").then((m) => m.callCommand),
     health: () => import("./call.ts").then((m) => m.gatewayHealthCommand),
+    discover: () => import("./discover.ts").then((m) => m.default),
   },
 });

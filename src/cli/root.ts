@@ -19,6 +19,7 @@ const main = defineCommand({
     logs: () => import("./logs.ts").then((m) => m.logsCommand),
     config: () => import("./config.ts").then((m) => m.default),
     secrets: () => import("./secrets.ts").then((m) => m.default),
+    dns: () => import("./dns.ts").then((m) => m.default),
   },
 });
 
