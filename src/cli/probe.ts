@@ -223,7 +223,12 @@ export const probeCommand = defineCommand({
         : { ...local.target, url: `ws://127.0.0.1:${loopbackPort}`, urlSource: "local loopback", local: true, port: loopbackPort };
       targets.push({ id: "localLoopback", kind: "localLoopback", target: loopback, active: true, tunnel: null });
 
-      const results = await Promise.all(targets.map((t) => probeOne(t, budgetMs)));
+      // Bonjour browse of this machine's network runs beside the target probes.
+      const discoveryMs = Math.min(1200, budgetMs);
+      const browsing = import("../discovery/browse.ts")
+        .then((m) => m.browseLocal({ timeoutMs: discoveryMs }))
+        .catch((err: Error) => ({ beacons: [], warnings: [`Bonjour browse failed: ${err.message}`] }));
+      const [results, browse] = await Promise.all([Promise.all(targets.map((t) => probeOne(t, budgetMs))), browsing]);
       const reachable = results.filter((r) => r.connect.ok);
       const limited = reachable.filter((r) => r.connect.scopeLimited);
       if (limited.length) warnings.push({ code: "probe_scope_limited", message: SCOPE_LIMITED_MESSAGE, targetIds: limited.map((r) => r.id) });
@@ -251,7 +256,7 @@ export const probeCommand = defineCommand({
         primaryTargetId: primary.id,
         warnings,
         network: { localLoopbackUrl: loopback.url, localTailnetUrl: null, tailnetIPv4: null },
-        discovery: { timeoutMs: 0, count: 0, beacons: [] },
+        discovery: { timeoutMs: discoveryMs, count: browse.beacons.length, beacons: browse.beacons, ...(browse.warnings.length ? { warnings: browse.warnings } : {}) },
         targets: results,
       };
       if (json) printJson(report);
@@ -261,6 +266,9 @@ export const probeCommand = defineCommand({
           lines.push("", "Warning:");
           for (const w of warnings) lines.push(`- ${w.message}`);
         }
+        lines.push("", "Discovery (this machine)", `Found ${browse.beacons.length} gateway${browse.beacons.length === 1 ? "" : "s"} via Bonjour (local.)`);
+        for (const b of browse.beacons) lines.push(`- ${b.displayName} ${b.wsUrl}${b.addresses.length ? ` (${b.addresses.join(", ")})` : ""}`);
+        for (const w of browse.warnings) lines.push(`  ${w}`);
         lines.push("", "Targets");
         const headers: Record<TargetKind, string> = {
           explicit: "URL (explicit)",
