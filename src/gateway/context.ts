@@ -5,6 +5,7 @@
 import type { LoadedConfig } from "../config/load.ts";
 import type { GatewaySettings } from "../config/runtime.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
+import { AgentRuntime } from "../agents/runtime.ts";
 import type { Logger } from "../log/logger.ts";
 import { hasScope, type Scope } from "../protocol/scopes.ts";
 import { PresenceStore } from "./presence.ts";
@@ -63,6 +64,8 @@ export class GatewayContext {
   /** Sockets per client IP that have not finished the handshake. */
   readonly unauthenticatedByIp = new Map<string, number>();
   draining = false;
+  /** Agents, sessions store and runs (issue 4). The database is opened by startGateway. */
+  readonly runtime: AgentRuntime;
   private healthCache?: { value: HealthSnapshot; at: number };
 
   constructor(
@@ -73,6 +76,12 @@ export class GatewayContext {
   ) {
     this.presence = new PresenceStore(this.instanceId);
     this.limiter = new FailedAuthLimiter(settings.auth.rateLimit);
+    this.runtime = new AgentRuntime({
+      stateDir: loaded.paths.stateDir,
+      config: () => this.loaded.config,
+      log: log.child("agents"),
+      emit: (event, payload) => this.broadcast(event, payload, { scope: "operator.read" }),
+    });
   }
 
   /** Count a not-yet-authenticated socket for `ip`; false when the per-IP cap is reached. */

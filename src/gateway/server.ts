@@ -198,6 +198,8 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
     }
   }
 
+  // Listening first, then the state database (sessions); a failure shows in /readyz.
+  ctx.runtime.open();
   ctx.health({ fresh: true });
   const tick = setInterval(() => {
     ctx.broadcast("tick", { ts: Date.now() });
@@ -214,6 +216,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
       const graceful = Promise.all(servers.map((s) => s.stop()));
       await Promise.race([graceful, Bun.sleep(limits.shutdownGraceMs)]);
       await Promise.all(servers.map((s) => s.stop(true)));
+      ctx.runtime.close();
     })();
     return stopping;
   };

@@ -208,6 +208,8 @@ export function completeWithFailover(cfg: OpenClawConfig, chain: ModelRef[], spe
 export interface StreamHooks extends FailoverHooks {
   /** Receives event batches in order; awaiting it is the backpressure. */
   onEvents(events: ModelEvent[]): void | Promise<void>;
+  /** A model accepted the request (2xx headers); output may follow. */
+  onOpen?(ref: ModelRef): void;
 }
 
 /** Accumulates streamed events into the final result. */
@@ -259,6 +261,7 @@ export async function streamWithFailover(
     try {
       const provider = providerConfig(cfg, ref.provider, hooks.env);
       const events = await openChatStream({ ...spec, provider, model: ref.model }, hooks);
+      hooks.onOpen?.(ref);
       for await (const batch of events) {
         builder.add(batch);
         if (!emitted && !batch.some((e) => e.type === "text" || e.type === "tool")) continue;

@@ -8,6 +8,10 @@ import { normalizeIp, isDirectLocal } from "../../auth/net.ts";
 import type { GatewayContext } from "../context.ts";
 import type { SocketData } from "../ws/connection.ts";
 import { probeRoutes } from "./probes.ts";
+import { openAiRoutes } from "./openai.ts";
+import { responsesRoutes } from "./responses.ts";
+import { embeddingsRoutes } from "./embeddings.ts";
+import { toolsRoutes } from "./tools.ts";
 
 export type HttpEnv = {
   Bindings: { server: Server<SocketData> };
@@ -39,6 +43,11 @@ export function createHttpApp(ctx: GatewayContext): Hono<HttpEnv> {
     if (typeof hsts === "string") c.res.headers.set("Strict-Transport-Security", hsts);
   });
   app.route("/", probeRoutes(ctx));
+  // Upstream's order: /v1/models* → /v1/embeddings → /tools/invoke → /v1/responses → /v1/chat/completions.
+  app.route("/", openAiRoutes(ctx));
+  app.route("/", embeddingsRoutes(ctx));
+  app.route("/", toolsRoutes(ctx));
+  app.route("/", responsesRoutes(ctx));
   app.notFound(() => textResponse(404, "Not Found"));
   app.onError((err) => {
     ctx.log.error(`http handler failed: ${err.stack ?? err}`);
