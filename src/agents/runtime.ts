@@ -7,8 +7,24 @@ import type { OpenClawConfig } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { dbPath, openDatabase } from "../store/db.ts";
 import { SessionStore } from "../store/sessions.ts";
+import { ProviderError } from "../providers/errors.ts";
+import { formatRef } from "../providers/index.ts";
 import { listAgents, type AgentInfo } from "./registry.ts";
-import { RunRegistry } from "./runs.ts";
+import { RunRegistry, type RunRecord } from "./runs.ts";
+import { runTurn } from "./turn.ts";
+
+export interface StartRunInput {
+  method: "agent" | "chat.send";
+  agent: AgentInfo;
+  sessionKey: string;
+  message: string;
+  idempotencyKey: string;
+  /** Abort the run after this long (ms); undefined = only the provider's own timeouts. */
+  timeoutMs?: number;
+  channel?: string;
+  /** Also emit `chat` events (chat.send). */
+  chatEvents?: boolean;
+}
 
 export interface RuntimeDeps {
   stateDir: string;
@@ -84,6 +100,108 @@ export class AgentRuntime {
 
   defaultAgent(): AgentInfo {
     return this.agents().find((a) => a.isDefault)!;
+  }
+
+  /**
+   * Start (or find, by idempotency key) a WebSocket run: the turn runs in the background,
+   * streams `agent` (and for chat.send `chat`) events, persists the transcript and settles the
+   * run record with its final payload.
+   */
+  startRun(input: StartRunInput): { record: RunRecord; fresh: boolean } {
+    const existing = this.runs.byIdempotencyKey(input.method, input.idempotencyKey);
+    if (existing) return { record: existing, fresh: false };
+    const store = this.store;
+    const runId = input.idempotencyKey;
+    const acceptedAt = Date.now();
+    const accepted =
+      input.method === "agent"
+        ? { runId, status: "accepted", acceptedAt, sessionKey: input.sessionKey, agentId: input.agent.id }
+        : { runId, status: "started" };
+    const { record, finish } = this.runs.start({
+      runId,
+      method: input.method,
+      agentId: input.agent.id,
+      sessionKey: input.sessionKey,
+      idempotencyKey: input.idempotencyKey,
+      accepted,
+    });
+    void this.execute(input, record, finish, store);
+    return { record, fresh: true };
+  }
+
+  private async execute(
+    input: StartRunInput,
+    record: RunRecord,
+    finish: ReturnType<RunRegistry["start"]>["finish"],
+    store: SessionStore,
+  ): Promise<void> {
+    const { runId } = record;
+    const sessionKey = input.sessionKey;
+    let seq = 0;
+    let chatSeq = 0;
+    let text = "";
+    const agentEvent = (stream: string, data: Record<string, unknown>) =>
+      this.deps.emit("agent", { runId, seq: ++seq, stream, ts: Date.now(), sessionKey, data });
+    const chatEvent = (payload: Record<string, unknown>) => {
+      if (input.chatEvents) this.deps.emit("chat", { runId, sessionKey, agentId: input.agent.id, seq: ++chatSeq, ...payload });
+    };
+    const timer = input.timeoutMs ? setTimeout(() => record.controller.abort("timeout"), input.timeoutMs) : undefined;
+    agentEvent("lifecycle", { phase: "start", startedAt: record.startedAt });
+    try {
+      const history = store.history(sessionKey);
+      const user = { role: "user" as const, content: input.message };
+      const { result, ref } = await runTurn({
+        config: this.config,
+        store,
+        agent: input.agent,
+        sessionKey,
+        plan: { context: [...history, user], append: [user] },
+        signal: record.controller.signal,
+        runId,
+        channel: input.channel,
+        env: this.env,
+        onFailover: (from, e) => this.deps.log.warn(`run ${runId}: model ${formatRef(from)} failed (${e.reason}: ${e.message}); trying the next fallback`),
+        onEvents: (events) => {
+          let delta = "";
+          for (const e of events) if (e.type === "text") delta += e.text;
+          if (!delta) return;
+          text += delta;
+          agentEvent("assistant", { text, delta });
+          chatEvent({ state: "delta", deltaText: delta, message: { role: "assistant", content: [{ type: "text", text }], timestamp: Date.now() } });
+        },
+      });
+      const endedAt = Date.now();
+      agentEvent("lifecycle", { phase: "end", startedAt: record.startedAt, endedAt });
+      const usage = { input: result.usage.input + result.usage.cacheRead, output: result.usage.output, total: result.usage.input + result.usage.cacheRead + result.usage.output };
+      chatEvent({
+        state: "final",
+        message: { role: "assistant", content: [{ type: "text", text: result.text }], timestamp: endedAt, stopReason: result.finishReason },
+        usage,
+        stopReason: result.finishReason,
+      });
+      finish("ok", {
+        runId,
+        status: "ok",
+        summary: "completed",
+        stopReason: result.finishReason,
+        result: {
+          payloads: [{ text: result.text }],
+          meta: { durationMs: endedAt - record.startedAt, agentMeta: { agentId: input.agent.id, sessionKey, provider: ref.provider, model: ref.model, usage } },
+        },
+      });
+    } catch (err) {
+      const timedOut = record.controller.signal.aborted && record.controller.signal.reason === "timeout";
+      const aborted = record.controller.signal.aborted;
+      const message = timedOut ? "run timed out" : err instanceof ProviderError ? err.message : ((err as Error)?.message ?? String(err));
+      const kind = err instanceof ProviderError ? err.reason : "internal";
+      if (!(err instanceof ProviderError)) this.deps.log.error(`run ${runId} failed: ${(err as Error)?.stack ?? err}`);
+      agentEvent("lifecycle", { phase: "error", startedAt: record.startedAt, endedAt: Date.now(), error: message });
+      chatEvent(aborted && !timedOut ? { state: "aborted" } : { state: "error", errorMessage: message, errorKind: kind });
+      const status = timedOut ? "timeout" : aborted ? "aborted" : "error";
+      finish(status, { runId, status: status === "aborted" ? "error" : status, summary: aborted ? "aborted" : "failed", error: { message, kind } }, message);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   close(): void {

@@ -3,6 +3,7 @@
  * auth and scopes, JSON bodies with size and time limits, and OpenAI-style error envelopes.
  */
 import type { Context, Hono } from "hono";
+import { StoreUnavailableError } from "../../agents/runtime.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
 import type { Scope } from "../../protocol/scopes.ts";
 import type { GatewayContext } from "../context.ts";
@@ -106,6 +107,7 @@ export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: str
           res = scopeDenied(principal, spec.scope) ?? (await spec.handler(c, principal));
         } catch (err) {
           if (err instanceof HttpError) res = err.response;
+          else if (err instanceof StoreUnavailableError) res = oaiError(503, "api_error", err.message, "state_unavailable");
           else {
             ctx.log.error(`${req.method} ${path} failed: ${(err as Error).stack ?? err}`);
             res = oaiError(500, "api_error", "internal error");

@@ -5,12 +5,17 @@ import { healthMethod } from "./health.ts";
 import { modelsListMethod } from "./models.ts";
 import { systemPresenceMethod } from "./presence.ts";
 import { statusMethod } from "./status.ts";
+import { agentMethod, agentWaitMethod, chatHistoryMethod, chatSendMethod } from "./agent.ts";
+import { sessionsListMethod } from "./sessions.ts";
 import type { MethodDef } from "./types.ts";
 
 export type { MethodDef, MethodCall } from "./types.ts";
 
 export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodDef<any>> {
-  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, channelsStatusMethod, lastHeartbeatMethod, ...extra];
+  const all: MethodDef<any>[] = [healthMethod, statusMethod, systemPresenceMethod, configGetMethod, modelsListMethod, channelsStatusMethod, lastHeartbeatMethod,
+    // issue 4: agent runs and sessions
+    agentMethod, agentWaitMethod, chatSendMethod, chatHistoryMethod, sessionsListMethod,
+    ...extra];
   const registry = new Map<string, MethodDef<any>>();
   for (const def of all) {
     if (registry.has(def.name)) throw new Error(`duplicate method ${def.name}`);
