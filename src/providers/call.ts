@@ -61,6 +61,12 @@ class Watchdog {
     }
   }
 
+  /** Stop counting while the consumer, not the upstream, is the slow side (backpressure). */
+  pause(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   /** Stop the timer; with `abort`, also cancel the upstream request. */
   dispose(abort = false): void {
     if (this.timer) clearTimeout(this.timer);
@@ -182,7 +188,10 @@ export async function openChatStream(call: ModelCall, opts: CallOptions = {}): P
       const batches = adapter.streamFormat === "ndjson" ? ndjsonBatches(body, touch) : sseBatches(body, touch);
       for await (const batch of batches) {
         const out = translate(batch);
-        if (out.length) yield out;
+        if (!out.length) continue;
+        dog.pause();
+        yield out;
+        dog.touch();
       }
       finished = true;
     } catch (err) {

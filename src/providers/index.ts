@@ -84,6 +84,10 @@ export function providerConfig(cfg: OpenClawConfig, id: string, env: Env = proce
       `models.providers.${id}.api`,
     );
   }
+  const baseUrl = (raw.baseUrl || DEFAULT_BASE_URL[api]).replace(/\/+$/, "");
+  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
+    throw notConfigured(`Provider "${id}" has an invalid baseUrl "${baseUrl}"; set models.providers.${id}.baseUrl to an http(s) URL.`, `models.providers.${id}.baseUrl`);
+  }
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries((raw.headers as Record<string, unknown> | undefined) ?? {})) if (typeof v === "string") headers[k] = v;
   const retry = (raw.retry as Record<string, unknown> | undefined) ?? {};
@@ -91,7 +95,7 @@ export function providerConfig(cfg: OpenClawConfig, id: string, env: Env = proce
   return {
     id,
     api,
-    baseUrl: (raw.baseUrl || DEFAULT_BASE_URL[api]).replace(/\/+$/, ""),
+    baseUrl,
     apiKey: resolveApiKey(id, raw.apiKey, env),
     headers,
     timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : DEFAULT_TIMEOUT_MS,

@@ -238,6 +238,29 @@ describe("POST /v1/chat/completions (stream)", () => {
   });
 });
 
+test("a paused client holds the upstream back (backpressure) without tripping the idle timeout", async () => {
+  // 40 MiB of text: far more than the loopback socket buffers of both hops can hold.
+  const n = 40_000;
+  const res = await post("/v1/chat/completions", { stream: true, messages: [{ role: "user", content: "x" }] }, { "x-openclaw-model": `oai/kib-${n}` });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value, { stream: true });
+  // Longer than the provider's 1 s idle timeout: the gateway is waiting on us, not on the upstream.
+  await Bun.sleep(1300);
+  const upstream = h.fake.to("/v1/chat/completions")[0];
+  expect(upstream.completed).toBe(false);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  const events = parseSse(text);
+  const content = events.filter((e) => e.data !== "[DONE]" && e.data.choices?.[0]?.delta?.content).reduce((sum, e) => sum + e.data.choices[0].delta.content.length, 0);
+  expect(content).toBe(n * 1024);
+  expect(events.at(-2)!.data.choices[0].finish_reason).toBe("stop");
+  expect(upstream.completed).toBe(true);
+}, 30_000);
+
 describe("upstream failures map to the spec's status and type", () => {
   const cases: Array<[string, number, any, string]> = [
     ["oai/status-401", 401, OpenAI.AuthenticationError, "authentication_error"],

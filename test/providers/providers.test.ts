@@ -11,7 +11,7 @@ import {
   streamWithFailover,
 } from "../../src/providers/index.ts";
 import type { ModelCall, ModelEvent, ProviderApi, ProviderConfig } from "../../src/providers/types.ts";
-import type { OpenClawConfig } from "../../src/config/schema.ts";
+import { validateConfig, type OpenClawConfig } from "../../src/config/schema.ts";
 import { FAKE_API_KEY, FakeUpstream, LONG_NOTE } from "../fixture/fake-upstream.ts";
 
 const fake = new FakeUpstream();
@@ -296,5 +296,25 @@ describe("config resolution and failover", () => {
     const err = await completeWithFailover(c, chain, { messages: [{ role: "user", content: "x" }], params: {} }, { env: { FAKE_KEY_FOR_TEST: FAKE_API_KEY } }).catch((e) => e);
     expect(err.reason).toBe("format");
     expect(fake.to("/v1/messages")).toHaveLength(0);
+  });
+});
+
+describe("provider config validation", () => {
+  test("typed provider keys are checked with their path", () => {
+    const bad = validateConfig({ models: { providers: { p: { retry: { maxAttempts: 0, extra: 1 }, timeoutSeconds: -1, headers: { a: 1 } } } } });
+    expect(bad.ok).toBe(false);
+    const paths = bad.ok ? [] : bad.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(["models.providers.p.retry.maxAttempts", "models.providers.p.retry.extra", "models.providers.p.timeoutSeconds", "models.providers.p.headers.a"]));
+    expect(validateConfig({ models: { providers: { p: { baseUrl: "http://x/v1", api: "ollama", timeoutSeconds: 1.5, retry: { budgetMs: 100 }, headers: { "X-A": "b" } } } } }).ok).toBe(true);
+  });
+
+  test("an unparsable baseUrl is a 503-class error naming the key", () => {
+    expect(() => providerConfig({ models: { providers: { p: { baseUrl: "not a url" } } } }, "p")).toThrow(/models.providers.p.baseUrl/);
+    expect(() => providerConfig({ models: { providers: { p: { baseUrl: "ftp://x" } } } }, "p")).toThrow(/http\(s\) URL/);
+  });
+
+  test("defaults: openai-completions, 120 s idle timeout, 3 attempts", () => {
+    const p = providerConfig({ models: { providers: { p: { baseUrl: "http://127.0.0.1:1/v1/" } } } }, "p");
+    expect(p).toMatchObject({ api: "openai-completions", baseUrl: "http://127.0.0.1:1/v1", timeoutMs: 120_000, retry: { maxAttempts: 3 } });
   });
 });
