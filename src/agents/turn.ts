@@ -60,6 +60,8 @@ export interface TurnInput {
   signal?: AbortSignal;
   runId?: string;
   channel?: string;
+  /** Append the turn to the transcript (default). Off for sessions nobody can address again. */
+  persist?: boolean;
   env?: Record<string, string | undefined>;
   onFailover?(from: ModelRef, error: ProviderError): void;
 }
@@ -67,7 +69,8 @@ export interface TurnInput {
 export interface TurnOutput {
   result: ModelResult;
   ref: ModelRef;
-  session: SessionRow;
+  /** The session row after the append (undefined when not persisted). */
+  session?: SessionRow;
 }
 
 /** Run the turn; throws ProviderError on model failure (nothing is persisted then). */
@@ -87,6 +90,7 @@ export async function runTurn(input: TurnInput): Promise<TurnOutput> {
   const reply: Message = result.toolCalls.length
     ? { role: "assistant", content: result.text, toolCalls: result.toolCalls }
     : { role: "assistant", content: result.text };
+  if (input.persist === false) return { result, ref };
   const session = input.store.append({
     key: input.sessionKey,
     agentId: input.agent.id,

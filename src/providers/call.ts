@@ -33,10 +33,15 @@ export interface CallOptions {
 
 const TIMEOUT = Symbol("timeout");
 
-/** Aborts its controller after `ms` without a `touch()`. */
+/**
+ * Aborts its controller after `ms` without a `touch()`. Touching only stores a timestamp (it
+ * runs once per network read); the single timer re-arms itself for the remaining time.
+ */
 class Watchdog {
   readonly controller = new AbortController();
   private timer?: ReturnType<typeof setTimeout>;
+  private last = 0;
+  private paused = false;
   timedOut = false;
   private readonly unlink: () => void;
 
@@ -51,25 +56,34 @@ class Watchdog {
     this.touch();
   }
 
+  private arm(delay: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.controller.signal.aborted) return;
+      const idle = performance.now() - this.last;
+      if (this.paused) return;
+      if (idle < this.ms) return this.arm(this.ms - idle);
+      this.timedOut = true;
+      this.controller.abort(TIMEOUT);
+    }, Math.max(1, delay));
+  }
+
   touch(): void {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.ms > 0 && !this.controller.signal.aborted) {
-      this.timer = setTimeout(() => {
-        this.timedOut = true;
-        this.controller.abort(TIMEOUT);
-      }, this.ms);
-    }
+    this.last = performance.now();
+    this.paused = false;
+    if (this.ms > 0 && !this.timer && !this.controller.signal.aborted) this.arm(this.ms);
   }
 
   /** Stop counting while the consumer, not the upstream, is the slow side (backpressure). */
   pause(): void {
+    this.paused = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   /** Stop the timer; with `abort`, also cancel the upstream request. */
   dispose(abort = false): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.pause();
     this.unlink();
     if (abort && !this.controller.signal.aborted) this.controller.abort();
   }

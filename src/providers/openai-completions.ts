@@ -52,6 +52,40 @@ function usageFrom(u: any) {
   };
 }
 
+const DELTA_HEAD = '"choices":[{"index":0,"delta":{"content":"';
+const DELTA_TAIL = /^\},(?:"logprobs":null,)?"finish_reason":null(?:,"stop_reason":null)?\}\](?:,"usage":null)?(?:,"system_fingerprint":(?:null|"[^"\\]*"))?\}$/;
+
+/**
+ * Fast path for the chunk that makes up nearly every stream: exactly one choice whose delta is
+ * only `content`, no finish reason, no usage. Returns the content, or undefined for anything
+ * else (which then takes the full JSON.parse path). The head can only match as JSON structure:
+ * inside a JSON string every quote is escaped.
+ */
+export function fastContentDelta(data: string): string | undefined {
+  const at = data.indexOf(DELTA_HEAD);
+  if (at < 0 || data.charCodeAt(0) !== 123 /* { */) return undefined;
+  const prefix = data.slice(1, at);
+  if (prefix.includes('"error"') || prefix.includes('"usage"') || prefix.includes('"choices"')) return undefined;
+  const start = at + DELTA_HEAD.length;
+  let end = data.indexOf('"', start);
+  let escaped = false;
+  while (end >= 0) {
+    let slashes = 0;
+    for (let i = end - 1; i >= start && data.charCodeAt(i) === 92; i--) slashes++;
+    if (slashes % 2 === 0) break;
+    escaped = true;
+    end = data.indexOf('"', end + 1);
+  }
+  if (end < 0 || !DELTA_TAIL.test(data.slice(end + 1))) return undefined;
+  const raw = data.slice(start, end);
+  if (!escaped && raw.indexOf("\\") < 0) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 /** An `{"error":…}` object inside a 200 body or stream. */
 function inlineError(v: any): ProviderError | undefined {
   if (!v || typeof v !== "object" || !v.error) return undefined;
@@ -101,8 +135,19 @@ export const openAiCompletions: Adapter = {
   streamTranslator() {
     return (items) => {
       const out: ModelEvent[] = [];
+      // Consecutive text in one batch becomes one event.
+      let text = "";
+      const flush = () => {
+        if (text) out.push({ type: "text", text });
+        text = "";
+      };
       for (const ev of items as SseEvent[]) {
         if (ev.data === "[DONE]") continue;
+        const fast = fastContentDelta(ev.data);
+        if (fast !== undefined) {
+          text += fast;
+          continue;
+        }
         let v: any;
         try {
           v = JSON.parse(ev.data);
@@ -114,18 +159,26 @@ export const openAiCompletions: Adapter = {
         const choice = v.choices?.[0];
         if (choice) {
           const d = choice.delta ?? {};
-          if (typeof d.content === "string" && d.content) out.push({ type: "text", text: d.content });
+          if (typeof d.content === "string") text += d.content;
           if (Array.isArray(d.tool_calls)) {
+            flush();
             for (const t of d.tool_calls) {
               out.push({ type: "tool", index: num(t.index), id: t.id ?? undefined, name: t.function?.name ?? undefined, args: t.function?.arguments ?? "" });
             }
           }
           const f = finishFrom(choice.finish_reason);
-          if (f) out.push({ type: "finish", reason: f });
+          if (f) {
+            flush();
+            out.push({ type: "finish", reason: f });
+          }
         }
         const u = usageFrom(v.usage);
-        if (u) out.push({ type: "usage", usage: u });
+        if (u) {
+          flush();
+          out.push({ type: "usage", usage: u });
+        }
       }
+      flush();
       return out;
     };
   },

@@ -29,31 +29,56 @@ async function* lines(body: ReadableStream<Uint8Array>, touch: () => void): Asyn
   }
 }
 
-/** Parse an SSE body. Comments and `id:`/`retry:` fields are ignored. */
-export async function* sseBatches(body: ReadableStream<Uint8Array>, touch: () => void = () => {}): AsyncGenerator<SseEvent[]> {
-  let event: string | undefined;
-  let data: string[] = [];
-  for await (const batch of lines(body, touch)) {
-    const out: SseEvent[] = [];
-    for (let line of batch) {
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      if (line === "") {
-        if (data.length) out.push({ event, data: data.join("\n") });
-        event = undefined;
-        data = [];
-        continue;
-      }
-      if (line.charCodeAt(0) === 58 /* : */) continue;
-      const colon = line.indexOf(":");
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? "" : line.slice(colon + 1);
-      if (value.charCodeAt(0) === 32) value = value.slice(1);
-      if (field === "data") data.push(value);
-      else if (field === "event") event = value;
-    }
-    if (out.length) yield out;
+function parseBlock(block: string, out: SseEvent[]): void {
+  // Fast path: the common single-line `data: …` event.
+  if (block.startsWith("data: ") && block.indexOf("\n") < 0) {
+    out.push({ data: block.slice(6) });
+    return;
   }
-  if (data.length) yield [{ event, data: data.join("\n") }];
+  let event: string | undefined;
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line === "" || line.charCodeAt(0) === 58 /* : */) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === "data") data.push(value);
+    else if (field === "event") event = value;
+  }
+  if (data.length) out.push({ event, data: data.join("\n") });
+}
+
+/** Parse an SSE body (events end at a blank line; CRLF is accepted). Comments, `id:` and `retry:` are ignored. */
+export async function* sseBatches(body: ReadableStream<Uint8Array>, touch: () => void = () => {}): AsyncGenerator<SseEvent[]> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let rest = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      touch();
+      let text = rest + (done ? decoder.decode() : decoder.decode(value, { stream: true }));
+      // A CR at the very end may be the first half of a CRLF split across reads: keep it back.
+      const heldCr = !done && text.endsWith("\r");
+      if (heldCr) text = text.slice(0, -1);
+      if (text.indexOf("\r") >= 0) text = text.replace(/\r\n?/g, "\n");
+      const out: SseEvent[] = [];
+      let from = 0;
+      for (;;) {
+        const end = text.indexOf("\n\n", from);
+        if (end < 0) break;
+        if (end > from) parseBlock(text.slice(from, end), out);
+        from = end + 2;
+      }
+      rest = heldCr ? `${text.slice(from)}\r` : text.slice(from);
+      if (done && rest.trim()) parseBlock(rest.replace(/\n+$/, ""), out);
+      if (out.length) yield out;
+      if (done) return;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /** Parse a newline-delimited JSON body (Ollama). Blank lines are skipped; bad JSON throws. */

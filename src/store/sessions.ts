@@ -114,7 +114,7 @@ export function trimToUserStart(messages: Message[]): Message[] {
 export class SessionStore {
   private readonly q: {
     get: Statement<SessionDbRow, [string]>;
-    upsert: Statement<unknown, [string, string, string, number, number, string | null, string | null, number, number]>;
+    upsert: Statement<SessionDbRow, [string, string, string, number, number, string | null, string | null, number, number]>;
     insertMessage: Statement<unknown, [string, number, string, string, string | null, string | null, string | null, string | null, number]>;
     tail: Statement<MessageDbRow, [string, number]>;
     list: Statement<SessionDbRow, [number, number]>;
@@ -139,7 +139,8 @@ export class SessionStore {
           model = COALESCE(?6, model),
           channel = COALESCE(?7, channel),
           input_tokens = input_tokens + ?8,
-          output_tokens = output_tokens + ?9`),
+          output_tokens = output_tokens + ?9
+        RETURNING *`),
       insertMessage: db.query(
         "INSERT INTO messages (session_key, seq, role, content, tool_calls, tool_call_id, tool_name, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -174,22 +175,20 @@ export class SessionStore {
   append(turn: AppendTurn): SessionRow {
     const now = turn.now ?? Date.now();
     const run = this.db.transaction(() => {
-      const before = this.q.get.get(turn.key);
-      if (before && before.agent_id !== turn.agentId) {
-        throw new Error(`session ${turn.key} belongs to agent ${before.agent_id}`);
-      }
-      const seq0 = before?.message_count ?? 0;
-      this.q.upsert.run(
+      // One upsert returns the row after the update: message_count - n is where this turn starts.
+      const row = this.q.upsert.get(
         turn.key,
         turn.agentId,
-        before?.session_id ?? crypto.randomUUID(),
+        crypto.randomUUID(),
         now,
         turn.messages.length,
         turn.model ?? null,
         turn.channel ?? null,
         turn.usage?.input ?? 0,
         turn.usage?.output ?? 0,
-      );
+      )!;
+      if (row.agent_id !== turn.agentId) throw new Error(`session ${turn.key} belongs to agent ${row.agent_id}`);
+      const seq0 = row.message_count - turn.messages.length;
       turn.messages.forEach((m, i) => {
         this.q.insertMessage.run(
           turn.key,
@@ -203,7 +202,7 @@ export class SessionStore {
           now,
         );
       });
-      return toSession(this.q.get.get(turn.key)!);
+      return toSession(row);
     });
     return run();
   }

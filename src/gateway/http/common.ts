@@ -130,10 +130,21 @@ export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = B
   const tooLarge = () => new HttpError(oaiError(413, "invalid_request_error", "Payload too large"));
   const declared = Number(req.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const body = req.body;
   let text = "";
-  if (body) {
-    const reader = body.getReader();
+  if (Number.isFinite(declared) && req.headers.has("content-length")) {
+    // Known length within the limit: let Bun read it natively, bounded in time.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    try {
+      const got = await Promise.race([req.text(), timedOut]);
+      if (got === "timeout") throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+      text = got;
+    } finally {
+      clearTimeout(timer);
+    }
+  } else if (req.body) {
+    // Chunked: count bytes as they arrive.
+    const reader = req.body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -156,7 +167,7 @@ export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = B
     } finally {
       clearTimeout(timer);
     }
-    text = chunks.length === 1 ? new TextDecoder().decode(chunks[0]) : new TextDecoder().decode(Buffer.concat(chunks));
+    text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   }
   if (!text.trim()) return {};
   try {
