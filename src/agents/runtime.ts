@@ -8,10 +8,8 @@ import type { Logger } from "../log/logger.ts";
 import { dbPath, openDatabase } from "../store/db.ts";
 import { SessionStore } from "../store/sessions.ts";
 import { ProviderError } from "../providers/errors.ts";
-import { formatRef } from "../providers/index.ts";
 import { listAgents, type AgentInfo } from "./registry.ts";
 import { RunRegistry, type RunRecord } from "./runs.ts";
-import { runTurn } from "./turn.ts";
 
 export interface StartRunInput {
   method: "agent" | "chat.send";
@@ -35,6 +33,8 @@ export interface RuntimeDeps {
   env?: Record<string, string | undefined>;
 }
 
+const STORE_RETRY_MS = 10_000;
+
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
@@ -42,6 +42,7 @@ export class StoreUnavailableError extends Error {
 export class AgentRuntime {
   readonly runs: RunRegistry;
   private sessions?: SessionStore;
+  private lastAttempt?: number;
   storeError?: string;
 
   constructor(readonly deps: RuntimeDeps) {
@@ -63,6 +64,7 @@ export class AgentRuntime {
   /** Open the database; a failure is recorded (readiness reports it) rather than thrown. */
   open(): boolean {
     if (this.sessions) return true;
+    this.lastAttempt = Date.now();
     try {
       this.sessions = new SessionStore(openDatabase(this.deps.stateDir));
       this.storeError = undefined;
@@ -78,8 +80,12 @@ export class AgentRuntime {
     return this.sessions !== undefined;
   }
 
-  /** The session store; throws StoreUnavailableError when the database could not be opened. */
+  /**
+   * The session store, opened on first use. Throws StoreUnavailableError when it cannot be
+   * opened (retried at most every 10 s, so a broken file does not cost every request).
+   */
   get store(): SessionStore {
+    if (!this.sessions && (this.lastAttempt === undefined || Date.now() - this.lastAttempt >= STORE_RETRY_MS)) this.open();
     if (!this.sessions) throw new StoreUnavailableError(`session store unavailable: ${this.storeError ?? "not opened"}`);
     return this.sessions;
   }
@@ -148,6 +154,9 @@ export class AgentRuntime {
     const timer = input.timeoutMs ? setTimeout(() => record.controller.abort("timeout"), input.timeoutMs) : undefined;
     agentEvent("lifecycle", { phase: "start", startedAt: record.startedAt });
     try {
+      // The model stack loads with the first run, not at gateway startup.
+      const { runTurn } = await import("./turn.ts");
+      const { formatRef } = await import("../providers/index.ts");
       const history = store.history(sessionKey);
       const user = { role: "user" as const, content: input.message };
       const { result, ref } = await runTurn({

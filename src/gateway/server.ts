@@ -198,9 +198,12 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
     }
   }
 
-  // Listening first, then the state database (sessions); a failure shows in /readyz.
-  ctx.runtime.open();
   ctx.health({ fresh: true });
+  // The state database opens just after startup (a first run creates it, which costs fsyncs);
+  // a request that needs it first opens it on the spot. A failure shows in /readyz.
+  const openStore = setTimeout(() => {
+    if (!ctx.draining && !ctx.runtime.ready && ctx.runtime.open()) ctx.health({ fresh: true });
+  }, 0);
   const tick = setInterval(() => {
     ctx.broadcast("tick", { ts: Date.now() });
     ctx.refreshHealthIfStale();
@@ -211,6 +214,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
     stopping ??= (async () => {
       ctx.draining = true;
       clearInterval(tick);
+      clearTimeout(openStore);
       for (const conn of ctx.readyConnections()) conn.sendEvent("shutdown", { reason });
       for (const conn of [...ctx.connections]) conn.close(CloseCodes.SERVICE_RESTART, Messages.serviceRestart);
       const graceful = Promise.all(servers.map((s) => s.stop()));

@@ -83,8 +83,9 @@ export function openDatabase(stateDir: string): Database {
   const db = new Database(path, { create: true, strict: true });
   try {
     if (fresh) chmodSync(path, 0o600);
-    db.run("PRAGMA journal_mode = WAL");
+    // synchronous first: switching a new file to WAL then costs no extra fsync.
     db.run("PRAGMA synchronous = NORMAL");
+    db.run("PRAGMA journal_mode = WAL");
     db.run("PRAGMA foreign_keys = ON");
     db.run("PRAGMA busy_timeout = 5000");
     migrate(db);

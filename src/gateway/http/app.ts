@@ -3,15 +3,12 @@
  * plain-text 404/405/500 (never an HTML error page), probes first.
  */
 import type { Server } from "bun";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { normalizeIp, isDirectLocal } from "../../auth/net.ts";
 import type { GatewayContext } from "../context.ts";
 import type { SocketData } from "../ws/connection.ts";
 import { probeRoutes } from "./probes.ts";
-import { openAiRoutes } from "./openai.ts";
-import { responsesRoutes } from "./responses.ts";
-import { embeddingsRoutes } from "./embeddings.ts";
-import { toolsRoutes } from "./tools.ts";
+
 
 export type HttpEnv = {
   Bindings: { server: Server<SocketData> };
@@ -43,11 +40,14 @@ export function createHttpApp(ctx: GatewayContext): Hono<HttpEnv> {
     if (typeof hsts === "string") c.res.headers.set("Strict-Transport-Security", hsts);
   });
   app.route("/", probeRoutes(ctx));
-  // Upstream's order: /v1/models* → /v1/embeddings → /tools/invoke → /v1/responses → /v1/chat/completions.
-  app.route("/", openAiRoutes(ctx));
-  app.route("/", embeddingsRoutes(ctx));
-  app.route("/", toolsRoutes(ctx));
-  app.route("/", responsesRoutes(ctx));
+  // OpenAI-compatible API and /tools/invoke (issue 4), imported on first use.
+  let api: Promise<Hono<HttpEnv>> | undefined;
+  const toApi = async (c: Context<HttpEnv>) => {
+    api ??= import("./api.ts").then((m) => m.apiRoutes(ctx));
+    return (await api).fetch(c.req.raw, c.env);
+  };
+  app.all("/v1/*", toApi);
+  app.all("/tools/*", toApi);
   app.notFound(() => textResponse(404, "Not Found"));
   app.onError((err) => {
     ctx.log.error(`http handler failed: ${err.stack ?? err}`);

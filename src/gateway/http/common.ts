@@ -5,6 +5,7 @@
 import type { Context, Hono } from "hono";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
+import { normalizeIp } from "../../auth/net.ts";
 import type { Scope } from "../../protocol/scopes.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
@@ -100,7 +101,7 @@ export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: str
     if (!spec.methods.includes(req.method) && !(req.method === "HEAD" && spec.methods.includes("GET"))) {
       res = textResponse(405, "Method Not Allowed", { Allow: spec.methods.join(", ") });
     } else {
-      const principal = authenticateHttp(ctx, req, c.get("ip"));
+      const principal = authenticateHttp(ctx, req, normalizeIp(c.env.server.requestIP(req)?.address ?? ""));
       if (principal instanceof Response) res = principal;
       else {
         try {
