@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { aiConfig, startAiGateway, type AiHarness } from "../helpers/ai.ts";
-import { TEST_TOKEN } from "../helpers/gateway.ts";
+import { connectParams, connectRaw, TEST_TOKEN } from "../helpers/gateway.ts";
 
 const fake = new FakeUpstream();
 beforeAll(() => fake.start());
@@ -222,5 +222,16 @@ test("with no provider configured, chat answers 503 naming the config key; /v1/m
     expect(err.error.message).toContain("models.providers.<name>");
     const stream = await h.client.chat.completions.create({ model: "openclaw", stream: true, messages: [{ role: "user", content: "x" }] }).catch((e) => e);
     expect(stream.status).toBe(503);
+    // Over WebSocket the run is accepted and ends in an error naming the key.
+    const { peer } = await connectRaw(h.gw.url, connectParams({ scopes: ["operator.write"] }));
+    peer.send({ type: "req", id: "a", method: "agent", params: { message: "x", idempotencyKey: "np-1" } });
+    let final: any;
+    for (let i = 0; i < 20 && !final; i++) {
+      const f = await peer.frame();
+      if (f.type === "res" && f.payload?.status !== "accepted") final = f;
+    }
+    expect(final.payload).toMatchObject({ status: "error", summary: "failed", error: { kind: "not_configured" } });
+    expect(final.payload.error.message).toContain("models.providers");
+    peer.close();
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { startAiGateway } from "../helpers/ai.ts";
-import { tempDir } from "../helpers/gateway.ts";
+import { connectParams, connectRaw, tempDir } from "../helpers/gateway.ts";
 
 const fake = new FakeUpstream();
 const stateDir = tempDir("openclaw-restart-");
@@ -57,6 +57,13 @@ test("an unusable state database keeps the gateway up: /readyz reports it, chat 
       expect(res.status).toBe(503);
       expect(((await res.json()) as any).error.message).toContain("session store unavailable");
       expect((await fetch(`${h.base}/v1/models`, { headers: h.headers })).status).toBe(200);
+      const { peer } = await connectRaw(h.gw.url, connectParams({ scopes: ["operator.write"] }));
+      peer.send({ type: "req", id: "c", method: "chat.send", params: { sessionKey: "main", message: "x", idempotencyKey: "k1" } });
+      const refused = await peer.frame();
+      expect(refused.ok).toBe(false);
+      expect(refused.error.code).toBe("UNAVAILABLE");
+      expect(refused.error.message).toContain("session store unavailable");
+      peer.close();
     } finally {
       await h.stop();
     }
