@@ -27,6 +27,8 @@ export const IDEMPOTENCY_TTL_MS = 5 * 60_000;
 export const IDEMPOTENCY_MAX = 1000;
 /** Finished runs stay queryable by `agent.wait` this long. */
 export const RUN_RETENTION_MS = 10 * 60_000;
+/** At most this many finished runs are kept (oldest dropped first). */
+export const RUN_RETENTION_MAX = 5000;
 
 export class RunRegistry {
   private readonly byId = new Map<string, RunRecord>();
@@ -97,8 +99,19 @@ export class RunRegistry {
   private sweep(now = Date.now()): void {
     for (const [k, v] of this.byKey) if (now - v.at > IDEMPOTENCY_TTL_MS) this.byKey.delete(k);
     while (this.byKey.size >= IDEMPOTENCY_MAX) this.byKey.delete(this.byKey.keys().next().value!);
+    let finished = 0;
     for (const [id, r] of this.byId) {
-      if (r.status !== "running" && r.endedAt !== undefined && now - r.endedAt > RUN_RETENTION_MS) this.byId.delete(id);
+      if (r.status === "running") continue;
+      if (r.endedAt !== undefined && now - r.endedAt > RUN_RETENTION_MS) this.byId.delete(id);
+      else finished++;
+    }
+    // Map order is insertion order: drop the oldest finished runs beyond the cap.
+    for (const [id, r] of this.byId) {
+      if (finished <= RUN_RETENTION_MAX) break;
+      if (r.status !== "running") {
+        this.byId.delete(id);
+        finished--;
+      }
     }
   }
 }
