@@ -4,6 +4,7 @@
  * listen on 127.0.0.1 and, when the host has IPv6, ::1 on the same port.
  */
 import type { Server, ServerWebSocket } from "bun";
+import { existsSync } from "node:fs";
 import type { LoadedConfig } from "../config/load.ts";
 import type { GatewaySettings } from "../config/runtime.ts";
 import { checkOrigin } from "../auth/origin.ts";
@@ -198,11 +199,14 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
     }
   }
 
+  // The state database: an existing one opens now (well under a millisecond), so the first
+  // health snapshot counts its sessions; a first run creates it (fsyncs) just after startup, or
+  // when a request needs it first. Nothing to count yet then. A failure shows in /readyz.
+  const dbExists = existsSync(ctx.runtime.dbPath);
+  if (dbExists) ctx.runtime.open();
   ctx.health({ fresh: true });
-  // The state database opens just after startup (a first run creates it, which costs fsyncs);
-  // a request that needs it first opens it on the spot. A failure shows in /readyz.
   const openStore = setTimeout(() => {
-    if (!ctx.draining && !ctx.runtime.ready && ctx.runtime.open()) ctx.health({ fresh: true });
+    if (!dbExists && !ctx.draining && !ctx.runtime.ready) ctx.runtime.open();
   }, 0);
   const tick = setInterval(() => {
     ctx.broadcast("tick", { ts: Date.now() });
