@@ -161,6 +161,8 @@ const Agents = z.looseObject({
   ownership: Opaque(),
 });
 
+const PositiveNumber = z.number().check(z.positive());
+
 const Models = z.looseObject({
   mode: opt(z.enum(["merge", "replace"])),
   providers: opt(
@@ -169,7 +171,21 @@ const Models = z.looseObject({
       z.looseObject({
         baseUrl: str(),
         apiKey: opt(SecretInput),
+        /** openai-completions (default) | openai-responses | anthropic-messages | ollama; others load but answer 503. */
         api: str(),
+        headers: opt(z.record(z.string(), z.string())),
+        /** Upstream idle timeout: headers and every gap in the body (default 120). */
+        timeoutSeconds: opt(PositiveNumber),
+        maxTokens: opt(PositiveInt),
+        /** Same-model retries on 429/5xx/unreachable (defaults 3 attempts, 500 ms doubling to 8 s, 30 s budget). */
+        retry: opt(
+          z.strictObject({
+            maxAttempts: opt(PositiveInt),
+            baseDelayMs: opt(PositiveInt),
+            maxDelayMs: opt(PositiveInt),
+            budgetMs: opt(PositiveInt),
+          }),
+        ),
         models: opt(z.array(z.looseObject({ id: z.string(), name: str() }))),
       }),
     ),

@@ -5,6 +5,7 @@
 import type { LoadedConfig } from "../config/load.ts";
 import type { GatewaySettings } from "../config/runtime.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
+import { AgentRuntime } from "../agents/runtime.ts";
 import type { Logger } from "../log/logger.ts";
 import { hasScope, type Scope } from "../protocol/scopes.ts";
 import { PresenceStore } from "./presence.ts";
@@ -66,6 +67,8 @@ export class GatewayContext {
   draining = false;
   /** The file log `logs.tail` reads (undefined when file logging is off). */
   logFile?: string;
+  /** Agents, sessions store and runs (issue 4). The database is opened by startGateway. */
+  readonly runtime: AgentRuntime;
   private healthCache?: { value: HealthSnapshot; at: number };
 
   // --- Config lifecycle (src/gateway/lifecycle.ts) -------------------------------------------
@@ -92,6 +95,12 @@ export class GatewayContext {
   ) {
     this.presence = new PresenceStore(this.instanceId);
     this.limiter = new FailedAuthLimiter(settings.auth.rateLimit);
+    this.runtime = new AgentRuntime({
+      stateDir: loaded.paths.stateDir,
+      config: () => this.loaded.config,
+      log: log.child("agents"),
+      emit: (event, payload) => this.broadcast(event, payload, { scope: "operator.read" }),
+    });
   }
 
   /** Count a not-yet-authenticated socket for `ip`; false when the per-IP cap is reached. */

@@ -4,6 +4,7 @@
  * listen on 127.0.0.1 and, when the host has IPv6, ::1 on the same port.
  */
 import type { Server, ServerWebSocket } from "bun";
+import { existsSync } from "node:fs";
 import type { LoadedConfig } from "../config/load.ts";
 import type { GatewaySettings } from "../config/runtime.ts";
 import { checkOrigin } from "../auth/origin.ts";
@@ -210,7 +211,15 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
     }
   }
 
+  // The state database: an existing one opens now (well under a millisecond), so the first
+  // health snapshot counts its sessions; a first run creates it (fsyncs) just after startup, or
+  // when a request needs it first. Nothing to count yet then. A failure shows in /readyz.
+  const dbExists = existsSync(ctx.runtime.dbPath);
+  if (dbExists) ctx.runtime.open();
   ctx.health({ fresh: true });
+  const openStore = setTimeout(() => {
+    if (!dbExists && !ctx.draining && !ctx.runtime.ready) ctx.runtime.open();
+  }, 0);
   const tick = setInterval(() => {
     ctx.broadcast("tick", { ts: Date.now() });
     ctx.refreshHealthIfStale();
@@ -221,6 +230,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
     stopping ??= (async () => {
       ctx.draining = true;
       clearInterval(tick);
+      clearTimeout(openStore);
       const payload =
         stopOpts.restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs: stopOpts.restartExpectedMs };
       for (const conn of ctx.readyConnections()) conn.sendEvent("shutdown", payload);
@@ -228,6 +238,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
       const graceful = Promise.all(servers.map((s) => s.stop()));
       await Promise.race([graceful, Bun.sleep(limits.shutdownGraceMs)]);
       await Promise.all(servers.map((s) => s.stop(true)));
+      ctx.runtime.close();
     })();
     return stopping;
   };

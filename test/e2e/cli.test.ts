@@ -132,7 +132,7 @@ describe("health", () => {
     expect(lines.slice(1)).toEqual([
       "Agents: main (default)",
       "Heartbeat interval: disabled (main)",
-      `Session store (main): ${join(stateDir, "agents", "main", "sessions", "sessions.json")} (0 entries)`,
+      `Session store (main): ${join(stateDir, "openclaw.sqlite")} (0 entries)`,
     ]);
     const j = await cli(["health", "--json"]);
     expect(json(j.stdout)).toMatchObject({ ok: true, defaultAgentId: "main" });

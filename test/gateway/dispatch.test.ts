@@ -185,7 +185,7 @@ describe("methods", () => {
     const h = await c.request<any>("health");
     expect(h.defaultAgentId).toBe("main");
     expect(h.agents.map((a: any) => a.agentId)).toEqual(["main", "helper"]);
-    for (const a of h.agents) expect(a.sessions).toEqual({ path: expect.stringContaining(`/agents/${a.agentId}/`), count: 0, recent: [] });
+    for (const a of h.agents) expect(a.sessions).toEqual({ path: expect.stringMatching(/\/openclaw\.sqlite$/), count: 0, recent: [] });
     await c.close();
   });
 });

@@ -178,7 +178,7 @@ describe("hello-ok", () => {
     expect(hello.type).toBe("hello-ok");
     expect(hello.server).toMatchObject({ version: "2026.9.6", connId: expect.any(String), bootId: expect.any(String) });
     expect(hello.features.methods.sort()).toEqual([...gw.handle.ctx.methods.keys()].sort());
-    expect(hello.features.events).toEqual(["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed"]);
+    expect(hello.features.events).toEqual(["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed", "agent", "chat"]);
     expect(hello.snapshot.presence[0].text).toMatch(/^Gateway: .+ \(.+\) · app 2026\.9\.6 · mode gateway · reason self$/);
     expect(hello.policy).toEqual({
       maxPayload: 26214400,

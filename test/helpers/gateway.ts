@@ -35,9 +35,11 @@ export async function startTestGateway(
     cli?: CliOverrides;
     env?: Record<string, string | undefined>;
     limits?: Partial<GatewayLimits>;
+    /** Reuse a state dir (a restart); it is then left in place by stop(). */
+    stateDir?: string;
   } = {},
 ): Promise<TestGateway> {
-  const stateDir = tempDir();
+  const stateDir = opts.stateDir ?? tempDir();
   const config: OpenClawConfig = opts.config ?? {
     gateway: { mode: "local", auth: { mode: "token", token: TEST_TOKEN } },
   };
@@ -59,7 +61,7 @@ export async function startTestGateway(
     logs: sink.records,
     stop: async () => {
       await handle.stop();
-      rmSync(stateDir, { recursive: true, force: true });
+      if (!opts.stateDir) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

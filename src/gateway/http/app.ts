@@ -3,11 +3,12 @@
  * plain-text 404/405/500 (never an HTML error page), probes first.
  */
 import type { Server } from "bun";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { normalizeIp, isDirectLocal } from "../../auth/net.ts";
 import type { GatewayContext } from "../context.ts";
 import type { SocketData } from "../ws/connection.ts";
 import { probeRoutes } from "./probes.ts";
+
 
 export type HttpEnv = {
   Bindings: { server: Server<SocketData> };
@@ -39,6 +40,14 @@ export function createHttpApp(ctx: GatewayContext): Hono<HttpEnv> {
     if (typeof hsts === "string") c.res.headers.set("Strict-Transport-Security", hsts);
   });
   app.route("/", probeRoutes(ctx));
+  // OpenAI-compatible API and /tools/invoke (issue 4), imported on first use.
+  let api: Promise<Hono<HttpEnv>> | undefined;
+  const toApi = async (c: Context<HttpEnv>) => {
+    api ??= import("./api.ts").then((m) => m.apiRoutes(ctx));
+    return (await api).fetch(c.req.raw, c.env);
+  };
+  app.all("/v1/*", toApi);
+  app.all("/tools/*", toApi);
   app.notFound(() => textResponse(404, "Not Found"));
   app.onError((err) => {
     ctx.log.error(`http handler failed: ${err.stack ?? err}`);

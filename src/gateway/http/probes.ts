@@ -36,6 +36,7 @@ export function probeRoutes(ctx: GatewayContext): Hono<HttpEnv> {
   const live = (c: Context<HttpEnv>) => json(200, { ok: true, status: "live" }, c.req.method);
   const ready = (c: Context<HttpEnv>) => {
     const failing = ctx.draining ? ["gateway-draining"] : [];
+    if (ctx.runtime.storeError !== undefined) failing.push("state-database");
     const isReady = failing.length === 0;
     const body = maySeeDetails(ctx, c) ? { ready: isReady, failing, uptimeMs: ctx.uptimeMs() } : { ready: isReady };
     return json(isReady ? 200 : 503, body, c.req.method);

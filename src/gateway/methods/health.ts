@@ -1,6 +1,6 @@
 /** `health`: the snapshot `openclaw health` prints (agents[].sessions.* are always present). */
 import { z } from "../../zod.ts";
-import { agentSessionsPath, listAgents } from "../../agents/registry.ts";
+import { listAgents } from "../../agents/registry.ts";
 import type { GatewayContext } from "../context.ts";
 import { defineMethod } from "./types.ts";
 
@@ -34,6 +34,20 @@ export interface HealthSnapshot {
 
 const HEARTBEAT_PROMPT = "If nothing needs attention, reply NO_REPLY.";
 
+const RECENT = 5;
+
+/** Session counts and the most recent keys from the state database (zeros while it is closed). */
+export function sessionsSummary(ctx: GatewayContext, agentId: string | undefined, now = Date.now()): SessionsSummary {
+  const store = ctx.runtime.peekStore();
+  const path = ctx.runtime.dbPath;
+  if (!store) return { path, count: 0, recent: [] };
+  return {
+    path,
+    count: store.count(agentId),
+    recent: store.list({ agentId, limit: RECENT }).map((r) => ({ key: r.key, updatedAt: r.updatedAt, age: Math.max(0, now - r.updatedAt) })),
+  };
+}
+
 export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapshot {
   const agents = listAgents(ctx.loaded.config);
   const rows = agents.map((a) => ({
@@ -41,7 +55,7 @@ export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapsh
     ...(a.name ? { name: a.name } : {}),
     isDefault: a.isDefault,
     heartbeat: { enabled: false, every: "disabled", everyMs: null, prompt: HEARTBEAT_PROMPT, target: "owner", ackMaxChars: 300 },
-    sessions: { path: agentSessionsPath(ctx.loaded.paths.stateDir, a.id), count: 0, recent: [] },
+    sessions: sessionsSummary(ctx, a.id, now),
   }));
   const def = rows.find((r) => r.isDefault) ?? rows[0];
   return {

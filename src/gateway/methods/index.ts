@@ -6,6 +6,8 @@ import { logsTailMethod } from "./logs.ts";
 import { modelsListMethod } from "./models.ts";
 import { systemPresenceMethod } from "./presence.ts";
 import { statusMethod } from "./status.ts";
+import { agentMethod, agentWaitMethod, chatHistoryMethod, chatSendMethod } from "./agent.ts";
+import { sessionsListMethod } from "./sessions.ts";
 import type { MethodDef } from "./types.ts";
 
 export type { MethodDef, MethodCall } from "./types.ts";
@@ -24,6 +26,12 @@ export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodD
     configPatchMethod,
     configApplyMethod,
     secretsReloadMethod,
+    // issue 4: agent runs and sessions
+    agentMethod,
+    agentWaitMethod,
+    chatSendMethod,
+    chatHistoryMethod,
+    sessionsListMethod,
     ...extra,
   ];
   const registry = new Map<string, MethodDef<any>>();

@@ -2,6 +2,7 @@
 import { z } from "../../zod.ts";
 import { listAgents } from "../../agents/registry.ts";
 import { VERSION } from "../../version.ts";
+import { sessionsSummary } from "./health.ts";
 import { defineMethod } from "./types.ts";
 
 export const statusMethod = defineMethod({
@@ -23,13 +24,20 @@ export const statusMethod = defineMethod({
       queuedSystemEvents: ctx.systemEvents.map((e) => ({ ...e })),
       degradedSecretOwners: [],
       degradedPlugins: [],
-      sessions: {
-        paths: [],
-        count: 0,
-        defaults: { model: null, contextTokens: null },
-        recent: [],
-        byAgent: agents.map((a) => ({ agentId: a.id, path: "[redacted]", count: 0, recent: [] })),
-      },
+      sessions: (() => {
+        const all = sessionsSummary(ctx, undefined);
+        // Paths stay redacted in `status` as upstream does; `health` carries the real path.
+        return {
+          paths: [],
+          count: all.count,
+          defaults: { model: agents.find((a) => a.isDefault)?.model ?? null, contextTokens: null },
+          recent: all.recent,
+          byAgent: agents.map((a) => {
+            const s = sessionsSummary(ctx, a.id);
+            return { agentId: a.id, path: "[redacted]", count: s.count, recent: s.recent };
+          }),
+        };
+      })(),
       // No task runner or model runtime yet: truthful zeros in the upstream shape.
       tasks: {
         total: 0,

@@ -6,6 +6,8 @@ import type { Connection } from "../ws/connection.ts";
 export interface MethodCall {
   ctx: GatewayContext;
   conn: Connection;
+  /** The request frame's id (two-stage methods send an interim `res` with it). */
+  frameId: string;
 }
 
 /**

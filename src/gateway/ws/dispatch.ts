@@ -132,5 +132,5 @@ async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame
     }
     params = checked.data;
   }
-  return def.handler(params, { ctx, conn });
+  return def.handler(params, { ctx, conn, frameId: frame.id });
 }

@@ -29,7 +29,7 @@ import type { GatewayContext } from "../context.ts";
 import { isEphemeralClient } from "../presence.ts";
 import type { Connection } from "./connection.ts";
 
-export const ADVERTISED_EVENTS = ["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed"] as const;
+export const ADVERTISED_EVENTS = ["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed", "agent", "chat"] as const;
 
 const BROWSER_CLIENT_IDS = new Set(["openclaw-control-ui", "webchat-ui", "webchat", "openclaw-browser-copilot"]);
 

@@ -1,0 +1,179 @@
+/**
+ * Shared plumbing of the API routes: the per-endpoint switch, CORS, method checks, gateway
+ * auth and scopes, JSON bodies with size and time limits, and OpenAI-style error envelopes.
+ */
+import type { Context, Hono } from "hono";
+import { StoreUnavailableError } from "../../agents/runtime.ts";
+import type { OpenClawConfig } from "../../config/schema.ts";
+import { normalizeIp } from "../../auth/net.ts";
+import type { Scope } from "../../protocol/scopes.ts";
+import type { GatewayContext } from "../context.ts";
+import type { HttpEnv } from "./app.ts";
+import { textResponse } from "./app.ts";
+import { authenticateHttp, scopeDenied, type HttpPrincipal } from "./auth.ts";
+
+export type EndpointName = "models" | "chatCompletions" | "responses" | "embeddings" | "toolsInvoke";
+
+export const MiB = 1024 * 1024;
+export const BODY_LIMITS = { chat: 20 * MiB, responses: 20 * MiB, embeddings: 5 * MiB, tools: 2 * MiB } as const;
+export const BODY_TIMEOUT_MS = 30_000;
+
+/** Enabled by default; `gateway.http.endpoints.<name>.enabled: false` switches one off (plain 404). */
+export function endpointEnabled(cfg: OpenClawConfig, name: EndpointName): boolean {
+  return cfg.gateway?.http?.endpoints?.[name]?.enabled !== false;
+}
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": JSON_TYPE, ...headers } });
+}
+
+/** `{"error":{"message","type"[,"code"]}}` */
+export function oaiError(status: number, type: string, message: string, code?: string, headers: Record<string, string> = {}): Response {
+  return json(status, { error: code ? { message, type, code } : { message, type } }, headers);
+}
+
+export const invalidRequest = (message: string) => oaiError(400, "invalid_request_error", message);
+
+export class HttpError extends Error {
+  constructor(readonly response: Response) {
+    super("http error");
+  }
+}
+
+// --- CORS ----------------------------------------------------------------------------------
+
+const CORS_ALLOWED_HEADERS = "authorization, content-type, x-openclaw-agent-id, x-openclaw-agent, x-openclaw-model, x-openclaw-session-key, x-openclaw-message-channel, x-openclaw-scopes, openai-beta, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout";
+
+/** The request's Origin when `gateway.http.cors.allowedOrigins` lists it (or `*`). */
+export function corsOrigin(cfg: OpenClawConfig, req: Request): string | undefined {
+  const origin = req.headers.get("origin");
+  if (!origin) return undefined;
+  const allowed = cfg.gateway?.http?.cors?.allowedOrigins ?? [];
+  const norm = origin.replace(/\/+$/, "");
+  return allowed.some((o) => o === "*" || o.replace(/\/+$/, "") === norm) ? origin : undefined;
+}
+
+function corsHeaders(origin: string): Record<string, string> {
+  return { "Access-Control-Allow-Origin": origin, Vary: "Origin", "Access-Control-Expose-Headers": "Retry-After" };
+}
+
+function preflight(origin: string, methods: string[], req: Request): Response {
+  const requested = req.headers.get("access-control-request-headers");
+  // Echo what the browser asks for when it is a plain header list; otherwise the known set.
+  const allowHeaders = requested && /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/.test(requested.trim()) ? requested : CORS_ALLOWED_HEADERS;
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...corsHeaders(origin),
+      "Access-Control-Allow-Methods": [...methods, "OPTIONS"].join(", "),
+      "Access-Control-Allow-Headers": allowHeaders,
+      "Access-Control-Max-Age": "600",
+    },
+  });
+}
+
+// --- endpoints ------------------------------------------------------------------------------
+
+export interface EndpointSpec {
+  name: EndpointName;
+  /** Extra switch on top of the endpoint's own (models needs chat or responses upstream; ours is its own). */
+  methods: string[];
+  scope: Scope;
+  handler(c: Context<HttpEnv>, principal: HttpPrincipal): Response | Promise<Response>;
+}
+
+/**
+ * Mount `path` with the full gate: switch → CORS preflight → method → auth → scope → handler.
+ * Disabled endpoints answer a plain-text 404 for every method.
+ */
+export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: string, spec: EndpointSpec): void {
+  app.all(path, async (c) => {
+    const cfg = ctx.loaded.config;
+    if (!endpointEnabled(cfg, spec.name)) return textResponse(404, "Not Found");
+    const req = c.req.raw;
+    const origin = corsOrigin(cfg, req);
+    if (req.method === "OPTIONS" && origin && req.headers.has("access-control-request-method")) {
+      return preflight(origin, spec.methods, req);
+    }
+    let res: Response;
+    if (!spec.methods.includes(req.method) && !(req.method === "HEAD" && spec.methods.includes("GET"))) {
+      res = textResponse(405, "Method Not Allowed", { Allow: spec.methods.join(", ") });
+    } else {
+      const principal = authenticateHttp(ctx, req, normalizeIp(c.env.server.requestIP(req)?.address ?? ""));
+      if (principal instanceof Response) res = principal;
+      else {
+        try {
+          res = scopeDenied(principal, spec.scope) ?? (await spec.handler(c, principal));
+        } catch (err) {
+          if (err instanceof HttpError) res = err.response;
+          else if (err instanceof StoreUnavailableError) res = oaiError(503, "api_error", err.message, "state_unavailable");
+          else {
+            ctx.log.error(`${req.method} ${path} failed: ${(err as Error).stack ?? err}`);
+            res = oaiError(500, "api_error", "internal error");
+          }
+        }
+      }
+    }
+    if (origin) for (const [k, v] of Object.entries(corsHeaders(origin))) res.headers.set(k, v);
+    return res;
+  });
+}
+
+// --- bodies ---------------------------------------------------------------------------------
+
+/**
+ * Read a JSON body: empty → `{}`; larger than `maxBytes` → 413; not complete within
+ * `timeoutMs` → 408; unparsable → 400 with the parser's message. Throws HttpError.
+ */
+export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = BODY_TIMEOUT_MS): Promise<unknown> {
+  const tooLarge = () => new HttpError(oaiError(413, "invalid_request_error", "Payload too large"));
+  const declared = Number(req.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  let text = "";
+  if (Number.isFinite(declared) && req.headers.has("content-length")) {
+    // Known length within the limit: let Bun read it natively, bounded in time.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    try {
+      const got = await Promise.race([req.text(), timedOut]);
+      if (got === "timeout") throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+      text = got;
+    } finally {
+      clearTimeout(timer);
+    }
+  } else if (req.body) {
+    // Chunked: count bytes as they arrive.
+    const reader = req.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    try {
+      for (;;) {
+        const next = await Promise.race([reader.read(), timedOut]);
+        if (next === "timeout") {
+          reader.cancel().catch(() => {});
+          throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+        }
+        if (next.done) break;
+        size += next.value.byteLength;
+        if (size > maxBytes) {
+          reader.cancel().catch(() => {});
+          throw tooLarge();
+        }
+        chunks.push(next.value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  }
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(invalidRequest((err as Error).message));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `POST /v1/embeddings`: the agent (from `model`) picks the embedding model
+ * (`x-openclaw-model` for owners › the agent's `embeddingModel` › `agents.defaults.embeddingModel`).
+ * `encoding_format: "base64"` returns little-endian float32 bytes, as the OpenAI SDKs expect.
+ */
+import { Hono, type Context } from "hono";
+import { embed } from "../../providers/call.ts";
+import { parseModelRef, providerConfig, ProviderError } from "../../providers/index.ts";
+import { z } from "../../zod.ts";
+import type { GatewayContext } from "../context.ts";
+import type { HttpEnv } from "./app.ts";
+import type { HttpPrincipal } from "./auth.ts";
+import { modelOverride, selectAgent } from "./agent-request.ts";
+import { BODY_LIMITS, invalidRequest, json, mountEndpoint, readJsonBody } from "./common.ts";
+import { failureResponse, issueText } from "./openai.ts";
+
+export const MAX_INPUTS = 128;
+export const MAX_INPUT_CHARS = 8192;
+export const MAX_TOTAL_CHARS = 65_536;
+
+const EmbeddingsRequest = z.looseObject({
+  model: z.string(),
+  input: z.union([z.string(), z.array(z.string())]),
+  encoding_format: z.optional(z.nullable(z.enum(["float", "base64"]))),
+  dimensions: z.optional(z.nullable(z.number().check(z.int(), z.positive()))),
+  user: z.optional(z.nullable(z.string())),
+});
+
+export function floatsToBase64(v: number[]): string {
+  const buf = new Float32Array(v);
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("base64");
+}
+
+async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
+  const req = c.req.raw;
+  c.env.server.timeout(req, 0);
+  const raw = await readJsonBody(req, BODY_LIMITS.embeddings);
+  const parsed = EmbeddingsRequest.safeParse(raw);
+  if (!parsed.success) return invalidRequest(issueText(parsed.error));
+  const body = parsed.data;
+  const inputs = typeof body.input === "string" ? [body.input] : body.input;
+  if (inputs.length === 0 || inputs.length > MAX_INPUTS) return invalidRequest(`\`input\` must hold 1 to ${MAX_INPUTS} strings.`);
+  let total = 0;
+  for (const [i, text] of inputs.entries()) {
+    if (text.length === 0 || text.length > MAX_INPUT_CHARS) return invalidRequest(`\`input[${i}]\` must be 1 to ${MAX_INPUT_CHARS} characters.`);
+    total += text.length;
+  }
+  if (total > MAX_TOTAL_CHARS) return invalidRequest(`\`input\` exceeds ${MAX_TOTAL_CHARS} characters in total.`);
+
+  const runtime = ctx.runtime;
+  const agent = selectAgent(runtime, body.model, req.headers);
+  const cfg = runtime.config;
+  const configured = agent.embeddingModel ? parseModelRef(cfg, agent.embeddingModel) : undefined;
+  const override = modelOverride(runtime, agent, req.headers, principal);
+  if (override && configured && override.provider !== configured.provider) {
+    return invalidRequest("This agent does not allow that embedding provider on `/v1/embeddings`.");
+  }
+  const ref = override ?? configured;
+  try {
+    if (!ref) {
+      throw new ProviderError(
+        "not_configured",
+        `No embedding model is configured for agent '${agent.id}'. Set agents.defaults.embeddingModel ("<provider>/<model>").`,
+        { configKey: "agents.defaults.embeddingModel" },
+      );
+    }
+    const provider = providerConfig(cfg, ref.provider, runtime.env);
+    const result = await embed({ provider, model: ref.model, input: inputs, dimensions: body.dimensions ?? undefined }, { signal: req.signal });
+    const base64 = body.encoding_format === "base64";
+    return json(200, {
+      object: "list",
+      data: result.vectors.map((v, index) => ({ object: "embedding", index, embedding: base64 ? floatsToBase64(v) : v })),
+      model: body.model,
+      usage: { prompt_tokens: result.usage.prompt, total_tokens: result.usage.total },
+    });
+  } catch (err) {
+    return failureResponse(err);
+  }
+}
+
+export function embeddingsRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  mountEndpoint(app, ctx, "/v1/embeddings", { name: "embeddings", methods: ["POST"], scope: "operator.write", handler: (c, p) => embeddings(ctx, c, p) });
+  return app;
+}

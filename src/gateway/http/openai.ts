@@ -1,0 +1,425 @@
+/**
+ * OpenAI-compatible `GET /v1/models`, `GET /v1/models/{id}` and `POST /v1/chat/completions`.
+ * Models are agents (`openclaw`, `openclaw/default`, `openclaw/<agentId>`); each completion is
+ * one agent turn on a session. Streams end with a `finish_reason` chunk before `[DONE]`;
+ * upstream failures before the first byte get a real non-2xx status.
+ */
+import { Hono, type Context } from "hono";
+import { runTurn, planTurn } from "../../agents/turn.ts";
+import { StoreUnavailableError } from "../../agents/runtime.ts";
+import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
+import type { Message, ModelEvent, ModelResult, SamplingParams, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
+import { z } from "../../zod.ts";
+import type { GatewayContext } from "../context.ts";
+import type { HttpEnv } from "./app.ts";
+import type { HttpPrincipal } from "./auth.ts";
+import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
+import { BODY_LIMITS, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonBody } from "./common.ts";
+import { SseStream } from "./sse.ts";
+
+// --- models ---------------------------------------------------------------------------------
+
+function modelObject(id: string) {
+  return { id, object: "model", created: 0, owned_by: "openclaw", permission: [] as unknown[] };
+}
+
+export function listedModelIds(ctx: GatewayContext): string[] {
+  return ["openclaw", "openclaw/default", ...ctx.runtime.agents().map((a) => `openclaw/${a.id}`)];
+}
+
+// --- errors ---------------------------------------------------------------------------------
+
+/** A failure of the turn as an OpenAI error response. */
+export function failureResponse(err: unknown): Response {
+  if (err instanceof HttpError) return err.response;
+  if (err instanceof StoreUnavailableError) return oaiError(503, "api_error", err.message, "state_unavailable");
+  if (err instanceof ProviderError) {
+    const f = toHttpFailure(err);
+    const headers: Record<string, string> = {};
+    if (f.status === 429 && err.extra.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.ceil(err.extra.retryAfterMs / 1000));
+    return oaiError(f.status, f.type, f.message, f.code, headers);
+  }
+  throw err;
+}
+
+function failureBody(err: unknown): { message: string; type: string; code?: string } {
+  if (err instanceof ProviderError) {
+    const f = toHttpFailure(err);
+    return f.code ? { message: f.message, type: f.type, code: f.code } : { message: f.message, type: f.type };
+  }
+  return { message: "internal error", type: "api_error" };
+}
+
+export function issueText(error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }): string {
+  const issue = error.issues[0];
+  if (!issue) return "Invalid request body.";
+  let path = "";
+  for (const seg of issue.path) path += typeof seg === "number" ? `[${seg}]` : path ? `.${String(seg)}` : String(seg);
+  return path ? `Invalid \`${path}\`: ${issue.message}` : `Invalid request body: ${issue.message}`;
+}
+
+// --- chat request schema --------------------------------------------------------------------
+
+const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
+const Int = z.number().check(z.int());
+const PositiveInt = z.number().check(z.int(), z.positive());
+const between = (lo: number, hi: number) => z.number().check(z.gte(lo), z.lte(hi));
+
+const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
+const Content = opt(z.union([z.string(), z.array(Part)]));
+
+const ChatMessage = z.looseObject({
+  role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
+  content: Content,
+  name: opt(z.string()),
+  tool_calls: opt(
+    z.array(
+      z.looseObject({
+        id: z.string(),
+        type: z.optional(z.string()),
+        function: z.looseObject({ name: z.string(), arguments: opt(z.string()) }),
+      }),
+    ),
+  ),
+  tool_call_id: opt(z.string()),
+});
+
+const FunctionTool = z.looseObject({
+  type: z.literal("function"),
+  function: z.looseObject({
+    name: z.string().check(z.minLength(1)),
+    description: opt(z.string()),
+    parameters: opt(z.record(z.string(), z.unknown())),
+    strict: opt(z.boolean()),
+  }),
+});
+
+export const ChatRequest = z.looseObject({
+  model: opt(z.string()),
+  messages: z.array(ChatMessage),
+  stream: opt(z.boolean()),
+  stream_options: opt(z.looseObject({ include_usage: opt(z.boolean()) })),
+  user: opt(z.string()),
+  tools: opt(z.array(FunctionTool)),
+  tool_choice: opt(
+    z.union([
+      z.enum(["auto", "none", "required"]),
+      z.looseObject({ type: z.literal("function"), function: z.looseObject({ name: z.string() }) }),
+    ]),
+  ),
+  max_completion_tokens: opt(PositiveInt),
+  max_tokens: opt(PositiveInt),
+  temperature: opt(between(0, 2)),
+  top_p: opt(between(0, 1)),
+  frequency_penalty: opt(between(-2, 2)),
+  presence_penalty: opt(between(-2, 2)),
+  seed: opt(Int),
+  stop: opt(z.union([z.string(), z.array(z.string().check(z.minLength(1))).check(z.maxLength(4))])),
+  response_format: opt(z.looseObject({ type: z.enum(["text", "json_object", "json_schema"]) })),
+});
+export type ChatRequest = z.infer<typeof ChatRequest>;
+
+function partsText(content: ChatRequest["messages"][number]["content"], where: string): string {
+  if (content === undefined || content === null) return "";
+  if (typeof content === "string") return content;
+  const out: string[] = [];
+  for (const p of content) {
+    if (p.type === "text" || p.type === "input_text") out.push(p.text ?? "");
+    else if (p.type === "image_url" || p.type === "input_image") {
+      throw new HttpError(invalidRequest(`Image input is not supported by this gateway yet (${where}).`));
+    } else throw new HttpError(invalidRequest(`Unsupported content part type '${p.type}' in ${where}.`));
+  }
+  return out.join("\n");
+}
+
+/** Client messages → extra system prompt + provider-neutral conversation. */
+export function convertChatMessages(messages: ChatRequest["messages"]): { system?: string; conversation: Message[] } {
+  const system: string[] = [];
+  const conversation: Message[] = [];
+  messages.forEach((m, i) => {
+    const where = `messages[${i}]`;
+    const text = partsText(m.content, where);
+    switch (m.role) {
+      case "system":
+      case "developer":
+        if (text) system.push(text);
+        break;
+      case "user":
+        conversation.push({ role: "user", content: text });
+        break;
+      case "assistant": {
+        const calls = (m.tool_calls ?? []).map((t) => ({ id: t.id, name: t.function.name, arguments: t.function.arguments ?? "" }));
+        conversation.push(calls.length ? { role: "assistant", content: text, toolCalls: calls } : { role: "assistant", content: text });
+        break;
+      }
+      case "tool":
+      case "function": {
+        const id = m.tool_call_id ?? m.name;
+        if (!id) throw new HttpError(invalidRequest(`Missing \`tool_call_id\` in ${where}.`));
+        conversation.push(m.name ? { role: "tool", content: text, toolCallId: id, name: m.name } : { role: "tool", content: text, toolCallId: id });
+        break;
+      }
+    }
+  });
+  return { system: system.length ? system.join("\n\n") : undefined, conversation };
+}
+
+function toolsOf(body: ChatRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
+  const tools = body.tools?.map((t) => ({
+    name: t.function.name,
+    description: t.function.description ?? undefined,
+    parameters: (t.function.parameters ?? undefined) as Record<string, unknown> | undefined,
+    strict: t.function.strict ?? undefined,
+  }));
+  const tc = body.tool_choice;
+  let toolChoice: ToolChoice | undefined;
+  if (typeof tc === "string") toolChoice = tc;
+  else if (tc) {
+    if (!tools?.some((t) => t.name === tc.function.name)) throw new HttpError(invalidRequest(`Unknown tool '${tc.function.name}' in \`tool_choice\`.`));
+    toolChoice = { name: tc.function.name };
+  }
+  if (toolChoice !== undefined && toolChoice !== "none" && toolChoice !== "auto" && !tools?.length) {
+    throw new HttpError(invalidRequest("`tool_choice` requires `tools`."));
+  }
+  return { tools: tools?.length ? tools : undefined, toolChoice };
+}
+
+function paramsOf(body: ChatRequest): SamplingParams {
+  const stop = body.stop === undefined || body.stop === null ? undefined : typeof body.stop === "string" ? [body.stop] : body.stop;
+  return {
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    stop: stop?.length ? stop : undefined,
+    seed: body.seed ?? undefined,
+    frequencyPenalty: body.frequency_penalty ?? undefined,
+    presencePenalty: body.presence_penalty ?? undefined,
+    responseFormat: body.response_format && body.response_format.type !== "text" ? (body.response_format as Record<string, unknown>) : undefined,
+  };
+}
+
+export function chatUsage(u: Usage) {
+  const prompt = u.input + u.cacheRead;
+  const out: Record<string, unknown> = { prompt_tokens: prompt, completion_tokens: u.output, total_tokens: prompt + u.output };
+  if (u.cacheRead) out.prompt_tokens_details = { cached_tokens: u.cacheRead };
+  if (u.reasoning) out.completion_tokens_details = { reasoning_tokens: u.reasoning };
+  return out;
+}
+
+export const EMPTY_REPLY = "No response from OpenClaw.";
+export const TOOL_ARG_FRAGMENT = 256;
+
+function toolChoiceUnmet(choice: ToolChoice | undefined, result: ModelResult): boolean {
+  if (choice === "required") return result.toolCalls.length === 0;
+  if (typeof choice === "object") return !result.toolCalls.some((t) => t.name === choice.name);
+  return false;
+}
+
+const TOOL_CHOICE_UNMET = "The model did not call a tool as `tool_choice` requires.";
+
+// --- stream chunks --------------------------------------------------------------------------
+
+/** Builds `chat.completion.chunk` frames with a pre-serialised prefix. */
+export class ChunkWriter {
+  private readonly head: string;
+  private readonly seen = new Set<number>();
+
+  constructor(id: string, created: number, model: string) {
+    this.head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":`;
+  }
+
+  chunk(delta: unknown, finish: string | null = null): string {
+    return `${this.head}[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":${finish === null ? "null" : JSON.stringify(finish)}}]}\n\n`;
+  }
+
+  usage(u: Usage): string {
+    return `${this.head}[],"usage":${JSON.stringify(chatUsage(u))}}\n\n`;
+  }
+
+  /** One batch of model events → frames; consecutive text is merged into one delta. */
+  events(events: ModelEvent[]): string {
+    let out = "";
+    let text = "";
+    const flush = () => {
+      if (text) out += this.chunk({ content: text });
+      text = "";
+    };
+    for (const ev of events) {
+      if (ev.type === "text") text += ev.text;
+      else if (ev.type === "tool") {
+        flush();
+        if (!this.seen.has(ev.index)) {
+          this.seen.add(ev.index);
+          out += this.chunk({ tool_calls: [{ index: ev.index, id: ev.id ?? `call_${crypto.randomUUID()}`, type: "function", function: { name: ev.name ?? "", arguments: "" } }] });
+        }
+        for (let i = 0; i < ev.args.length; i += TOOL_ARG_FRAGMENT) {
+          out += this.chunk({ tool_calls: [{ index: ev.index, function: { arguments: ev.args.slice(i, i + TOOL_ARG_FRAGMENT) } }] });
+        }
+      }
+    }
+    flush();
+    return out;
+  }
+}
+
+// --- chat completions -----------------------------------------------------------------------
+
+async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
+  const req = c.req.raw;
+  c.env.server.timeout(req, 0);
+  const raw = await readJsonBody(req, BODY_LIMITS.chat);
+  const parsed = ChatRequest.safeParse(raw);
+  if (!parsed.success) return invalidRequest(issueText(parsed.error));
+  const body = parsed.data;
+  const runtime = ctx.runtime;
+  const agent = selectAgent(runtime, body.model, req.headers);
+  const override = modelOverride(runtime, agent, req.headers, principal);
+  const { system, conversation } = convertChatMessages(body.messages);
+  const { tools, toolChoice } = toolsOf(body);
+  const params = paramsOf(body);
+  const session = sessionKeyFor(runtime, agent, req.headers, body.user, "openai");
+  const stored = session.explicit ? runtime.store.history(session.key) : [];
+  const plan = planTurn(stored, conversation);
+  if (!plan) return invalidRequest("Missing user message in `messages`.");
+
+  const id = `chatcmpl_${crypto.randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model ?? "openclaw";
+  const abort = new AbortController();
+  const onClientGone = () => abort.abort("client disconnected");
+  req.signal.addEventListener("abort", onClientGone, { once: true });
+  const log = ctx.log;
+  const turn = {
+    config: runtime.config,
+    store: runtime.store,
+    agent,
+    sessionKey: session.key,
+    plan,
+    system,
+    tools: toolChoice === "none" ? undefined : tools,
+    toolChoice: toolChoice === "none" ? undefined : toolChoice,
+    params,
+    override,
+    signal: abort.signal,
+    channel: messageChannel(req.headers),
+    // Without `user` or a session key nobody can ever address this session again: keep no transcript.
+    persist: session.explicit,
+    env: runtime.env,
+    onFailover: (from: { provider: string; model: string }, e: ProviderError) =>
+      log.warn(`model ${from.provider}/${from.model} failed (${e.reason}: ${e.message}); trying the next fallback`),
+  };
+
+  if (!body.stream) {
+    try {
+      const { result } = await runTurn(turn);
+      if (toolChoiceUnmet(toolChoice, result)) return oaiError(502, "api_error", TOOL_CHOICE_UNMET);
+      const message: Record<string, unknown> = { role: "assistant", content: result.text || (result.toolCalls.length ? "" : EMPTY_REPLY) };
+      if (result.toolCalls.length) {
+        message.tool_calls = result.toolCalls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } }));
+      }
+      return json(200, {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message, finish_reason: result.finishReason }],
+        usage: chatUsage(result.usage),
+      });
+    } catch (err) {
+      if (abort.signal.aborted) log.debug(`chat completion ${id} aborted by the client`);
+      return failureResponse(err);
+    } finally {
+      req.signal.removeEventListener("abort", onClientGone);
+    }
+  }
+
+  // Streaming: the response starts once the upstream accepted the request (or failed over to
+  // one that did); failures before that are ordinary JSON errors with their own status.
+  const writer = new ChunkWriter(id, created, model);
+  const sse = new SseStream(onClientGone);
+  const opened = Promise.withResolvers<void>();
+  let anyText = false;
+  let started = false;
+  // The role chunk is queued synchronously the moment a model accepts, so it always comes first.
+  const start = () => {
+    if (started) return;
+    started = true;
+    void sse.write(writer.chunk({ role: "assistant" }));
+    opened.resolve();
+  };
+  const running = runTurn({
+    ...turn,
+    onOpen: start,
+    onEvents: (events) => {
+      start();
+      if (!anyText && events.some((e) => e.type === "text" || e.type === "tool")) anyText = true;
+      return sse.write(writer.events(events));
+    },
+  });
+  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
+  if (first === "failed") {
+    req.signal.removeEventListener("abort", onClientGone);
+    return running.then(
+      () => oaiError(500, "api_error", "internal error"),
+      (err) => failureResponse(err),
+    );
+  }
+  start();
+  running
+    .then(async ({ result }) => {
+      if (!anyText) await sse.write(writer.chunk({ content: result.text || (result.toolCalls.length ? "" : EMPTY_REPLY) }));
+      if (toolChoiceUnmet(toolChoice, result)) await sse.write(`data: ${JSON.stringify({ error: { message: TOOL_CHOICE_UNMET, type: "api_error" } })}\n\n`);
+      await sse.write(writer.chunk({}, result.finishReason));
+      if (body.stream_options?.include_usage) await sse.write(writer.usage(result.usage));
+    })
+    .catch(async (err) => {
+      if (abort.signal.aborted) {
+        log.debug(`chat completion stream ${id} aborted by the client`);
+        return;
+      }
+      await sse.write(`data: ${JSON.stringify({ error: failureBody(err) })}\n\n`);
+      await sse.write(writer.chunk({}, "error"));
+    })
+    .finally(async () => {
+      req.signal.removeEventListener("abort", onClientGone);
+      await sse.write("data: [DONE]\n\n");
+      sse.close();
+    });
+  return sse.response();
+}
+
+// --- routes ---------------------------------------------------------------------------------
+
+export function openAiRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  mountEndpoint(app, ctx, "/v1/models", {
+    name: "models",
+    methods: ["GET"],
+    scope: "operator.read",
+    handler: () => json(200, { object: "list", data: listedModelIds(ctx).map(modelObject) }),
+  });
+  mountEndpoint(app, ctx, "/v1/models/*", {
+    name: "models",
+    methods: ["GET"],
+    scope: "operator.read",
+    handler: (c) => {
+      const tail = new URL(c.req.url).pathname.slice("/v1/models/".length);
+      let id: string;
+      try {
+        id = decodeURIComponent(tail);
+      } catch {
+        return invalidRequest("Invalid model id.");
+      }
+      if (listedModelIds(ctx).includes(id)) return json(200, modelObject(id));
+      if (/^(openclaw($|[/:])|agent:)/i.test(id)) return oaiError(404, "invalid_request_error", `Model '${id}' not found.`);
+      return invalidRequest("Invalid model id.");
+    },
+  });
+  mountEndpoint(app, ctx, "/v1/chat/completions", {
+    name: "chatCompletions",
+    methods: ["POST"],
+    scope: "operator.write",
+    handler: (c, p) => chatCompletions(ctx, c, p),
+  });
+  return app;
+}

@@ -1,0 +1,47 @@
+/** `sessions.list`: sessions from the state database, newest first. */
+import { z } from "../../zod.ts";
+import { StoreUnavailableError } from "../../agents/runtime.ts";
+import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import { defineMethod } from "./types.ts";
+
+export const sessionsListMethod = defineMethod({
+  name: "sessions.list",
+  scope: "operator.read",
+  params: z.looseObject({
+    limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+    offset: z.optional(z.number().check(z.int(), z.nonnegative())),
+    agentId: z.optional(z.string()),
+  }),
+  handler: (p, { ctx }) => {
+    const runtime = ctx.runtime;
+    let store;
+    try {
+      store = runtime.store;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw new RpcError(ErrorCodes.UNAVAILABLE, err.message, undefined, { retryable: true, retryAfterMs: 1000 });
+      throw err;
+    }
+    const agentId = p.agentId ? runtime.agent(p.agentId)?.id : undefined;
+    if (p.agentId && !agentId) throw new RpcError(ErrorCodes.INVALID_REQUEST, `unknown agent id "${p.agentId}"`);
+    const rows = store.list({ agentId, limit: p.limit ?? 100, offset: p.offset ?? 0 });
+    return {
+      ts: Date.now(),
+      path: runtime.dbPath,
+      count: store.count(agentId),
+      defaults: { model: runtime.defaultAgent().model ?? null, contextTokens: null },
+      sessions: rows.map((r) => ({
+        key: r.key,
+        agentId: r.agentId,
+        sessionId: r.sessionId,
+        createdAt: r.createdAt,
+        updatedAt: r.updatedAt,
+        messageCount: r.messageCount,
+        model: r.model,
+        channel: r.channel,
+        inputTokens: r.inputTokens,
+        outputTokens: r.outputTokens,
+        totalTokens: r.inputTokens + r.outputTokens,
+      })),
+    };
+  },
+});
