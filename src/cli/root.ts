@@ -1,10 +1,11 @@
 /** The citty root command; subcommands are imported lazily. */
 import { defineCommand, runMain } from "citty";
 import { ProfileError } from "../config/paths.ts";
-import { VERSION } from "../version.ts";
+import { VERSION, versionLine } from "../version.ts";
 import { extractGlobals, setGlobals, UsageError } from "./globals.ts";
+import { showUsage } from "./help.ts";
 
-const main = defineCommand({
+export const rootCommand = defineCommand({
   meta: { name: "openclaw", version: VERSION, description: "OpenClaw Gateway (Bun single binary)" },
   args: {
     dev: { type: "boolean", description: "Use the dev profile (~/.openclaw-dev, port 19001)" },
@@ -14,6 +15,7 @@ const main = defineCommand({
   },
   subCommands: {
     gateway: () => import("./gateway.ts").then((m) => m.default),
+    licenses: () => import("./licenses.ts").then((m) => m.default),
   },
 });
 
@@ -30,5 +32,10 @@ export async function runCli(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  await runMain(main, { rawArgs: rest });
+  // `openclaw --dev --version` etc.: the same line as a bare `--version` (main.ts), not citty's.
+  if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-v" || rest[0] === "-V")) {
+    console.log(versionLine());
+    return;
+  }
+  await runMain(rootCommand, { rawArgs: rest, showUsage });
 }
