@@ -23,6 +23,7 @@ import {
   runnerFor,
   sha256File,
   sizeTable,
+  smokeVersion,
 } from "../../scripts/build.ts";
 
 const dirs: string[] = [];
@@ -266,4 +267,28 @@ describe("command line", () => {
     expect(await main(["--frobnicate"])).toBe(2);
     expect(require("node:fs").readdirSync(out)).toEqual([]);
   });
+});
+
+describe("the --version smoke catches an unsafe binary", () => {
+  test("a binary compiled with bunfig.toml autoloading on is refused", async () => {
+    const dir = tempDir();
+    const src = join(dir, "fake.ts");
+    writeFileSync(src, 'console.log("OpenClaw 1.0.0 (fake-build)");\n');
+    const outfile = join(dir, "fake-openclaw");
+    // Default compile options: autoloadBunfig and autoloadDotenv are on (notes §0.1).
+    const r = await Bun.build({ entrypoints: [src], compile: { outfile }, throw: false });
+    expect(r.success).toBe(true);
+    expect(() => smokeVersion(outfile, "fake-build", "1.0.0")).toThrow(/EVIL PRELOAD|loaded bunfig\.toml/);
+  }, 30_000);
+
+  test("the same program with autoloading off passes, and a wrong version line fails", async () => {
+    const dir = tempDir();
+    const src = join(dir, "fake.ts");
+    writeFileSync(src, 'console.log("OpenClaw 1.0.0 (fake-build)");\n');
+    const outfile = join(dir, "fake-openclaw");
+    const r = await Bun.build({ entrypoints: [src], compile: { outfile, autoloadBunfig: false, autoloadDotenv: false }, throw: false });
+    expect(r.success).toBe(true);
+    expect(smokeVersion(outfile, "fake-build", "1.0.0")).toBe("OpenClaw 1.0.0 (fake-build)");
+    expect(() => smokeVersion(outfile, "other-build", "1.0.0")).toThrow(/expected "OpenClaw 1\.0\.0 \(other-build\)"/);
+  }, 30_000);
 });
