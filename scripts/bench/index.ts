@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { build } from "../build.ts";
 import { benchCli } from "./cli.ts";
 import { figure, intArg, machineInfo, markdownTable, metric, say, UsageError, type Metric } from "./lib.ts";
-import { buildReference, pinCpus, startServer, type Server } from "./servers.ts";
+import { buildReference, dropPageCache, pinCpus, startServer, type Server } from "./servers.ts";
 import { fleetRun, throughputRun, type FleetSample, type ThroughputSample } from "./sockets.ts";
 import { benchStartup } from "./startup.ts";
 import { closeSocket, handshake, requestOnce } from "./ws-client.ts";
@@ -36,6 +36,7 @@ export const USAGE = `usage: bun run bench [--binary path] [--quick] [--out dir]
   --duration-ms  length of each throughput interval (default 1500)
   --out          directory for bench-<date>.json and .md (default dist/bench)
   --no-pin       do not split CPUs between server and load generator (taskset)
+  --warm-cache   do not drop the binaries from the page cache before memory runs
 `;
 
 interface Options {
@@ -46,6 +47,7 @@ interface Options {
   durationMs: number;
   out: string;
   pin: boolean;
+  coldCache: boolean;
 }
 
 export function parseOptions(argv: string[]): Options | "help" {
@@ -61,6 +63,7 @@ export function parseOptions(argv: string[]): Options | "help" {
         "duration-ms": { type: "string" },
         out: { type: "string" },
         "no-pin": { type: "boolean" },
+        "warm-cache": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -82,6 +85,7 @@ export function parseOptions(argv: string[]): Options | "help" {
     durationMs: intArg("duration-ms", values["duration-ms"] as string | undefined, quick ? 500 : 1500, 100, 60_000),
     out: typeof values.out === "string" ? abs(values.out) : join(ROOT, "dist", "bench"),
     pin: values["no-pin"] !== true,
+    coldCache: values["warm-cache"] !== true,
   };
 }
 
@@ -149,14 +153,20 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
     const idleMs = opts.quick ? 2_000 : 10_000;
     const startupRuns = opts.runs * 2;
     say(`startup: ${startupRuns} runs, idle RSS after ${idleMs} ms…`);
-    const startup = await benchStartup({ binary, reference, sizes, runs: startupRuns, warmup: 1, idleMs, rssRuns: startupRuns, rssParallel: 5 });
+    const coldCache = opts.coldCache && dropPageCache(binary) && dropPageCache(reference);
+    if (opts.coldCache && !coldCache) say("cannot drop the page cache (no GNU dd?); memory figures depend on cache state");
+    const startup = await benchStartup({ binary, reference, sizes, runs: startupRuns, warmup: 1, idleMs, rssRuns: startupRuns, rssParallel: 5, coldCache });
     errors.push(...startup.errors);
 
     // Fleet and throughput: server and load generator on separate CPUs when possible.
     const pinned = opts.pin ? pinCpus() : undefined;
     const cpuSplit = pinned ? `server on CPU ${pinned.serverCpus}, load generator on the others (taskset)` : "not pinned";
     say(`CPU split: ${cpuSplit}`);
-    const start = (kind: Server["kind"]) => startServer(kind, kind === "openclaw" ? binary! : reference, { sizes, cpus: pinned?.serverCpus });
+    const start = (kind: Server["kind"]) => {
+      const path = kind === "openclaw" ? binary! : reference;
+      if (coldCache) dropPageCache(path);
+      return startServer(kind, path, { sizes, cpus: pinned?.serverCpus });
+    };
 
     const fleetOpts = { clients: opts.clients, concurrency: 16, rounds: opts.quick ? 5 : 20, warmupRounds: 3, settleMs: opts.quick ? 300 : 1_000, leaveMs: opts.quick ? 500 : 2_000 };
     const tpOpts = { durationMs: opts.durationMs, concurrency: 16, window: 32, httpConnections: 16, httpDepth: 8 };
@@ -234,7 +244,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       `openclaw benchmark ${date}: ${command}`,
       `binary: ${version} (${statSync(binary).size.toLocaleString("en-US")} B, ${buildNote})`,
       `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemMiB} MiB, ${machine.platform}-${machine.arch} kernel ${machine.kernel}, Bun ${machine.bun}; load ${(machine.loadavg as number[]).join(" ")}`,
-      `figures: medians of ${opts.runs} runs (startup ${startupRuns}) with min–max; ratio = openclaw ÷ reference; MB = 10^6 bytes; fleet/throughput: ${cpuSplit}`,
+      `figures: medians of ${opts.runs} runs (startup ${startupRuns}) with min–max; ratio = openclaw ÷ reference; MB = 10^6 bytes; fleet/throughput: ${cpuSplit}; memory runs start ${coldCache ? "with both binaries dropped from the page cache (cold, as after a reboot)" : "with whatever page cache there is"}`,
     ].join("\n");
     const table = `${header}\n\n${markdownTable(metrics)}\n`;
     const result = {
@@ -244,7 +254,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       durationS: Math.round((performance.now() - t0) / 100) / 10,
       machine,
       binary: { path: binary, bytes: statSync(binary).size, version, build: buildNote },
-      config: { ...opts, startupRuns, idleMs, fleet: fleetOpts, throughput: tpOpts, sizes, cpuSplit },
+      config: { ...opts, startupRuns, idleMs, fleet: fleetOpts, throughput: tpOpts, sizes, cpuSplit, coldCache },
       metrics,
       raw: { startup: startup.samples, startupStopExitCodes: startup.stopExitCodes, fleet, throughput: tp },
       errors,

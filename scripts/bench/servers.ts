@@ -31,6 +31,18 @@ export interface Server {
   stop(): Promise<number | null>;
 }
 
+/**
+ * Drop the file's pages from the page cache (GNU dd `iflag=nocache`), so the next process maps it
+ * cold, as after a reboot. Without this, RSS depends on how recently the binary was written or
+ * read: the kernel maps cached neighbours of every page a process touches ("fault-around"), and
+ * the same binary measured 41–47 MB idle depending on cache age. Returns false if dd refused.
+ */
+export function dropPageCache(path: string): boolean {
+  const dd = Bun.which("dd");
+  if (!dd || process.platform !== "linux") return false;
+  return Bun.spawnSync([dd, `if=${path}`, "iflag=nocache", "count=0", "status=none"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0;
+}
+
 /** Compile scripts/bench/reference.ts like scripts/build.ts compiles openclaw. */
 export async function buildReference(outdir: string): Promise<string> {
   const outfile = join(outdir, "openclaw-bench-reference");

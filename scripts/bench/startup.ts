@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { readConfig } from "../lib/gateway-child.ts";
 import { figure, intArg, kibToMB, machineInfo, markdownTable, metric, say, type Metric } from "./lib.ts";
-import { buildReference, startServer, type Server } from "./servers.ts";
+import { buildReference, dropPageCache, startServer, type Server } from "./servers.ts";
 import { closeSocket, handshake, requestOnce } from "./ws-client.ts";
 
 export interface StartupOptions {
@@ -30,6 +30,8 @@ export interface StartupOptions {
   idleMs: number;
   rssRuns: number;
   rssParallel: number;
+  /** Drop both binaries from the page cache before each idle-RSS batch (see dropPageCache). */
+  coldCache: boolean;
 }
 
 type Kind = "warm" | "firstRun" | "reference";
@@ -106,6 +108,7 @@ export async function benchStartup(opts: StartupOptions): Promise<StartupResult>
   for (let done = 0; done < opts.rssRuns; ) {
     const batch = Math.min(opts.rssParallel, opts.rssRuns - done);
     const started: Array<{ kind: "warm" | "reference"; st: Started }> = [];
+    if (opts.coldCache) for (const b of [opts.binary, opts.reference]) if (!dropPageCache(b)) errors.push(`idle rss: could not drop the page cache of ${b}`);
     try {
       for (let j = 0; j < batch; j++) {
         for (const kind of ["warm", "reference"] as const) {
@@ -188,13 +191,14 @@ async function main(): Promise<number> {
       "rss-runs": { type: "string" },
       "rss-parallel": { type: "string" },
       warmup: { type: "string" },
+      "warm-cache": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
     process.stderr.write(
-      "usage: bun scripts/bench/startup.ts [--binary dist/openclaw] [--runs 10] [--idle-ms 10000] [--rss-runs N] [--rss-parallel 5] [--warmup 1]\n",
+      "usage: bun scripts/bench/startup.ts [--binary dist/openclaw] [--runs 10] [--idle-ms 10000] [--rss-runs N] [--rss-parallel 5] [--warmup 1] [--warm-cache]\n",
     );
     return 0;
   }
@@ -216,6 +220,7 @@ async function main(): Promise<number> {
       idleMs: intArg("idle-ms", values["idle-ms"], 10_000, 0, 600_000),
       rssRuns: intArg("rss-runs", values["rss-runs"], runs, 0, 200),
       rssParallel: intArg("rss-parallel", values["rss-parallel"], 5, 1, 50),
+      coldCache: values["warm-cache"] !== true,
     });
     process.stderr.write(`${markdownTable(r.metrics)}\n`);
     process.stdout.write(`${JSON.stringify({ bench: "startup", date: new Date().toISOString(), machine: machineInfo(), ...r }, null, 2)}\n`);
