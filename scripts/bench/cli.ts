@@ -24,10 +24,17 @@ export async function timed(cmd: string[], cwd: string, timeoutMs = 20_000): Pro
   return { ms, code: code === "timeout" ? null : code, out: out.text + err.text };
 }
 
-/** True when `openclaw --help` lists `gateway call`. */
+/** True when `openclaw gateway --help` lists a `call` subcommand. */
 export async function hasGatewayCall(binary: string, cwd: string): Promise<boolean> {
-  const r = await timed([binary, "--help"], cwd);
-  return r.code === 0 && /\bopenclaw gateway call\b/.test(r.out);
+  let r: Awaited<ReturnType<typeof timed>>;
+  try {
+    r = await timed([binary, "gateway", "--help"], cwd);
+  } catch {
+    return false; // not executable / not there
+  }
+  const text = r.out.replace(/\x1b\[[0-9;]*m/g, "");
+  const commands = text.split(/^COMMANDS$/m)[1] ?? "";
+  return r.code === 0 && /^\s+call(,\s*\S+)*\s{2,}/m.test(commands);
 }
 
 export async function benchCli(opts: { binary: string; reference: string; runs: number; warmup: number }): Promise<{ metrics: Metric[]; errors: string[] }> {

@@ -5,7 +5,10 @@
  * themselves never run in tests (no timing thresholds).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hasGatewayCall } from "../../scripts/bench/cli.ts";
 import { parseOptions } from "../../scripts/bench/index.ts";
 import { httpLoad } from "../../scripts/bench/http-load.ts";
 import { figure, markdownTable, median, metric, percentile, unavailable, UsageError } from "../../scripts/bench/lib.ts";
@@ -187,6 +190,27 @@ describe("the reference program", () => {
     const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../scripts/bench/reference.ts"), "server", "nope"], { env: cleanEnv(), stderr: "pipe", timeout: 10_000 });
     expect(r.exitCode).toBe(2);
     expect(r.stderr.toString()).toContain("usage: reference server <port> <helloBytes> <replyBytes>");
+  });
+});
+
+describe("CLI bench: is there a `gateway call`?", () => {
+  test("read from `gateway --help`'s COMMANDS section (colours stripped)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openclaw-bench-cli-test-"));
+    try {
+      const fake = (name: string, commands: string) => {
+        const help = join(dir, `${name}.txt`);
+        writeFileSync(help, `\x1b[4mUSAGE\x1b[0m openclaw gateway\n\nOPTIONS\n\n  --call    not a command\n\nCOMMANDS\n\n${commands}\n`);
+        const path = join(dir, name);
+        writeFileSync(path, `#!/bin/sh\ncat '${help}'\n`);
+        chmodSync(path, 0o755);
+        return path;
+      };
+      expect(await hasGatewayCall(fake("with", "   run    Run\n  \x1b[36mcall\x1b[39m    Call a gateway RPC method"), dir)).toBe(true);
+      expect(await hasGatewayCall(fake("without", "   run    Run the gateway in the foreground"), dir)).toBe(false);
+      expect(await hasGatewayCall(join(dir, "missing"), dir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
