@@ -22,7 +22,7 @@ import { build } from "../build.ts";
 import { benchCli } from "./cli.ts";
 import { figure, intArg, machineInfo, markdownTable, metric, say, UsageError, type Metric } from "./lib.ts";
 import { buildReference, dropPageCache, pinCpus, startServer, type Server } from "./servers.ts";
-import { fleetRun, throughputRun, type FleetSample, type ThroughputSample } from "./sockets.ts";
+import { fleetRun, throughputRun, type FleetSample, type Paired, type ThroughputKey } from "./sockets.ts";
 import { benchStartup } from "./startup.ts";
 import { closeSocket, handshake, requestOnce } from "./ws-client.ts";
 
@@ -30,10 +30,10 @@ const ROOT = resolve(import.meta.dir, "../..");
 
 export const USAGE = `usage: bun run bench [--binary path] [--quick] [--out dir] [--runs N] [--clients N] [--duration-ms N]
   --binary       measure this openclaw binary (default: build the host binary fresh)
-  --quick        3 runs, 2 s idle, 200 clients, 500 ms intervals (checks the suite, not the figures)
+  --quick        3 runs, 2 s idle, 200 clients, 300 ms intervals (checks the suite, not the figures)
   --runs         runs per throughput/fleet figure (default 5; startup uses 2× this)
   --clients      sockets in the fleet (default 1000)
-  --duration-ms  length of each throughput interval (default 1500)
+  --duration-ms  length of each throughput interval (default 1000)
   --out          directory for bench-<date>.json and .md (default dist/bench)
   --no-pin       do not split CPUs between server and load generator (taskset)
   --warm-cache   do not drop the binaries from the page cache before memory runs
@@ -82,7 +82,7 @@ export function parseOptions(argv: string[]): Options | "help" {
     quick,
     runs: intArg("runs", values.runs as string | undefined, quick ? 3 : 5, 1, 50),
     clients: intArg("clients", values.clients as string | undefined, quick ? 200 : 1000, 1, 10_000),
-    durationMs: intArg("duration-ms", values["duration-ms"] as string | undefined, quick ? 500 : 1500, 100, 60_000),
+    durationMs: intArg("duration-ms", values["duration-ms"] as string | undefined, quick ? 300 : 1000, 100, 60_000),
     out: typeof values.out === "string" ? abs(values.out) : join(ROOT, "dist", "bench"),
     pin: values["no-pin"] !== true,
     coldCache: values["warm-cache"] !== true,
@@ -169,9 +169,10 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
     };
 
     const fleetOpts = { clients: opts.clients, concurrency: 16, rounds: opts.quick ? 5 : 20, warmupRounds: 3, settleMs: opts.quick ? 300 : 1_000, leaveMs: opts.quick ? 500 : 2_000 };
-    const tpOpts = { durationMs: opts.durationMs, concurrency: 16, window: 32, httpConnections: 16, httpDepth: 8 };
+    const tpOpts = { durationMs: opts.durationMs, pairs: 2, concurrency: 16, window: 32, httpConnections: 16, httpDepth: 8 };
     let fleet: Record<Server["kind"], FleetSample[]>;
-    let tp: Record<Server["kind"], ThroughputSample[]>;
+    const newPaired = (): Paired => ({ openclaw: [], reference: [], ratios: [] });
+    const tp: Record<ThroughputKey, Paired> = { handshakes: newPaired(), rpcSequential: newPaired(), rpcWindow: newPaired(), http: newPaired() };
     try {
       // 2. the fleet: RSS with N sockets, fan-out latency, RSS after they leave
       say(`fleet: ${opts.runs} runs × ${opts.clients} sockets…`);
@@ -181,10 +182,24 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
         if (missing > 0) errors.push(`${kind} fan-out: ${missing} events never arrived`);
       }
 
-      // 3. throughput: handshakes, RPCs, HTTP
-      say(`throughput: ${opts.runs} runs × ${opts.durationMs} ms intervals…`);
-      tp = await alternate<ThroughputSample>(opts.runs, start, (s) => throughputRun(s, tpOpts), errors);
-      for (const kind of ["openclaw", "reference"] as const) for (const s of tp[kind]) errors.push(...s.errors);
+      // 3. throughput: handshakes, RPCs, HTTP; both servers up, paired intervals
+      say(`throughput: ${opts.runs} runs × ${tpOpts.pairs} pairs × ${opts.durationMs} ms intervals…`);
+      for (let i = 0; i < opts.runs; i++) {
+        let gw: Server | undefined;
+        let ref: Server | undefined;
+        try {
+          gw = await start("openclaw");
+          ref = await start("reference");
+          await throughputRun(gw, ref, tpOpts, tp, errors);
+        } catch (e) {
+          errors.push(`throughput run ${i + 1}: ${(e as Error).message}`);
+        } finally {
+          for (const s of [gw, ref]) {
+            const code = await s?.stop();
+            if (s && code !== 0) errors.push(`${s.kind} throughput run ${i + 1}: exit ${code} after SIGTERM`);
+          }
+        }
+      }
     } finally {
       pinned?.restore();
     }
@@ -207,15 +222,16 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
         reference: figure(pick(fleet.reference, f), digits),
         ...extra,
       });
-    const tpMetric = (id: string, label: string, f: (s: ThroughputSample) => number, referenceLabel = bare, extra: Partial<Metric> = {}) =>
+    const tpMetric = (id: string, key: ThroughputKey, label: string, referenceLabel = bare, extra: Partial<Metric> = {}) =>
       metric({
         id,
         label,
         unit: "/s",
         better: "higher",
-        openclaw: figure(pick(tp.openclaw, f), 0),
+        openclaw: figure(tp[key].openclaw, 0),
         referenceLabel,
-        reference: figure(pick(tp.reference, f), 0),
+        reference: figure(tp[key].reference, 0),
+        pairedRatio: figure(tp[key].ratios, 3),
         ...extra,
       });
     const added = (s: FleetSample) => (s.connectedMB !== undefined && s.idleMB !== undefined ? s.connectedMB - s.idleMB : null);
@@ -226,12 +242,12 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
         target: { on: "value", op: "<=", limit: 25, text: "≤ 25 MB" },
       }),
       fleetMetric("memory.rssAfterLeave", `RSS ${fleetOpts.leaveMs / 1000} s after the ${n} clients left`, "MB", (s) => s.afterLeaveMB),
-      tpMetric("ws.handshakes", `WebSocket handshakes per second (${tpOpts.concurrency} in flight, challenge → connect → hello-ok)`, (s) => s.handshakesPerSecond),
-      tpMetric("ws.rpcSequential", "`health` RPCs per second on one socket, 1 in flight", (s) => s.rpcSequentialPerSecond),
-      tpMetric("ws.rpcWindow", `\`health\` RPCs per second on one socket, ${tpOpts.window} in flight`, (s) => s.rpcWindowPerSecond),
+      tpMetric("ws.handshakes", "handshakes", `WebSocket handshakes per second (${tpOpts.concurrency} in flight, challenge → connect → hello-ok)`),
+      tpMetric("ws.rpcSequential", "rpcSequential", "`health` RPCs per second on one socket, 1 in flight"),
+      tpMetric("ws.rpcWindow", "rpcWindow", `\`health\` RPCs per second on one socket, ${tpOpts.window} in flight`),
       fleetMetric("ws.fanoutP50", `broadcast fan-out to ${n} sockets, p50 (request sent → event received)`, "ms", (s) => s.fanoutP50, {}, 2),
       fleetMetric("ws.fanoutP99", `broadcast fan-out to ${n} sockets, p99`, "ms", (s) => s.fanoutP99, { target: { on: "value", op: "<=", limit: 50, text: "≤ 50 ms" } }, 2),
-      tpMetric("http.health", `HTTP \`GET /health\` per second (${tpOpts.httpConnections} connections × ${tpOpts.httpDepth} pipelined)`, (s) => s.httpPerSecond, "bare `Bun.serve` hello world (same body)", {
+      tpMetric("http.health", "http", `HTTP \`GET /health\` per second (${tpOpts.httpConnections} connections × ${tpOpts.httpDepth} pipelined)`, "bare `Bun.serve` hello world (same body)", {
         target: { on: "ratio", op: ">=", limit: 0.8, text: "≥ 80 % of bare" },
       }),
       ...cli.metrics,
@@ -244,7 +260,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       `openclaw benchmark ${date}: ${command}`,
       `binary: ${version} (${statSync(binary).size.toLocaleString("en-US")} B, ${buildNote})`,
       `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemMiB} MiB, ${machine.platform}-${machine.arch} kernel ${machine.kernel}, Bun ${machine.bun}; load ${(machine.loadavg as number[]).join(" ")}`,
-      `figures: medians of ${opts.runs} runs (startup ${startupRuns}) with min–max; ratio = openclaw ÷ reference; MB = 10^6 bytes; fleet/throughput: ${cpuSplit}; memory runs start ${coldCache ? "with both binaries dropped from the page cache (cold, as after a reboot)" : "with whatever page cache there is"}`,
+      `figures: medians of ${opts.runs} runs (startup ${startupRuns}; throughput ${opts.runs} × ${tpOpts.pairs} back-to-back pairs) with min–max; ratio = openclaw ÷ reference (throughput: median of the pairs' ratios); MB = 10^6 bytes; fleet/throughput: ${cpuSplit}; memory runs start ${coldCache ? "with both binaries dropped from the page cache (cold, as after a reboot)" : "with whatever page cache there is"}`,
     ].join("\n");
     const table = `${header}\n\n${markdownTable(metrics)}\n`;
     const result = {

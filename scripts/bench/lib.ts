@@ -68,8 +68,10 @@ export interface Metric {
   openclaw: Figure;
   referenceLabel: string;
   reference: Figure | null;
-  /** openclaw median / reference median. */
+  /** openclaw median / reference median, or the median of paired ratios when given. */
   ratio: number | null;
+  /** Ratios of back-to-back openclaw/reference measurements (throughput figures). */
+  pairedRatio?: Figure;
   target?: Target;
   /** null when there is no target or no figure to compare. */
   met: boolean | null;
@@ -79,7 +81,7 @@ export interface Metric {
 export function metric(m: Omit<Metric, "ratio" | "met">): Metric {
   const a = m.openclaw.median;
   const b = m.reference?.median ?? null;
-  const ratio = a !== null && b !== null && b !== 0 ? round(a / b, 3) : null;
+  const ratio = m.pairedRatio?.median != null ? m.pairedRatio.median : a !== null && b !== null && b !== 0 ? round(a / b, 3) : null;
   let met: boolean | null = null;
   if (m.target) {
     const v = m.target.on === "ratio" ? ratio : a;
@@ -117,7 +119,8 @@ export function markdownTable(metrics: Metric[]): string {
     const ref = m.reference ? `${cell(m.reference, m.unit)}<br>${m.referenceLabel}` : m.referenceLabel || "–";
     const target = m.target ? `${m.target.text} ${m.met === null ? "(not measured)" : m.met ? "✅ met" : "❌ not met"}` : "";
     const ours = m.openclaw.median === null && m.note ? `not available: ${m.note}` : cell(m.openclaw, m.unit);
-    rows.push(`| ${m.label} | ${ours} | ${ref} | ${m.ratio === null ? "–" : `${m.ratio}×`} | ${target} |`);
+    const ratio = m.ratio === null ? "–" : m.pairedRatio && m.pairedRatio.runs > 1 ? `${m.ratio}× (${m.pairedRatio.min}–${m.pairedRatio.max})` : `${m.ratio}×`;
+    rows.push(`| ${m.label} | ${ours} | ${ref} | ${ratio} | ${target} |`);
   }
   return rows.join("\n");
 }

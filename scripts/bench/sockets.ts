@@ -1,15 +1,16 @@
 /**
- * WebSocket and HTTP benchmarks against a running gateway and the reference, one fresh process
- * per run and kind (the order alternates between runs):
+ * WebSocket and HTTP benchmarks against a running gateway and the reference:
  *
  *   fleet       `clients` handshaken sockets (client `cli`, scope operator.read): RSS before,
  *               with all connected, and after all left; then broadcast fan-out latency: one socket
  *               asks for `health {probe:true}` (the gateway broadcasts a `health` event to every
  *               socket; the reference publishes an event of the same size), and every socket
  *               records when the event arrived, measured from the moment the request was sent.
+ *               (one fresh process per run and kind; the order alternates between runs)
  *   throughput  handshakes per second (`concurrency` in flight, each socket closed after its
  *               hello); `health` RPCs per second on one socket, 1 and `window` in flight; HTTP
- *               `GET /health` per second (scripts/bench/http-load.ts).
+ *               `GET /health` per second (scripts/bench/http-load.ts). Both servers are up and
+ *               measured in back-to-back pairs, so background load hits both alike.
  */
 import { kibToMB, percentile, say } from "./lib.ts";
 import { httpLoad } from "./http-load.ts";
@@ -174,38 +175,63 @@ export async function rpcRate(server: Server, opts: { window: number; durationMs
   }
 }
 
-export interface ThroughputSample {
-  handshakesPerSecond: number;
-  rpcSequentialPerSecond: number;
-  rpcWindowPerSecond: number;
-  httpPerSecond: number;
-  errors: string[];
+export type ThroughputKey = "handshakes" | "rpcSequential" | "rpcWindow" | "http";
+
+/** Paired samples of one throughput figure: openclaw[i] and reference[i] were measured back to back. */
+export interface Paired {
+  openclaw: number[];
+  reference: number[];
+  /** openclaw[i] / reference[i] */
+  ratios: number[];
 }
 
-export async function throughputRun(
-  server: Server,
-  opts: { durationMs: number; concurrency: number; window: number; httpConnections: number; httpDepth: number },
-): Promise<ThroughputSample> {
-  const errors: string[] = [];
-  // A short warm-up of each path so the JIT has seen it, then the measured interval.
-  await handshakeRate(server, { concurrency: opts.concurrency, durationMs: 200 });
-  const hs = await handshakeRate(server, { concurrency: opts.concurrency, durationMs: opts.durationMs });
-  if (hs.errors) errors.push(`${server.kind} handshakes: ${hs.errors} errors (${hs.firstError})`);
-  await rpcRate(server, { window: opts.window, durationMs: 200 });
-  const seq = await rpcRate(server, { window: 1, durationMs: opts.durationMs });
-  const win = await rpcRate(server, { window: opts.window, durationMs: opts.durationMs });
-  if (seq.errors + win.errors) errors.push(`${server.kind} health RPC: ${seq.errors + win.errors} error replies`);
-  await httpLoad({ port: server.port, connections: opts.httpConnections, depth: opts.httpDepth, durationMs: 200 });
-  const http = await httpLoad({ port: server.port, connections: opts.httpConnections, depth: opts.httpDepth, durationMs: opts.durationMs });
-  if (http.errors) errors.push(`${server.kind} HTTP: ${http.errors} errors (${http.firstError})`);
-  say(
-    `${server.kind}: ${Math.round(hs.perSecond)} handshakes/s, ${Math.round(seq.perSecond)} RPC/s sequential, ${Math.round(win.perSecond)} RPC/s × ${opts.window}, ${Math.round(http.perSecond)} HTTP/s`,
-  );
-  return {
-    handshakesPerSecond: hs.perSecond,
-    rpcSequentialPerSecond: seq.perSecond,
-    rpcWindowPerSecond: win.perSecond,
-    httpPerSecond: http.perSecond,
-    errors,
+export interface ThroughputOptions {
+  durationMs: number;
+  /** Back-to-back openclaw/reference pairs per figure and run. */
+  pairs: number;
+  concurrency: number;
+  window: number;
+  httpConnections: number;
+  httpDepth: number;
+}
+
+/**
+ * One run of the throughput figures with both servers up: for each figure, a short warm-up of
+ * each, then `pairs` back-to-back intervals (openclaw then reference, the order alternating), so a
+ * change in background load hits both sides of a pair alike.
+ */
+export async function throughputRun(gw: Server, ref: Server, opts: ThroughputOptions, into: Record<ThroughputKey, Paired>, errors: string[]): Promise<void> {
+  const measure: Record<ThroughputKey, (s: Server, durationMs: number) => Promise<number>> = {
+    handshakes: async (s, durationMs) => {
+      const r = await handshakeRate(s, { concurrency: opts.concurrency, durationMs });
+      if (r.errors) errors.push(`${s.kind} handshakes: ${r.errors} errors (${r.firstError})`);
+      return r.perSecond;
+    },
+    rpcSequential: async (s, durationMs) => {
+      const r = await rpcRate(s, { window: 1, durationMs });
+      if (r.errors) errors.push(`${s.kind} health RPC: ${r.errors} error replies`);
+      return r.perSecond;
+    },
+    rpcWindow: async (s, durationMs) => {
+      const r = await rpcRate(s, { window: opts.window, durationMs });
+      if (r.errors) errors.push(`${s.kind} health RPC: ${r.errors} error replies`);
+      return r.perSecond;
+    },
+    http: async (s, durationMs) => {
+      const r = await httpLoad({ port: s.port, connections: opts.httpConnections, depth: opts.httpDepth, durationMs });
+      if (r.errors) errors.push(`${s.kind} HTTP: ${r.errors} errors (${r.firstError})`);
+      return r.perSecond;
+    },
   };
+  for (const key of Object.keys(measure) as ThroughputKey[]) {
+    for (const s of [gw, ref]) await measure[key](s, 200); // warm-up, not recorded
+    for (let k = 0; k < opts.pairs; k++) {
+      const v: Record<Server["kind"], number> = { openclaw: 0, reference: 0 };
+      for (const s of k % 2 === 0 ? [gw, ref] : [ref, gw]) v[s.kind] = await measure[key](s, opts.durationMs);
+      into[key].openclaw.push(v.openclaw);
+      into[key].reference.push(v.reference);
+      if (v.reference > 0) into[key].ratios.push(v.openclaw / v.reference);
+    }
+    say(`${key}: openclaw ${Math.round(into[key].openclaw.at(-1)!)}/s, reference ${Math.round(into[key].reference.at(-1)!)}/s`);
+  }
 }

@@ -56,6 +56,21 @@ describe("statistics", () => {
     });
     expect(http.ratio).toBe(0.7);
     expect(http.met).toBe(false);
+    const paired = metric({
+      id: "p",
+      label: "P",
+      unit: "/s",
+      better: "higher",
+      openclaw: figure([90, 50]),
+      referenceLabel: "ref",
+      reference: figure([100, 40]),
+      pairedRatio: figure([0.9, 1.25], 3),
+      target: { on: "ratio", op: ">=", limit: 0.8, text: "≥ 80 %" },
+    });
+    // The median of the pairs' ratios, not the ratio of the medians (70/70 = 1).
+    expect(paired.ratio).toBe(1.075);
+    expect(paired.met).toBe(true);
+    expect(markdownTable([paired])).toContain("| 1.075× (0.9–1.25) | ≥ 80 % ✅ met |");
     const none = unavailable("c", "C", "ms", "no such command", { on: "value", op: "<=", limit: 1, text: "≤ 1" });
     expect(none.met).toBeNull();
 
@@ -217,8 +232,8 @@ describe("CLI bench: is there a `gateway call`?", () => {
 describe("bench runner arguments", () => {
   test("defaults, --quick, and clear errors for bad values", () => {
     const d = parseOptions([]);
-    expect(d).toMatchObject({ quick: false, runs: 5, clients: 1000, durationMs: 1500, pin: true, coldCache: true });
-    expect(parseOptions(["--quick"])).toMatchObject({ runs: 3, clients: 200, durationMs: 500 });
+    expect(d).toMatchObject({ quick: false, runs: 5, clients: 1000, durationMs: 1000, pin: true, coldCache: true });
+    expect(parseOptions(["--quick"])).toMatchObject({ runs: 3, clients: 200, durationMs: 300 });
     expect(parseOptions(["--help"])).toBe("help");
     expect(() => parseOptions(["--runs", "0"])).toThrow(new UsageError('--runs must be an integer from 1 to 50 (got "0")'));
     expect(() => parseOptions(["--clients", "lots"])).toThrow(UsageError);
