@@ -13,6 +13,8 @@
  *                  with the token the first run wrote, SIGTERM, exit 0     → 4 tests
  *                  (the qemu pair is SKIPped with the reason when qemu is missing, or FAILs if
  *                  OPENCLAW_CI_REQUIRE_QEMU=1, which .ci/run sets)
+ *   5. bench       `scripts/bench/index.ts --quick` against the built binary: the suite runs
+ *                  end to end without errors (its figures are not judged) → 1 test
  *
  * Child output is streamed through. The last line printed is exactly `N passed, N failed`, and
  * the exit code is 1 if anything failed. Bun is invoked as `process.execPath`, so this also works
@@ -282,6 +284,21 @@ async function smoke(): Promise<void> {
   }
 }
 
+/** The benchmark suite in --quick mode against the built binary: it must run without errors. */
+async function benchSmoke(): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), "openclaw-ci-bench-"));
+  try {
+    const r = await run("bench --quick", [BUN, join(ROOT, "scripts", "bench", "index.ts"), "--quick", "--binary", join(DIST, artifactName(hostTarget())), "--out", out], {
+      timeoutMs: 240_000,
+    });
+    const written = readdirSync(out).filter((f) => /^bench-.*\.(json|md)$/.test(f));
+    const ok = r.exitCode === 0 && written.length === 2;
+    record("bench suite runs (--quick; figures not judged)", ok, ok ? "" : `exit ${r.exitCode ?? "timeout"}, wrote ${written.join(", ") || "nothing"}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<number> {
   const t0 = performance.now();
   say(`bun ${Bun.version} (${BUN}) in ${ROOT}`);
@@ -298,8 +315,10 @@ async function main(): Promise<number> {
   } catch (err) {
     record("build", false, (err as Error).message);
   }
-  if (built) await smoke();
-  else record("smoke (compiled gateways)", false, "not run: the build failed");
+  if (built) {
+    await smoke();
+    await benchSmoke();
+  } else record("smoke (compiled gateways)", false, "not run: the build failed");
 
   say(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const line of report) process.stderr.write(`  ${line}\n`);
