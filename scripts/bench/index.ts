@@ -15,7 +15,7 @@
  * the errors), 2 on bad arguments.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "../build.ts";
@@ -132,6 +132,7 @@ const pick = <T>(xs: T[], f: (x: T) => number | null | undefined): number[] =>
 
 export async function runSuite(opts: Options): Promise<{ result: Record<string, unknown>; table: string; errors: string[] }> {
   const t0 = performance.now();
+  const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
   const errors: string[] = [];
   const work = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
   try {
@@ -259,7 +260,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
     const header = [
       `openclaw benchmark ${date}: ${command}`,
       `binary: ${version} (${statSync(binary).size.toLocaleString("en-US")} B, ${buildNote})`,
-      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemMiB} MiB, ${machine.platform}-${machine.arch} kernel ${machine.kernel}, Bun ${machine.bun}; load ${(machine.loadavg as number[]).join(" ")}`,
+      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemMiB} MiB, ${machine.platform}-${machine.arch} kernel ${machine.kernel}, Bun ${machine.bun}; load average ${loadAtStart.join(" ")} at the start, ${(machine.loadavg as number[]).join(" ")} at the end`,
       `figures: medians of ${opts.runs} runs (startup ${startupRuns}; throughput ${opts.runs} × ${tpOpts.pairs} back-to-back pairs) with min–max; ratio = openclaw ÷ reference (throughput: median of the pairs' ratios); MB = 10^6 bytes; fleet/throughput: ${cpuSplit}; memory runs start ${coldCache ? "with both binaries dropped from the page cache (cold, as after a reboot)" : "with whatever page cache there is"}`,
     ].join("\n");
     const table = `${header}\n\n${markdownTable(metrics)}\n`;
@@ -268,7 +269,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       date,
       command,
       durationS: Math.round((performance.now() - t0) / 100) / 10,
-      machine,
+      machine: { ...machine, loadavgAtStart: loadAtStart },
       binary: { path: binary, bytes: statSync(binary).size, version, build: buildNote },
       config: { ...opts, startupRuns, idleMs, fleet: fleetOpts, throughput: tpOpts, sizes, cpuSplit, coldCache },
       metrics,
