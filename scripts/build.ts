@@ -582,10 +582,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
     // Profile-guided layout: compile the host once, record how the gateway runs, then compile
     // every target (the host again) with that profile.
-    const profileBinary = join(staging, artifactName(host));
-    await compileTarget({ outfile: profileBinary, buildId: id, assets });
-    const bytecodeOrder = await recordBytecodeOrder(profileBinary, staging);
-    log(`recorded bytecode-order profiles: ${bytecodeOrder.map((p) => `${basename(p)} ${statSync(p).size} B`).join(", ")}`);
+    let bytecodeOrder: string[] = [];
+    if (process.platform === "win32") {
+      log("no bytecode-order profile on a Windows build host (the profile run stops the gateway with SIGTERM)");
+    } else {
+      const profileBinary = join(staging, artifactName(host));
+      await compileTarget({ outfile: profileBinary, buildId: id, assets });
+      bytecodeOrder = await recordBytecodeOrder(profileBinary, staging);
+      log(`recorded bytecode-order profiles: ${bytecodeOrder.map((p) => `${basename(p)} ${statSync(p).size} B`).join(", ")}`);
+    }
 
     const order = [host, ...new Set(opts.targets.filter((t) => t !== host))];
     let hostArtifact: Artifact | undefined;

@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasGatewayCall } from "../../scripts/bench/cli.ts";
+import { dropPageCache } from "../../scripts/bench/servers.ts";
 import { parseOptions } from "../../scripts/bench/index.ts";
 import { httpLoad } from "../../scripts/bench/http-load.ts";
 import { figure, markdownTable, median, metric, percentile, unavailable, UsageError } from "../../scripts/bench/lib.ts";
@@ -223,6 +224,24 @@ describe("CLI bench: is there a `gateway call`?", () => {
       expect(await hasGatewayCall(fake("with", "   run    Run\n  \x1b[36mcall\x1b[39m    Call a gateway RPC method"), dir)).toBe(true);
       expect(await hasGatewayCall(fake("without", "   run    Run the gateway in the foreground"), dir)).toBe(false);
       expect(await hasGatewayCall(join(dir, "missing"), dir)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("page cache", () => {
+  test("dropPageCache succeeds on a file (GNU dd) and reports failure for a missing one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "openclaw-bench-cache-"));
+    try {
+      const f = join(dir, "blob");
+      writeFileSync(f, Buffer.alloc(1 << 20, 1));
+      if (process.platform !== "linux" || !Bun.which("dd")) {
+        expect(dropPageCache(f)).toBe(false);
+        return;
+      }
+      expect(dropPageCache(f)).toBe(true);
+      expect(dropPageCache(join(dir, "missing"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
