@@ -5,7 +5,7 @@ import { VERSION, versionLine } from "../version.ts";
 import { extractGlobals, setGlobals, UsageError } from "./globals.ts";
 import { showUsage } from "./help.ts";
 
-export const rootCommand = defineCommand({
+const main = defineCommand({
   meta: { name: "openclaw", version: VERSION, description: "OpenClaw Gateway (Bun single binary)" },
   args: {
     dev: { type: "boolean", description: "Use the dev profile (~/.openclaw-dev, port 19001)" },
@@ -37,5 +37,8 @@ export async function runCli(argv: string[]): Promise<void> {
     console.log(versionLine());
     return;
   }
-  await runMain(rootCommand, { rawArgs: rest, showUsage });
+  await runMain(main, { rawArgs: rest, showUsage });
 }
+
+/** The command tree (for `--help`'s full listing and its tests). */
+export const rootCommand = main;
