@@ -4,24 +4,33 @@
  *
  *   1. typecheck   `bun check`                                            → 1 test
  *   2. bun test    the suite under test/ (JUnit + console summary parsed)  → 1 test per case
- *   3. build       `bun scripts/build.ts` (host target, smoke `--version`)  → 1 test
- *   4. smoke       `dist/openclaw gateway --port <free>` from a foreign cwd with a temp state
- *                  dir: port opens, one `health` RPC with the token from the created config,
- *                  SIGTERM, exit 0                                         → 1 test
+ *   3. build       `bun scripts/build.ts`: the seven release binaries, each checked by the build
+ *                  (header, payload, `--version` natively / under qemu), SHA256SUMS re-verified
+ *                  with `sha256sum -c`                                     → 1 test
+ *   4. smoke       the host binary (linux-x64 here) and linux-arm64 under qemu-user-static, each
+ *                  twice: `gateway --port <free>` with an empty HOME from an empty directory and
+ *                  from one holding a preloading bunfig.toml and a .env; port opens, `health`
+ *                  with the token the first run wrote, SIGTERM, exit 0     → 4 tests
+ *                  (the qemu pair is SKIPped with the reason when qemu is missing, or FAILs if
+ *                  OPENCLAW_CI_REQUIRE_QEMU=1, which .ci/run sets)
+ *   5. bench       `scripts/bench/index.ts --quick` against the built binary: the suite runs
+ *                  end to end without errors (its figures are not judged) → 1 test
  *
  * Child output is streamed through. The last line printed is exactly `N passed, N failed`, and
  * the exit code is 1 if anything failed. Bun is invoked as `process.execPath`, so this also works
  * under `npx bun@1.4.5 run ci` where `bun` may not be on PATH.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { artifactName, hostTarget, qemuAarch64, RELEASE_TARGETS } from "./build.ts";
 import { configPath, healthOnce, readConfig, spawnGateway, waitUntilListening, type GatewayChild } from "./lib/gateway-child.ts";
 import { freePort, OutputTap, stopChild, within } from "./lib/proc.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
-const BINARY = join(ROOT, "dist", process.platform === "win32" ? "openclaw.exe" : "openclaw");
+const DIST = join(ROOT, "dist");
+const BINARY = join(DIST, process.platform === "win32" ? "openclaw.exe" : "openclaw");
 
 let passed = 0;
 let failed = 0;
@@ -171,42 +180,122 @@ async function unitTests(): Promise<void> {
 }
 
 async function build(): Promise<boolean> {
-  const r = await run("build", [BUN, join(ROOT, "scripts", "build.ts")], { timeoutMs: 300_000 });
-  const ok = r.exitCode === 0 && existsSync(BINARY);
-  record("build (host target + --version smoke)", ok, ok ? "" : `exit ${r.exitCode ?? "timeout"}${existsSync(BINARY) ? "" : `, ${BINARY} missing`}`);
+  const r = await run("build", [BUN, join(ROOT, "scripts", "build.ts")], { timeoutMs: 480_000 });
+  const missing = [...RELEASE_TARGETS.map(artifactName), "SHA256SUMS", basename(BINARY)].filter((f) => !existsSync(join(DIST, f)));
+  let sums = "";
+  if (r.exitCode === 0 && missing.length === 0) {
+    const tool = Bun.which("sha256sum");
+    if (tool) {
+      const c = Bun.spawnSync([tool, "-c", "SHA256SUMS"], { cwd: DIST, stdout: "pipe", stderr: "pipe", timeout: 120_000 });
+      const lines = c.stdout.toString().trim().split("\n").filter(Boolean);
+      sums = c.exitCode === 0 && lines.length === RELEASE_TARGETS.length ? "" : `sha256sum -c: exit ${c.exitCode}, ${lines.length} lines`;
+    } else say("build: sha256sum not installed; SHA256SUMS not re-verified");
+  }
+  const ok = r.exitCode === 0 && missing.length === 0 && sums === "";
+  const detail = [r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`, missing.length ? `missing ${missing.join(", ")}` : "", sums]
+    .filter(Boolean)
+    .join("; ");
+  record(`build (${RELEASE_TARGETS.length} release targets checked, SHA256SUMS verified)`, ok, detail);
   return ok;
 }
 
-/** Start the compiled binary as a user would, one `health` RPC, SIGTERM, expect exit 0. */
-async function smoke(): Promise<void> {
-  const name = "smoke (compiled gateway: port, health RPC, SIGTERM → exit 0)";
-  const stateDir = mkdtempSync(join(tmpdir(), "openclaw-ci-state-"));
-  const cwd = mkdtempSync(join(tmpdir(), "openclaw-ci-cwd-"));
+function skip(name: string, reason: string): void {
+  const line = `SKIP ${name} (${reason})`;
+  report.push(line);
+  say(line);
+}
+
+/** A working directory holding a preloading bunfig.toml and a .env with another token. */
+function hostileDir(): { dir: string; marker: string; dotenvToken: string } {
+  const dir = mkdtempSync(join(tmpdir(), "openclaw-ci-hostile-"));
+  const marker = join(dir, "PRELOAD_RAN");
+  const dotenvToken = "from-dotenv-must-be-ignored-0123456789";
+  writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
+  writeFileSync(join(dir, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "1");\nthrow new Error("bunfig.toml preload ran");\n`);
+  writeFileSync(join(dir, ".env"), `OPENCLAW_GATEWAY_TOKEN=${dotenvToken}\nOPENCLAW_GATEWAY_PORT=1\n`);
+  return { dir, marker, dotenvToken };
+}
+
+/**
+ * Start `<runner> <binary> gateway --port <free>` the way a user on a fresh machine would: an
+ * empty `HOME` (so the state dir is `$HOME/.openclaw`, created on first run) and either an empty
+ * working directory or a hostile one. Then: the port opens, `health` answers with the token the
+ * first run wrote, SIGTERM → exit 0; the empty directory is still empty, the hostile one's
+ * bunfig.toml preload never ran and its .env token is not the gateway's.
+ */
+async function smokeGateway(name: string, runner: string[], binary: string, cwdKind: "empty" | "hostile", listenTimeoutMs: number): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), "openclaw-ci-home-"));
+  const hostile = cwdKind === "hostile" ? hostileDir() : undefined;
+  const cwd = hostile?.dir ?? mkdtempSync(join(tmpdir(), "openclaw-ci-cwd-"));
+  const stateDir = join(home, ".openclaw");
   let child: GatewayChild | undefined;
   try {
-    // A hostile working directory: the binary must ignore both files (autoload off).
-    writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
-    writeFileSync(join(cwd, "evil.ts"), 'throw new Error("bunfig.toml preload ran inside the compiled binary");\n');
-    writeFileSync(join(cwd, ".env"), "OPENCLAW_GATEWAY_TOKEN=from-dotenv-must-be-ignored-0123456789\n");
     const port = await freePort();
-    say(`smoke: ${BINARY} gateway --port ${port} (state ${stateDir}, cwd ${cwd})`);
-    child = spawnGateway({ command: [BINARY], port, stateDir, cwd, echo: true });
-    await waitUntilListening(child, 20_000);
+    say(`${name}: ${[...runner, binary].map((a) => basename(a)).join(" ")} gateway --port ${port} (HOME=${home}, cwd ${cwd})`);
+    const t0 = performance.now();
+    child = spawnGateway({ command: [...runner, binary], port, stateDir, cwd, env: { HOME: home, OPENCLAW_STATE_DIR: undefined }, echo: true });
+    await waitUntilListening(child, listenTimeoutMs);
+    const listenMs = Math.round(performance.now() - t0);
     const token = readConfig(stateDir).gateway?.auth?.token;
     if (!token) throw new Error(`no gateway.auth.token in ${configPath(stateDir)}`);
-    const health = await healthOnce(port, token, 5_000);
+    if (hostile && token === hostile.dotenvToken) throw new Error("the gateway took its token from the .env in the working directory");
+    const health = await healthOnce(port, token, 10_000);
     if (health.ok !== true) throw new Error(`health returned ${JSON.stringify(health).slice(0, 300)}`);
-    say(`smoke: health ok`);
     const code = await child.stop(10_000);
     await within(Promise.all([child.stdout.done, child.stderr.done]), 2_000, undefined);
     if (code !== 0) throw new Error(`exit code after SIGTERM was ${code ?? "none (killed after 10 s)"}`);
-    record(name, true);
+    if (hostile) {
+      if (existsSync(hostile.marker)) throw new Error("the bunfig.toml preload in the working directory ran");
+      if (child.output().includes("bunfig.toml preload ran")) throw new Error("the bunfig.toml preload in the working directory ran");
+    } else {
+      const left = readdirSync(cwd);
+      if (left.length > 0) throw new Error(`the gateway wrote into its working directory: ${left.join(", ")}`);
+    }
+    record(name, true, `listening after ${listenMs} ms`);
   } catch (err) {
     record(name, false, (err as Error).message ?? String(err));
   } finally {
     if (child) await child.stop(2_000);
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(cwd, { recursive: true, force: true });
+    for (const d of [home, cwd]) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** The host artifact natively; linux-arm64 (the Raspberry Pi build) under qemu-user-static. */
+async function smoke(): Promise<void> {
+  const host = hostTarget();
+  const hostBinary = join(DIST, artifactName(host));
+  for (const cwdKind of ["empty", "hostile"] as const) {
+    await smokeGateway(`smoke ${artifactName(host)}: ${cwdKind} cwd, empty HOME → health → SIGTERM exit 0`, [], hostBinary, cwdKind, 20_000);
+  }
+  const armName = `smoke openclaw-linux-arm64 under qemu-user-static`;
+  if (host !== "bun-linux-x64") {
+    skip(armName, `host is ${host}; the qemu smoke runs on linux-x64`);
+    return;
+  }
+  const qemu = qemuAarch64();
+  if (!qemu) {
+    const reason = "qemu-aarch64-static or the arm64 glibc (libc6-arm64-cross) is not installed; .ci/run installs them";
+    if (process.env.OPENCLAW_CI_REQUIRE_QEMU === "1") record(armName, false, reason);
+    else skip(armName, reason);
+    return;
+  }
+  for (const cwdKind of ["empty", "hostile"] as const) {
+    await smokeGateway(`${armName}: ${cwdKind} cwd, empty HOME → health → SIGTERM exit 0`, qemu, join(DIST, "openclaw-linux-arm64"), cwdKind, 60_000);
+  }
+}
+
+/** The benchmark suite in --quick mode against the built binary: it must run without errors. */
+async function benchSmoke(): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), "openclaw-ci-bench-"));
+  try {
+    const r = await run("bench --quick", [BUN, join(ROOT, "scripts", "bench", "index.ts"), "--quick", "--binary", join(DIST, artifactName(hostTarget())), "--out", out], {
+      timeoutMs: 240_000,
+    });
+    const written = readdirSync(out).filter((f) => /^bench-.*\.(json|md)$/.test(f));
+    const ok = r.exitCode === 0 && written.length === 2;
+    record("bench suite runs (--quick; figures not judged)", ok, ok ? "" : `exit ${r.exitCode ?? "timeout"}, wrote ${written.join(", ") || "nothing"}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 }
 
@@ -226,8 +315,10 @@ async function main(): Promise<number> {
   } catch (err) {
     record("build", false, (err as Error).message);
   }
-  if (built) await smoke();
-  else record("smoke (compiled gateway)", false, "skipped: the build failed");
+  if (built) {
+    await smoke();
+    await benchSmoke();
+  } else record("smoke (compiled gateways)", false, "not run: the build failed");
 
   say(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const line of report) process.stderr.write(`  ${line}\n`);

@@ -1,87 +1,96 @@
-#!/usr/bin/env bun
 /**
- * CLI wall-time benchmark with the compiled binary against a live gateway (same binary):
- *   - `openclaw gateway call health` (local config: port and token from the state dir)
- *   - `openclaw status`
- *   - a second gateway on a busy port: spawn → exit 78
- * Medians of `--runs` (default 10) with min/max. Reference in the same run: `bun -e 0` and the
- * binary's `--version` (process start floor). JSON on stdout.
- *
- *   bun scripts/bench/cli.ts [--binary dist/openclaw] [--runs 10]
+ * CLI wall time: `openclaw gateway call health` against a running gateway (when the binary has
+ * `gateway call`; it comes with the operator CLI issue), and `openclaw --version`, each paired with
+ * the compiled reference doing the same in the same run (`reference client <url>`: open, handshake,
+ * one request, exit; `reference version`). Every child is bounded and stopped by PID.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { spawnGateway, waitUntilListening } from "../lib/gateway-child.ts";
-import { cleanEnv, freePort } from "../lib/proc.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanEnv, OutputTap, stopChild, within } from "../lib/proc.ts";
+import { figure, metric, say, unavailable, type Metric } from "./lib.ts";
+import { startServer } from "./servers.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const { values } = parseArgs({ options: { binary: { type: "string" }, runs: { type: "string" } } });
-const BINARY = resolve(values.binary ?? join(ROOT, "dist", "openclaw"));
-const RUNS = Math.max(1, Math.min(100, Number(values.runs ?? 10)));
-if (!existsSync(BINARY)) {
-  console.error(`no binary at ${BINARY}; run \`bun run build\` first`);
-  process.exit(1);
-}
-
-function stat(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  const r = (n: number) => Math.round(n * 10) / 10;
-  return { median: r(median), min: r(s[0]), max: r(s.at(-1)!), samples: s.map(r) };
-}
-
-async function timeRun(cmd: string[], env: Record<string, string>, expectCode = 0): Promise<number> {
+/** Spawn, wait for exit (bounded), return wall ms and output. */
+export async function timed(cmd: string[], cwd: string, timeoutMs = 20_000): Promise<{ ms: number; code: number | null; out: string }> {
   const t0 = performance.now();
-  const proc = Bun.spawn(cmd, { env: cleanEnv(env), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const code = await proc.exited;
-  clearTimeout(timer);
+  const proc = Bun.spawn(cmd, { cwd, env: cleanEnv({ HOME: cwd, NO_COLOR: "1" }), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const out = new OutputTap(proc.stdout);
+  const err = new OutputTap(proc.stderr);
+  const code = await within(proc.exited, timeoutMs, "timeout" as const);
   const ms = performance.now() - t0;
-  if (code !== expectCode) throw new Error(`${cmd.join(" ")} exited ${code}, expected ${expectCode}`);
-  return ms;
+  if (code === "timeout") await stopChild(proc, 0, "SIGKILL");
+  await within(Promise.all([out.done, err.done]), 2_000, undefined);
+  return { ms, code: code === "timeout" ? null : code, out: out.text + err.text };
 }
 
-const stateDir = mkdtempSync(join(tmpdir(), "openclaw-bench-cli-"));
-const port = await freePort();
-writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify({ gateway: { mode: "local", port, auth: { mode: "token", token: "bench-cli-token-0123456789" } } }));
-const gw = spawnGateway({ command: [BINARY], args: ["gateway"], port, stateDir });
-const env = { OPENCLAW_STATE_DIR: stateDir };
-const result: Record<string, unknown> = {};
-try {
-  await waitUntilListening(gw, 15_000);
-  const samples: Record<string, number[]> = { callHealth: [], status: [], version: [], bunFloor: [], busyPortExit78: [] };
-  // one warm-up of each
-  await timeRun([BINARY, "gateway", "call", "health"], env);
-  await timeRun([BINARY, "status"], env);
-  for (let i = 0; i < RUNS; i++) {
-    samples.callHealth.push(await timeRun([BINARY, "gateway", "call", "health"], env));
-    samples.status.push(await timeRun([BINARY, "status"], env));
-    samples.version.push(await timeRun([BINARY, "--version"], env));
-    samples.bunFloor.push(await timeRun([process.execPath, "-e", "0"], env));
-    const other = mkdtempSync(join(tmpdir(), "openclaw-bench-busy-"));
-    writeFileSync(join(other, "openclaw.json"), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: "bench-busy-token-0123456789" } } }));
-    samples.busyPortExit78.push(await timeRun([BINARY, "gateway", "--port", String(port)], { OPENCLAW_STATE_DIR: other }, 78));
-    rmSync(other, { recursive: true, force: true });
+/** True when `openclaw gateway --help` lists a `call` subcommand. */
+export async function hasGatewayCall(binary: string, cwd: string): Promise<boolean> {
+  let r: Awaited<ReturnType<typeof timed>>;
+  try {
+    r = await timed([binary, "gateway", "--help"], cwd);
+  } catch {
+    return false; // not executable / not there
   }
-  Object.assign(result, {
-    bench: "cli",
-    date: new Date().toISOString(),
-    runs: RUNS,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), bun: Bun.version },
-    binary: BINARY,
-    wallMs: {
-      gatewayCallHealth: stat(samples.callHealth),
-      status: stat(samples.status),
-      busyPortExit78: stat(samples.busyPortExit78),
-      versionFloor: stat(samples.version),
-      bunDashE0: stat(samples.bunFloor),
-    },
-  });
-} finally {
-  await gw.stop();
-  rmSync(stateDir, { recursive: true, force: true });
+  const text = r.out.replace(/\x1b\[[0-9;]*m/g, "");
+  const commands = text.split(/^COMMANDS$/m)[1] ?? "";
+  return r.code === 0 && /^\s+call(,\s*\S+)*\s{2,}/m.test(commands);
 }
-console.log(JSON.stringify(result, null, 2));
+
+export async function benchCli(opts: { binary: string; reference: string; runs: number; warmup: number }): Promise<{ metrics: Metric[]; errors: string[] }> {
+  const errors: string[] = [];
+  const cwd = mkdtempSync(join(tmpdir(), "openclaw-bench-cli-"));
+  const callMs: number[] = [];
+  const refClientMs: number[] = [];
+  const versionMs: number[] = [];
+  const refVersionMs: number[] = [];
+  const withCall = await hasGatewayCall(opts.binary, cwd);
+  if (!withCall) say("cli: this binary has no `gateway call`; measuring --version only");
+  const gw = await startServer("openclaw", opts.binary);
+  const ref = await startServer("reference", opts.reference, { sizes: { hello: 0, reply: 0 } });
+  try {
+    for (let i = 0; i < opts.warmup + opts.runs; i++) {
+      const keep = i >= opts.warmup;
+      if (withCall) {
+        const r = await timed([opts.binary, "gateway", "call", "health", "--url", gw.url, "--token", gw.token!, "--json"], cwd);
+        if (r.code !== 0) errors.push(`gateway call health exited ${r.code}: ${r.out.trim().slice(0, 300)}`);
+        else if (keep) callMs.push(r.ms);
+        const c = await timed([opts.reference, "client", ref.url], cwd);
+        if (c.code !== 0) errors.push(`reference client exited ${c.code}: ${c.out.trim().slice(0, 200)}`);
+        else if (keep) refClientMs.push(c.ms);
+      }
+      const v = await timed([opts.binary, "--version"], cwd);
+      if (v.code !== 0) errors.push(`--version exited ${v.code}`);
+      else if (keep) versionMs.push(v.ms);
+      const rv = await timed([opts.reference, "version"], cwd);
+      if (rv.code !== 0) errors.push(`reference version exited ${rv.code}`);
+      else if (keep) refVersionMs.push(rv.ms);
+    }
+  } finally {
+    await Promise.all([gw.stop(), ref.stop()]);
+    rmSync(cwd, { recursive: true, force: true });
+  }
+  const metrics: Metric[] = [
+    withCall
+      ? metric({
+          id: "cli.gatewayCallHealth",
+          label: "CLI `openclaw gateway call health` wall time",
+          unit: "ms",
+          better: "lower",
+          openclaw: figure(callMs),
+          referenceLabel: "compiled Bun WebSocket client: start, handshake, one request, exit",
+          reference: figure(refClientMs),
+        })
+      : unavailable("cli.gatewayCallHealth", "CLI `openclaw gateway call health` wall time", "ms", "this binary has no `gateway call` (operator CLI issue)"),
+    metric({
+      id: "cli.version",
+      label: "CLI `openclaw --version` wall time",
+      unit: "ms",
+      better: "lower",
+      openclaw: figure(versionMs),
+      referenceLabel: "compiled Bun program printing one line",
+      reference: figure(refVersionMs),
+    }),
+  ];
+  return { metrics, errors };
+}

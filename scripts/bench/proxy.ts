@@ -28,7 +28,7 @@ import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { cleanEnv, freePort, OutputTap, stopChild, waitForPort } from "../lib/proc.ts";
-import { median } from "./startup.ts";
+import { median } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const TOKEN = "bench-token-0123456789abcdef0123";

@@ -158,12 +158,32 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
   const log = createLogger({ level: consoleLevel(Boolean(args.verbose)), subsystem: "gateway" });
   let fileLog: RotatingFileSink | undefined;
   let lock: InstanceLock | undefined;
+  let runtime: import("../gateway/lifecycle.ts").GatewayRuntime | undefined;
+  let discovery: import("../discovery/index.ts").DiscoveryHandle | undefined;
+  let signalled = false;
   const fail = async (lines: string[], code: number): Promise<never> => {
     for (const line of lines) log.error(line);
     lock?.release();
     await fileLog?.close();
     process.exit(code);
   };
+  // Signal handlers come first: a supervisor (or a test) may stop us the moment the port opens,
+  // and Bun only honours a handler registered before the signal arrives. A stop during startup
+  // tears down whatever exists so far and still exits 0.
+  const shutdown = async (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    const t0 = performance.now();
+    log.info(`received ${signal}; shutting down`);
+    await discovery?.stop(); // mDNS goodbye (bounded)
+    await runtime?.stop();
+    lock?.release();
+    log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
+    await fileLog?.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
   try {
     const cli = parseFlags(args);
     const paths = resolvePaths({ profile: globals().profile });
@@ -205,8 +225,8 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
     log.info("starting...");
     const { BindError } = await import("../gateway/server.ts");
     const { GatewayRuntime } = await import("../gateway/lifecycle.ts");
+    type GatewayRuntimeType = Awaited<ReturnType<typeof GatewayRuntime.start>>;
     const heldLock = lock;
-    let discovery: import("../discovery/index.ts").DiscoveryHandle | undefined;
     let discoveryPort = 0;
     const startDiscovery = (port: number) =>
       import("../discovery/index.ts")
@@ -216,10 +236,9 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
           discovery = m.startDiscovery({ config: loaded.config, paths: loaded.paths, port, log });
         })
         .catch((err: Error) => log.warn(`discovery not started: ${err.message}`));
-    let signalled = false;
-    let runtime: Awaited<ReturnType<typeof GatewayRuntime.start>>;
+    let rt: GatewayRuntimeType;
     try {
-      runtime = await GatewayRuntime.start({
+      rt = await GatewayRuntime.start({
         loaded,
         settings,
         log,
@@ -251,32 +270,22 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       }
       throw err;
     }
-    // Handlers first: a supervisor that stops us as soon as it reads "listening" must find them
-    // installed (Bun only honours a handler registered before the signal arrives).
-    const shutdown = async (signal: string) => {
-      if (signalled) return;
-      signalled = true;
-      const t0 = performance.now();
-      log.info(`received ${signal}; shutting down`);
-      await discovery?.stop(); // mDNS goodbye (bounded)
-      await runtime.stop();
-      lock?.release();
-      log.info(`shutdown completed cleanly in ${Math.round(performance.now() - t0)}ms`);
-      await fileLog?.close();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
-    process.on("SIGINT", () => void shutdown("SIGINT"));
+    runtime = rt;
+    if (signalled) {
+      // A signal arrived while we were starting: finish the stop now that there is a runtime.
+      await rt.stop();
+      return;
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    const addrs = runtime.handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
-    log.info(`listening on ${runtime.url} (${addrs}; port ${runtime.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
+    const addrs = rt.handle.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
+    log.info(`listening on ${rt.url} (${addrs}; port ${rt.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
     log.info(`http server listening (0 plugins; ${seconds}s)`);
     if (fileLog) log.info(`log file: ${fileLog.path}`);
-    connectHints(log, settings, loaded, runtime.url, created);
+    connectHints(log, settings, loaded, rt.url, created);
 
     // Discovery (Bonjour beacon, wide-area zone) starts after the port is open; it can fail
     // without affecting the gateway and never delays startup.
-    void startDiscovery(runtime.port);
+    void startDiscovery(rt.port);
   } catch (err) {
     if (err instanceof ExitError || err instanceof StartupError || err instanceof NewerConfigError) return fail(err.lines, err.exitCode);
     if (err instanceof ConfigError) return fail(err.message.split("\n"), EXIT_CONFIG);

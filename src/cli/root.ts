@@ -1,8 +1,9 @@
 /** The citty root command; subcommands are imported lazily. */
 import { defineCommand, runMain } from "citty";
 import { ProfileError } from "../config/paths.ts";
-import { VERSION } from "../version.ts";
+import { VERSION, versionLine } from "../version.ts";
 import { extractGlobals, setGlobals, UsageError } from "./globals.ts";
+import { showUsage } from "./help.ts";
 
 const main = defineCommand({
   meta: { name: "openclaw", version: VERSION, description: "OpenClaw Gateway (Bun single binary)" },
@@ -20,6 +21,7 @@ const main = defineCommand({
     config: () => import("./config.ts").then((m) => m.default),
     secrets: () => import("./secrets.ts").then((m) => m.default),
     dns: () => import("./dns.ts").then((m) => m.default),
+    licenses: () => import("./licenses.ts").then((m) => m.default),
   },
 });
 
@@ -36,5 +38,13 @@ export async function runCli(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  await runMain(main, { rawArgs: rest });
+  // `openclaw --dev --version` etc.: the same line as a bare `--version` (main.ts), not citty's.
+  if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-v" || rest[0] === "-V")) {
+    console.log(versionLine());
+    return;
+  }
+  await runMain(main, { rawArgs: rest, showUsage });
 }
+
+/** The command tree (for `--help`'s full listing and its tests). */
+export const rootCommand = main;

@@ -13,6 +13,7 @@ import type { Logger } from "../log/logger.ts";
 import { CloseCodes, Messages } from "../protocol/errors.ts";
 import { defaultLimits, GatewayContext, type GatewayLimits } from "./context.ts";
 import { createHttpApp, SECURITY_HEADERS, textResponse } from "./http/app.ts";
+import { fastProbeRoutes } from "./http/fast-probes.ts";
 import { Connection, type SocketData } from "./ws/connection.ts";
 import { onMessage } from "./ws/dispatch.ts";
 
@@ -170,8 +171,10 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
   const retryDelay = opts.bindRetryDelayMs ?? 150;
   const [primary, ...secondary] = opts.settings.hosts;
 
+  // Liveness probes bypass Hono (issue 8, src/gateway/http/fast-probes.ts); the rest goes to fetch.
+  const routes = fastProbeRoutes(ctx, fetch);
   const listen = (hostname: string, p: number) =>
-    Bun.serve<SocketData>({ hostname, port: p, development: false, reusePort: false, fetch, websocket });
+    Bun.serve<SocketData>({ hostname, port: p, development: false, reusePort: false, routes, fetch, websocket });
 
   for (let attempt = 0; ; attempt++) {
     try {
@@ -220,6 +223,10 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
   const openStore = setTimeout(() => {
     if (!dbExists && !ctx.draining && !ctx.runtime.ready) ctx.runtime.open();
   }, 0);
+  // Compiled binaries start with JavaScriptCore's tier-up thresholds raised (scripts/build.ts,
+  // JIT_POLICY) so run-once startup code is not JIT-compiled (less RSS, faster start). Listening
+  // means interactive: back to the normal policy for request handling.
+  Bun.unsafe.setJITPolicy(1);
   const tick = setInterval(() => {
     ctx.broadcast("tick", { ts: Date.now() });
     ctx.refreshHealthIfStale();

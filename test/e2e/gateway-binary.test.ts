@@ -4,12 +4,14 @@
  * (a preload) and .env (a different gateway token); the binary must ignore both.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { VERSION } from "../../src/version.ts";
-import { artifactName, buildId, compileTarget, hostTarget } from "../../scripts/build.ts";
+import { build, NOTICES_TITLE, verifyArtifact } from "../../scripts/build.ts";
+import { rootCommand } from "../../src/cli/root.ts";
+import { listCommands } from "../../src/cli/help.ts";
 import {
   configPath,
   healthOnce,
@@ -23,6 +25,7 @@ import {
 import { freePort, within } from "../../scripts/lib/proc.ts";
 
 const children: GatewayChild[] = [];
+let hostTarget = "";
 const dirs: string[] = [];
 let binary = "";
 let expectedBuildId = "";
@@ -51,9 +54,11 @@ async function start(stateDir: string): Promise<GatewayChild> {
 
 beforeAll(async () => {
   const outdir = tempDir("openclaw-e2e-build-");
-  expectedBuildId = buildId();
-  const artifact = await compileTarget({ outfile: join(outdir, artifactName(hostTarget())), buildId: expectedBuildId });
-  binary = artifact.path;
+  // The release build of the host target only: compile, check, smoke `--version`, SHA256SUMS.
+  const result = await build({ outdir, targets: [], alias: false });
+  expectedBuildId = result.buildId;
+  binary = result.host.path;
+  hostTarget = result.host.target;
 
   hostileCwd = tempDir("openclaw-e2e-cwd-");
   preloadMarker = join(hostileCwd, "PRELOAD_RAN");
@@ -72,6 +77,34 @@ describe("compiled gateway binary", () => {
     const st = statSync(binary);
     expect(st.isFile()).toBe(true);
     expect(st.mode & 0o111).not.toBe(0);
+  });
+
+  test("the build's own checks pass again on the artifact (header, payload, --version)", () => {
+    expect(verifyArtifact(binary, hostTarget, expectedBuildId)).toBe("ran --version natively");
+  });
+
+  test("--help lists every command of the command tree, nested ones included", async () => {
+    const r = await runToExit({ command: [binary], args: ["--help"], cwd: hostileCwd, env: { NO_COLOR: "1" }, timeoutMs: 15_000 });
+    expect(r.exitCode).toBe(0);
+    const commands = await listCommands(rootCommand);
+    expect(commands.map((c) => c.path)).toContain("gateway run");
+    for (const c of commands) expect(r.stdout).toContain(`openclaw ${c.path} `);
+  });
+
+  test("`licenses` prints the notices embedded at build time", async () => {
+    const r = await runToExit({ command: [binary], args: ["licenses"], cwd: hostileCwd, timeoutMs: 15_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.startsWith(`${NOTICES_TITLE}\n`)).toBe(true);
+    expect(r.stdout).toContain(`(build ${expectedBuildId})`);
+    expect(r.stdout).toContain(`Bun ${Bun.version} (runtime)`);
+    expect(r.stdout).toMatch(/^hono@\S+ \(MIT\)$/m);
+  });
+
+  test("a truncated copy of the artifact is caught as broken", () => {
+    const copy = join(tempDir(), "openclaw-truncated");
+    copyFileSync(binary, copy);
+    truncateSync(copy, 4 * 2 ** 20);
+    expect(() => verifyArtifact(copy, hostTarget, expectedBuildId)).toThrow(/not a complete openclaw build/);
   });
 
   test("--version prints the build id and ignores bunfig.toml in the cwd", async () => {

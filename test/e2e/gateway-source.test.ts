@@ -128,6 +128,24 @@ describe("gateway from source", () => {
     expect(logMessages(child.stdout.text)).toContain("received SIGTERM; shutting down");
   });
 
+  test("SIGTERM during startup (before or right as the port opens) still exits 0 and frees the state dir", async () => {
+    const stateDir = tempDir();
+    writeStateConfig(stateDir, { gateway: { mode: "local", auth: { mode: "token", token: "e2e-early-term-0123456789" } } });
+    for (const waitFor of [/loading configuration/, /starting\.\.\./]) {
+      const port = await freePort();
+      const child = spawnGateway({ command: COMMAND, args: ["gateway", "--port", String(port)], port, stateDir, cwd: ROOT });
+      children.push(child);
+      await child.stdout.waitFor(waitFor, 10_000);
+      child.proc.kill("SIGTERM");
+      const code = await within(child.proc.exited, 5_000, "no exit within 5 s" as const);
+      expect(code).toBe(0);
+    }
+    // Nothing stale: a new gateway takes the same state dir at once.
+    const again = await start(stateDir);
+    expect((await healthOnce(again.port, "e2e-early-term-0123456789")).ok).toBe(true);
+    await again.stop();
+  });
+
   test("gateway.mode=remote refuses to start with exit 78", async () => {
     const stateDir = tempDir();
     writeStateConfig(stateDir, { gateway: { mode: "remote" } });
