@@ -255,5 +255,10 @@ export default defineCommand({
     probe: () => import("./probe.ts").then((m) => m.probeCommand),
     call: () => import("./call.ts").then((m) => m.callCommand),
     health: () => import("./call.ts").then((m) => m.gatewayHealthCommand),
+    install: () => import("./service.ts").then((m) => m.installCommand),
+    uninstall: () => import("./service.ts").then((m) => m.uninstallCommand),
+    start: () => import("./service.ts").then((m) => m.startCommand),
+    stop: () => import("./service.ts").then((m) => m.stopCommand),
+    restart: () => import("./service.ts").then((m) => m.restartCommand),
   },
 });

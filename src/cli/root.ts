@@ -17,6 +17,7 @@ const main = defineCommand({
     status: () => import("./status.ts").then((m) => m.statusCommand),
     health: () => import("./call.ts").then((m) => m.healthCommand),
     logs: () => import("./logs.ts").then((m) => m.logsCommand),
+    doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
   },
 });
 
