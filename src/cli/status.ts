@@ -248,13 +248,19 @@ export const gatewayStatusCommand = defineCommand({
       if (requireRpc && noProbe) throw new (await import("./target.ts")).CliUsageError("--require-rpc cannot be combined with --no-probe.");
       resolved = await resolveTarget(args, { needConfig: true });
       const { target } = resolved;
-      const lockRuntime = await localRuntime(target);
-      const [port, rpc, svc] = await Promise.all([
+      const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, Boolean(args.deep))]);
+      const { state, issues, extra } = svc;
+      // With no port of its own (flag, env, config), the CLI probes the port the service records.
+      const recorded = state?.definition?.port;
+      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && serviceConfigPath(state, svc.host.home) === target.paths.configPath) {
+        target.port = recorded;
+        target.url = target.url.replace(/:\d+$/, `:${recorded}`);
+        target.portSource = "service args";
+      }
+      const [port, rpc] = await Promise.all([
         portReport(target, lockRuntime),
         noProbe ? Promise.resolve(undefined) : probeRpc(target, requireRpc, timeoutMs),
-        serviceReport(target, Boolean(args.deep)),
       ]);
-      const { state, issues, extra } = svc;
       const serviceRuntime = state?.installed && state.runtime.state !== undefined ? state.runtime : undefined;
       const runtime: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number } = serviceRuntime ? { ...serviceRuntime, ...(lockRuntime.port ? { port: lockRuntime.port } : {}) } : lockRuntime;
       const servicePath = serviceConfigPath(state, svc.host.home);

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { ConfigError, loadConfig, readConfigFile, type LoadedConfig } from "../config/load.ts";
 import { parseEnvPort, profileDefaultPort, type ResolvedPaths } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
-import { writeConfig } from "../config/write.ts";
+import { initialConfig, writeConfig } from "../config/write.ts";
 import { collectSecrets, serviceEnvironment, type ManagerKind } from "./environment.ts";
 import { externalSupervisorLines, newerConfigRefusal, repairPolicyExternal, supervisorExternal } from "./guard.ts";
 import type { ServiceHost } from "./host.ts";
@@ -149,7 +149,9 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
     if (mode === undefined) {
       if (scope === "system") throw blocked([`${target.configPath} has no gateway.mode; the service would refuse to start. Set gateway.mode to "local" in it first.`], "mode-missing");
       if (!req.dryRun) {
-        await writeConfig(target.configPath, { ...loaded.file, gateway: { ...loaded.file.gateway, mode: "local" } });
+        // The file as written (fileConfig), not the validated copy: that one has ${VAR}s substituted.
+        const raw = (fileConfig ?? {}) as OpenClawConfig;
+        await writeConfig(target.configPath, { ...raw, gateway: { ...raw.gateway, mode: "local" } });
         notes.push(`No gateway.mode found. Set gateway.mode=local for managed gateway install (${target.configPath}).`);
       } else notes.push(`Would set gateway.mode=local in ${target.configPath} (no gateway.mode found).`);
     }
@@ -157,6 +159,18 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
 
   // The recorded port: --port > OPENCLAW_GATEWAY_PORT > gateway.port > the profile's default.
   const port = req.port ?? parseEnvPort(host.env.OPENCLAW_GATEWAY_PORT) ?? loaded?.config.gateway?.port ?? profileDefaultPort(identity.profile);
+  // An explicit --port also goes into the config, so every client (status, call, health, the
+  // official CLI) finds the gateway there. A system unit's config belongs to its service user.
+  if (req.port !== undefined && scope === "user" && loaded?.file.gateway?.port !== req.port) {
+    if (req.dryRun) notes.push(`Would set gateway.port=${req.port} in ${target.configPath}.`);
+    else {
+      const current = await readConfigFile(target.configPath).catch(() => undefined);
+      const base = initialConfig();
+      const fileNow = (current?.exists ? current.parsed : base) as OpenClawConfig;
+      await writeConfig(target.configPath, { ...fileNow, gateway: { ...fileNow.gateway, ...(current?.exists ? {} : base.gateway), port: req.port } });
+      notes.push(`${current?.exists ? "Set" : "Created the config with"} gateway.port=${req.port} in ${target.configPath}.`);
+    }
+  }
 
   const { secrets, missing } = collectSecrets(host.env, { token: req.token, fileConfig });
   for (const name of missing) warnings.push(`The config refers to \${${name}}, but ${name} is not set in this shell; the service will not have it.`);

@@ -562,10 +562,7 @@ export class SystemdManager implements ServiceManager {
 
   async uninstall(): Promise<ActionOutcome> {
     const state = await this.inspect();
-    if (!state.installed) {
-      const path = state.scope === "user" ? this.userPath() : this.systemWritePath();
-      return outcome("uninstall", "not-installed", true, [`Systemd service not found at ${path}`], [], state);
-    }
+    if (!state.installed) return outcome("uninstall", "not-installed", true, [`Systemd service not found at ${this.wherePaths()}`], [], state);
     const scope = state.scope;
     const def = state.definition!;
     const notRoot = this.notRootLines(scope, "uninstall");
@@ -600,8 +597,14 @@ export class SystemdManager implements ServiceManager {
     return outcome("uninstall", "uninstalled", true, lines, warnings, await this.inspect());
   }
 
-  private notInstalled(action: ActionOutcome["action"], state: ServiceState): ActionOutcome {
-    return outcome(action, "not-installed", false, [], [`Gateway service not installed (${state.scope === "user" ? this.userPath() : this.systemWritePath()}).`, "Run: openclaw gateway install"], state);
+  /** Where we looked: the requested scope's path; as root without --system, both. */
+  private wherePaths(): string {
+    if (this.requestedScope === "system") return this.systemWritePath();
+    return this.host.uid === 0 ? `${this.userPath()} or ${this.systemWritePath()}` : this.userPath();
+  }
+
+  private notInstalled(action: ActionOutcome["action"], _state: ServiceState): ActionOutcome {
+    return outcome(action, "not-installed", false, [], [`Gateway service not installed (${this.wherePaths()}).`, `Run: openclaw gateway install${this.requestedScope === "system" ? " --system" : ""}`], _state);
   }
 
   async start(): Promise<ActionOutcome> {
@@ -636,7 +639,7 @@ export class SystemdManager implements ServiceManager {
   async stop(opts: { disable?: boolean } = {}): Promise<ActionOutcome> {
     const state = await this.inspect();
     if (!state.installed) {
-      return outcome("stop", "not-installed", true, [`Gateway service not installed (${state.scope === "user" ? this.userPath() : this.systemWritePath()}); nothing to stop.`], [], state);
+      return outcome("stop", "not-installed", true, [`Gateway service not installed (${this.wherePaths()}); nothing to stop.`], [], state);
     }
     if (state.unavailable) return outcome("stop", "unavailable", false, [], [`Cannot stop ${this.unit}: ${state.unavailable}.`], state);
     const notRoot = this.notRootLines(state.scope, "stop");
