@@ -8,6 +8,10 @@
  *   4. smoke       `dist/openclaw gateway --port <free>` from a foreign cwd with a temp state
  *                  dir: port opens, one `health` RPC with the token from the created config,
  *                  SIGTERM, exit 0                                         → 1 test
+ *   5. systemd     scripts/e2e-systemd.sh with the compiled binary: a real systemd in
+ *                  systemd-nspawn (install --system, kill -9, restart, stop, uninstall, ...)
+ *                                                                          → 1 test, or SKIP
+ *                  (with the reason) where root, nspawn or debootstrap are not available
  *
  * Child output is streamed through. The last line printed is exactly `N passed, N failed`, and
  * the exit code is 1 if anything failed. Bun is invoked as `process.execPath`, so this also works
@@ -210,6 +214,24 @@ async function smoke(): Promise<void> {
   }
 }
 
+/** The real-systemd end to end (scripts/e2e-systemd.sh); exit 77 = skipped, with the reason. */
+async function systemdE2e(): Promise<void> {
+  const name = "systemd end to end (nspawn: install --system, kill -9, restart, stop, doctor --fix, uninstall)";
+  const script = join(ROOT, "scripts", "e2e-systemd.sh");
+  let out = "";
+  const r = await run("e2e-systemd", ["bash", script], { timeoutMs: 900_000, captureStderr: true, env: { OPENCLAW_E2E_BINARY: BINARY } });
+  out = r.stderr;
+  if (r.exitCode === 77) {
+    const reason = /SKIP: (.*)/.exec(out)?.[1] ?? "skipped";
+    report.push(`SKIP ${name} (${reason})`);
+    say(`SKIP ${name} (${reason})`);
+    return;
+  }
+  const summary = /e2e-systemd: (\d+) passed, (\d+) failed/.exec(out);
+  const failures = [...out.matchAll(/FAIL (.*)/g)].map((m) => m[1]);
+  record(name, r.exitCode === 0, r.exitCode === 0 ? `${summary?.[1] ?? "?"} checks` : `exit ${r.exitCode ?? "timeout"}; ${failures.slice(0, 3).join("; ")}`);
+}
+
 async function main(): Promise<number> {
   const t0 = performance.now();
   say(`bun ${Bun.version} (${BUN}) in ${ROOT}`);
@@ -226,8 +248,10 @@ async function main(): Promise<number> {
   } catch (err) {
     record("build", false, (err as Error).message);
   }
-  if (built) await smoke();
-  else record("smoke (compiled gateway)", false, "skipped: the build failed");
+  if (built) {
+    await smoke();
+    await systemdE2e();
+  } else record("smoke (compiled gateway)", false, "skipped: the build failed");
 
   say(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const line of report) process.stderr.write(`  ${line}\n`);

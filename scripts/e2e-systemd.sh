@@ -30,7 +30,7 @@ failed=0
 say() { printf '[e2e-systemd] %s\n' "$*" >&2; }
 pass() { passed=$((passed + 1)); say "PASS $1"; }
 fail() { failed=$((failed + 1)); say "FAIL $1${2:+ ($2)}"; }
-skip() { echo "SKIP: $*"; exit 77; }
+skip() { say "SKIP: $*"; echo "SKIP: $*"; exit 77; }
 
 [[ "$(id -u)" == 0 ]] || skip "needs root (systemd-nspawn and debootstrap)"
 for tool in systemd-nspawn debootstrap nsenter timeout; do
@@ -39,7 +39,7 @@ done
 
 if [[ ! -x "$BIN" ]]; then
   say "building $BIN"
-  (cd "$ROOT" && bun scripts/build.ts >/dev/null) || { echo "build failed"; echo "e2e-systemd: 0 passed, 1 failed"; exit 1; }
+  (cd "$ROOT" && bun scripts/build.ts >/dev/null) || { say "build failed"; say "e2e-systemd: 0 passed, 1 failed"; echo "e2e-systemd: 0 passed, 1 failed"; exit 1; }
 fi
 
 # --- the Debian tree (cached) ------------------------------------------------------------------
@@ -207,5 +207,6 @@ out="$(as_pi openclaw gateway restart 2>&1)"; [[ $? == 0 ]] && contains "$out" "
 out="$(as_pi openclaw gateway uninstall 2>&1)"; rc=$?
 [[ $rc == 0 ]] && ! ct test -e /home/pi/.config/systemd/user/openclaw-gateway.service && ! port_open 18790 && pass "user uninstall" || fail "user uninstall" "$out"
 
+say "e2e-systemd: $passed passed, $failed failed"
 echo "e2e-systemd: $passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -303,16 +303,7 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
   const external = repairPolicyExternal(deps.env);
   const expectedPort = config?.gateway?.port ?? paths.defaultPort;
   if (!state.installed) {
-    if (state.otherScope) {
-      out.push({
-        checkId: "service/system-unit",
-        severity: "info",
-        message: `System-level OpenClaw gateway service detected while the user gateway service is not installed (${state.otherScope.path}). OpenClaw will not install a second user-level gateway service automatically.`,
-        path: state.otherScope.path,
-        fixHint: external ? "Nothing to do: OPENCLAW_SERVICE_REPAIR_POLICY=external says a system supervisor owns the gateway lifecycle." : "Set OPENCLAW_SERVICE_REPAIR_POLICY=external if a system supervisor owns the gateway lifecycle.",
-        fixable: false,
-      });
-    } else if (state.manager !== "systemd" || host.systemdBooted) {
+    if (state.manager !== "systemd" || host.systemdBooted) {
       out.push({
         checkId: "service/not-installed",
         severity: "info",
@@ -352,6 +343,16 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
     });
   }
   const rewritable = !external && !mismatch && (state.scope === "user" || host.uid === 0) && !state.unavailable;
+  // Several findings share one rewrite; run it once.
+  let rewrite: Promise<string> | undefined;
+  const rewriteOnce = async () => {
+    if (rewrite) {
+      await rewrite;
+      return `covered by the rewrite of ${state.definition?.path} above`;
+    }
+    rewrite = rewriteDefinition(deps, state);
+    return rewrite;
+  };
   for (const issue of issues) {
     if (issue.code === "gateway-config-mismatch") continue;
     const canRewrite = REWRITE_FIXES.has(issue.code) && rewritable;
@@ -383,7 +384,7 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
           ? "Gateway service is managed externally; fix the definition through your supervisor (OPENCLAW_SERVICE_REPAIR_POLICY=external)."
           : `${sudo}openclaw gateway install --force${scopeFlag}`,
       fixable: canRewrite,
-      fix: canRewrite ? () => rewriteDefinition(deps, state) : undefined,
+      fix: canRewrite ? rewriteOnce : undefined,
     });
   }
   if (state.loaded && state.runtime.status === "stopped") {
@@ -441,10 +442,10 @@ async function checkOtherServices(deps: DoctorDeps, out: Finding[], state: Servi
     const fixHint = cleanup.length ? cleanup.join("; ") : s.hints.join("; ");
     if (s.port === port) {
       out.push({ checkId: "service/port-conflict", severity: "error", message: `Another gateway service, ${s.label} (${s.scope}, ${s.detail}), also records port ${port}; only one of them can listen.`, path: s.detail.replace(/^\w+: /, ""), fixHint: `Remove it (${fixHint}) or give one of them another port: openclaw gateway install --force --port <free port>`, fixable: false });
+    } else if (s.legacy) {
+      out.push({ checkId: "service/legacy", severity: "warning", message: `Legacy gateway service ${s.label} (${s.scope}, ${s.detail}) from an older install${s.stale ? "; its program no longer exists" : ""}.`, path: s.detail.replace(/^\w+: /, ""), fixHint, fixable: false });
     } else if (s.stale) {
       out.push({ checkId: "service/stale", severity: "warning", message: `Stale gateway service ${s.label} (${s.scope}, ${s.detail}): its program no longer exists, so it fails at every start.`, path: s.detail.replace(/^\w+: /, ""), fixHint, fixable: false });
-    } else if (s.legacy) {
-      out.push({ checkId: "service/legacy", severity: "warning", message: `Legacy gateway service ${s.label} (${s.scope}, ${s.detail}) from an older install.`, path: s.detail.replace(/^\w+: /, ""), fixHint, fixable: false });
     } else {
       out.push({ checkId: "service/other", severity: "info", message: `Other gateway service: ${s.label} (${s.scope}, ${s.detail}${s.profile ? `, profile ${s.profile}` : ""}${s.port ? `, port ${s.port}` : ""}).`, path: s.detail.replace(/^\w+: /, ""), fixHint: `Nothing to do if it is intended (another profile); otherwise: ${fixHint}`, fixable: false });
     }

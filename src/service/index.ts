@@ -8,13 +8,13 @@ import { ConfigError, loadConfig, readConfigFile, type LoadedConfig } from "../c
 import { parseEnvPort, profileDefaultPort, type ResolvedPaths } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
-import { collectSecrets, serviceEnvironment, type ManagerKind } from "./environment.ts";
+import { collectSecrets, SECRET_GATEWAY_KEYS, serviceEnvironment, type ManagerKind } from "./environment.ts";
 import { externalSupervisorLines, newerConfigRefusal, repairPolicyExternal, supervisorExternal } from "./guard.ts";
 import type { ServiceHost } from "./host.ts";
 import { LaunchdManager, launchdPaths } from "./launchd.ts";
-import { SchtasksManager, schtasksPaths } from "./schtasks.ts";
+import { readGatewayCmd, SchtasksManager, schtasksPaths } from "./schtasks.ts";
 import { gatewayArguments, RESERVED_LAUNCHD_PROFILES, serviceIdentity, ServiceSpecError, type InstallSpec, type Scope } from "./spec.ts";
-import { SystemdManager } from "./systemd.ts";
+import { parseEnvFile, SystemdManager } from "./systemd.ts";
 import { outcome, type ActionOutcome, type PlannedInstall, type ServiceManager, type ServiceState } from "./types.ts";
 
 export type { ActionOutcome, ServiceState } from "./types.ts";
@@ -172,7 +172,14 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
     }
   }
 
-  const { secrets, missing } = collectSecrets(host.env, { token: req.token, fileConfig });
+  const collected = collectSecrets(host.env, { token: req.token, fileConfig });
+  // Secrets already in the installed env file are kept (a reinstall from another shell loses
+  // nothing); --token and this shell's values replace them.
+  const kept = await installedSecrets(host, manager, scope);
+  const merged = new Map<string, string>(kept);
+  for (const [k, v] of collected.secrets) merged.set(k, v);
+  const secrets = [...merged.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const missing = collected.missing.filter((name) => !merged.has(name));
   for (const name of missing) warnings.push(`The config refers to \${${name}}, but ${name} is not set in this shell; the service will not have it.`);
 
   const envFile =
@@ -220,6 +227,28 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
     throw err;
   }
   return { manager, spec, plan, warnings, notes };
+}
+
+/** Secrets of the installed definition: its env file, plus a token/password embedded inline (moved out). */
+export async function installedSecrets(host: ServiceHost, manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
+  let state: ServiceState;
+  try {
+    state = await manager.inspect();
+  } catch {
+    return [];
+  }
+  const def = state.definition;
+  if (!def || state.scope !== scope) return [];
+  const out = new Map<string, string>();
+  for (const key of SECRET_GATEWAY_KEYS) if (def.environment[key]) out.set(key, def.environment[key]);
+  if (def.envFile) {
+    const text = await readText(def.envFile);
+    if (text !== undefined) {
+      const values = manager.kind === "schtasks" ? readGatewayCmd(def.envFile, text).environment : parseEnvFile(text);
+      for (const [k, v] of Object.entries(values)) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) out.set(k, v);
+    }
+  }
+  return [...out.entries()];
 }
 
 /** Refuse a user unit when a system unit owns the name, and the reverse. */
