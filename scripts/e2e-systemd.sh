@@ -141,6 +141,11 @@ contains "$out" "Config (service): /var/lib/openclaw/openclaw.json" && contains 
 out="$(ct "${svc[@]}" openclaw doctor --json 2>&1)"
 if grep -q '"severity": "error"' <<<"$out" || grep -q '"severity": "warning"' <<<"$out"; then fail "doctor on a healthy install" "$out"; else pass "doctor: no errors or warnings on a healthy install"; fi
 
+# `gateway --force` never kills a gateway that the service supervises (the unit name matches).
+out="$(ct openclaw gateway run --force --port $PORT 2>&1)"; rc=$?
+[[ $rc == 1 ]] && contains "$out" "it is the gateway run by the installed service openclaw-gateway.service" && [[ "$(prop openclaw-gateway.service MainPID)" == "$pid1" ]] \
+  && pass "gateway --force refuses to kill the service's gateway" || fail "--force vs service" "exit $rc: $out"
+
 # --- kill -9: systemd restarts it -------------------------------------------------------------------
 ct kill -9 "$pid1"
 restarted() { local p; p="$(prop openclaw-gateway.service MainPID)"; [[ "$p" != 0 && "$p" != "$pid1" ]] && port_open $PORT; }
