@@ -245,7 +245,8 @@ async function checkRecovered(deps: DoctorDeps, out: Finding[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Permissions
 
-const SECRET_FILE = /^(openclaw\.json.*|\.env|gateway(-[a-z0-9_-]+)?\.systemd\.env|gateway\.env\.cmd|gateway\.cmd)$/;
+/** Files in a state dir that hold secrets: the config and its copies, `.env`, service env files. */
+const SECRET_FILE = /^(openclaw\.json.*|\.env|gateway(-[a-z0-9_-]+)?\.systemd\.env|gateway\.env\.cmd)$/;
 
 async function checkPermissions(deps: DoctorDeps, out: Finding[], stateDirs: string[]): Promise<void> {
   if (deps.host.platform === "win32") return;

@@ -95,11 +95,6 @@ export function recordedPort(args: string[], env: Record<string, string>): numbe
   return fromEnv && /^\d{1,5}$/.test(fromEnv) ? Number(fromEnv) : undefined;
 }
 
-/** Everything after the program in `gateway ...` (the index of "gateway"). */
-export function gatewaySubcommandIndex(args: string[]): number {
-  return args.indexOf("gateway");
-}
-
 /** Reject values a line-based definition cannot hold. */
 export function assertSingleLine(what: string, value: string): void {
   if (/[\r\n\0]/.test(value)) throw new ServiceSpecError(`${what} contains a line break or NUL byte; service definitions cannot hold it.`);
