@@ -15,6 +15,10 @@
  *                  OPENCLAW_CI_REQUIRE_QEMU=1, which .ci/run sets)
  *   5. bench       `scripts/bench/index.ts --quick` against the built binary: the suite runs
  *                  end to end without errors (its figures are not judged) → 1 test
+ *   6. systemd     scripts/e2e-systemd.sh with the compiled binary: a real systemd in
+ *                  systemd-nspawn (install --system, kill -9, restart, stop, uninstall, ...)
+ *                                                                          → 1 test, or SKIP
+ *                  (with the reason) where root, nspawn or debootstrap are not available
  *
  * Child output is streamed through. The last line printed is exactly `N passed, N failed`, and
  * the exit code is 1 if anything failed. Bun is invoked as `process.execPath`, so this also works
@@ -299,6 +303,24 @@ async function benchSmoke(): Promise<void> {
   }
 }
 
+/** The real-systemd end to end (scripts/e2e-systemd.sh); exit 77 = skipped, with the reason. */
+async function systemdE2e(): Promise<void> {
+  const name = "systemd end to end (nspawn: install --system, kill -9, restart, stop, doctor --fix, uninstall)";
+  const script = join(ROOT, "scripts", "e2e-systemd.sh");
+  let out = "";
+  const r = await run("e2e-systemd", ["bash", script], { timeoutMs: 900_000, captureStderr: true, env: { OPENCLAW_E2E_BINARY: BINARY } });
+  out = r.stderr;
+  if (r.exitCode === 77) {
+    const reason = /SKIP: (.*)/.exec(out)?.[1] ?? "skipped";
+    report.push(`SKIP ${name} (${reason})`);
+    say(`SKIP ${name} (${reason})`);
+    return;
+  }
+  const summary = /e2e-systemd: (\d+) passed, (\d+) failed/.exec(out);
+  const failures = [...out.matchAll(/FAIL (.*)/g)].map((m) => m[1]);
+  record(name, r.exitCode === 0, r.exitCode === 0 ? `${summary?.[1] ?? "?"} checks` : `exit ${r.exitCode ?? "timeout"}; ${failures.slice(0, 3).join("; ")}`);
+}
+
 async function main(): Promise<number> {
   const t0 = performance.now();
   say(`bun ${Bun.version} (${BUN}) in ${ROOT}`);
@@ -318,6 +340,7 @@ async function main(): Promise<number> {
   if (built) {
     await smoke();
     await benchSmoke();
+    await systemdE2e();
   } else record("smoke (compiled gateways)", false, "not run: the build failed");
 
   say(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -312,5 +312,10 @@ export default defineCommand({
     call: () => import("./call.ts").then((m) => m.callCommand),
     health: () => import("./call.ts").then((m) => m.gatewayHealthCommand),
     discover: () => import("./discover.ts").then((m) => m.default),
+    install: () => import("./service.ts").then((m) => m.installCommand),
+    uninstall: () => import("./service.ts").then((m) => m.uninstallCommand),
+    start: () => import("./service.ts").then((m) => m.startCommand),
+    stop: () => import("./service.ts").then((m) => m.stopCommand),
+    restart: () => import("./service.ts").then((m) => m.restartCommand),
   },
 });

@@ -22,6 +22,7 @@ const main = defineCommand({
     secrets: () => import("./secrets.ts").then((m) => m.default),
     dns: () => import("./dns.ts").then((m) => m.default),
     licenses: () => import("./licenses.ts").then((m) => m.default),
+    doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
   },
 });
 

@@ -125,23 +125,105 @@ async function portReport(target: GatewayTarget, running: RuntimeInfo) {
   };
 }
 
-/** Other gateway-like service definitions on this machine (best effort; file names only). */
-async function scanServices(): Promise<Array<{ kind: string; path: string }>> {
-  const { readdir } = await import("node:fs/promises");
-  const dirs =
-    platform() === "darwin"
-      ? [join(homedir(), "Library/LaunchAgents"), "/Library/LaunchAgents", "/Library/LaunchDaemons"]
-      : [join(homedir(), ".config/systemd/user"), "/etc/systemd/system", "/usr/lib/systemd/system"];
-  const found: Array<{ kind: string; path: string }> = [];
-  for (const dir of dirs) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (/^(openclaw|clawdbot|moltbot)-gateway.*\.service$/.test(name) || /^ai\.openclaw\..*\.plist$/.test(name)) {
-        found.push({ kind: platform() === "darwin" ? "launchd" : "systemd", path: join(dir, name) });
-      }
-    }
+export interface ServiceReport {
+  host: import("../service/host.ts").ServiceHost;
+  state: import("../service/types.ts").ServiceState | undefined;
+  issues: import("../service/audit.ts").AuditIssue[];
+  extra: import("../service/scan.ts").ExtraService[];
+}
+
+/** The installed service for this profile, its audit against what this CLI resolves, and (--deep) other services. */
+export async function serviceReport(target: GatewayTarget, deep: boolean): Promise<ServiceReport> {
+  const [{ defaultServiceHost }, { inspectService }, { auditService }, { scanGatewayServices }] = await Promise.all([
+    import("../service/host.ts"),
+    import("../service/index.ts"),
+    import("../service/audit.ts"),
+    import("../service/scan.ts"),
+  ]);
+  const host = defaultServiceHost();
+  const state = await inspectService(host, { profile: target.paths.profile, stateDir: target.paths.stateDir }).catch(() => undefined);
+  const issues = state
+    ? await auditService(state, {
+        program: host.program,
+        port: target.local ? target.port : undefined,
+        profile: target.paths.profile,
+        configPath: target.paths.configPath,
+      })
+    : [];
+  const extra = deep ? await scanGatewayServices(host, { name: state?.name ?? "", scope: state?.scope ?? "user", path: state?.definition?.path }, { deep: true }) : [];
+  return { host, state, issues, extra };
+}
+
+/** `systemd (enabled)`, `LaunchAgent (not loaded)`, ... or SERVICE_LABEL when there is no manager. */
+export function serviceLabel(report: Pick<ServiceReport, "host" | "state">): string {
+  const { state, host } = report;
+  if (!state) return SERVICE_LABEL;
+  if (state.manager === "systemd" && !host.systemdBooted && !state.installed) return SERVICE_LABEL;
+  if (state.unavailable && !state.loaded) return `${state.label} (unavailable)`;
+  return `${state.label} (${state.loaded ? state.loadedText : state.notLoadedText})`;
+}
+
+/** The config file a service uses: its recorded path, or its state dir's / home's openclaw.json. */
+export function serviceConfigPath(state: import("../service/types.ts").ServiceState | undefined, home: string): string | undefined {
+  const def = state?.definition;
+  if (!def) return undefined;
+  if (def.configPath) return def.configPath;
+  if (def.stateDir) return join(def.stateDir, "openclaw.json");
+  return join(def.environment.HOME ?? home, ".openclaw", "openclaw.json");
+}
+
+async function configFileStatus(path: string): Promise<{ exists: boolean; valid: boolean; unreadable?: boolean }> {
+  const { readConfigFile, ConfigError } = await import("../config/load.ts");
+  const { validateConfig } = await import("../config/schema.ts");
+  try {
+    const file = await readConfigFile(path);
+    return { exists: file.exists, valid: !file.exists || validateConfig(file.parsed).ok };
+  } catch (err) {
+    if (err instanceof ConfigError && err.kind === "read") return { exists: true, valid: true, unreadable: true };
+    return { exists: true, valid: false };
   }
-  return found;
+}
+
+function serviceRuntimeLine(r: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number }): string {
+  const parts: string[] = [];
+  if (r.pid) parts.push(`pid ${r.pid}`);
+  if (r.state) parts.push(`state ${r.state}`);
+  if (r.subState) parts.push(`sub ${r.subState}`);
+  if (r.lastExitStatus !== undefined && r.status !== "running") parts.push(`last exit ${r.lastExitStatus}`);
+  if (r.restarts) parts.push(`${r.restarts} restarts`);
+  return `Runtime: ${r.status}${parts.length ? ` (${parts.join(", ")})` : ""}`;
+}
+
+/** The conditional service lines of `gateway status` (absent when not applicable). */
+export function serviceConditionLines(svc: ServiceReport, portBusy: boolean, port: number): string[] {
+  const { state, issues } = svc;
+  const lines: string[] = [];
+  if (!state) return lines;
+  if (state.unavailable && (state.installed || svc.host.systemdBooted)) {
+    lines.push(state.manager === "systemd" && state.scope === "user" ? "systemd user services unavailable." : `Service manager unavailable: ${state.unavailable}`);
+    if (state.manager === "systemd" && state.scope === "user") {
+      lines.push("Hint: export XDG_RUNTIME_DIR=/run/user/$(id -u), or enable lingering: sudo loginctl enable-linger $USER");
+    }
+    return lines;
+  }
+  if (!state.installed) {
+    if (state.manager !== "systemd" || svc.host.systemdBooted) lines.push("Service unit not found.", "Run: openclaw gateway install");
+    return lines;
+  }
+  if (state.otherScope) lines.push(`Duplicate: a ${state.otherScope.scope} definition for the same gateway also exists (${state.otherScope.path}); duplicate managers can restart-loop the gateway.`);
+  if (state.runtime.detail) lines.push(state.runtime.detail);
+  if (state.runtime.status === "stopped" && state.loaded) {
+    lines.push("Service is loaded but not running (likely exited immediately).");
+    if (state.logsHint) lines.push(`Logs: ${state.logsHint}`);
+  }
+  if (state.runtime.status === "running" && !portBusy && state.definition?.port === port) lines.push(`Gateway port ${port} is not listening (service appears running).`);
+  const drift = issues.filter((i) => i.code !== "gateway-config-mismatch" && i.level !== "info");
+  if (drift.length) {
+    lines.push("Service config looks out of date or non-standard.");
+    for (const i of drift) lines.push(`Service config issue: ${i.message}`);
+    lines.push(`Recommendation: run openclaw gateway install --force${state.scope === "system" ? " --system" : ""} (or openclaw doctor for the details).`);
+  }
+  return lines;
 }
 
 function configLine(label: string, path: string, exists: boolean, valid: boolean): string {
@@ -166,12 +248,24 @@ export const gatewayStatusCommand = defineCommand({
       if (requireRpc && noProbe) throw new (await import("./target.ts")).CliUsageError("--require-rpc cannot be combined with --no-probe.");
       resolved = await resolveTarget(args, { needConfig: true });
       const { target } = resolved;
-      const runtime = await localRuntime(target);
-      const [port, rpc, extra] = await Promise.all([
-        portReport(target, runtime),
+      const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, Boolean(args.deep))]);
+      const { state, issues, extra } = svc;
+      // With no port of its own (flag, env, config), the CLI probes the port the service records.
+      const recorded = state?.definition?.port;
+      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && serviceConfigPath(state, svc.host.home) === target.paths.configPath) {
+        target.port = recorded;
+        target.url = target.url.replace(/:\d+$/, `:${recorded}`);
+        target.portSource = "service args";
+      }
+      const [port, rpc] = await Promise.all([
+        portReport(target, lockRuntime),
         noProbe ? Promise.resolve(undefined) : probeRpc(target, requireRpc, timeoutMs),
-        args.deep ? scanServices() : Promise.resolve([]),
       ]);
+      const serviceRuntime = state?.installed && state.runtime.state !== undefined ? state.runtime : undefined;
+      const runtime: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number } = serviceRuntime ? { ...serviceRuntime, ...(lockRuntime.port ? { port: lockRuntime.port } : {}) } : lockRuntime;
+      const servicePath = serviceConfigPath(state, svc.host.home);
+      const serviceConfig = servicePath ? { path: servicePath, ...(await configFileStatus(servicePath)) } : undefined;
+      const mismatch = Boolean(servicePath && servicePath !== target.paths.configPath);
       const configValid = !resolved.configError;
       const configEntry = {
         path: target.paths.configPath,
@@ -185,14 +279,27 @@ export const gatewayStatusCommand = defineCommand({
         cli: { version: VERSION, entrypoint: cliEntrypoint() },
         logFile: logFileOf(resolved),
         service: {
-          label: SERVICE_LABEL,
-          loaded: false,
-          loadState: { status: "not-loaded" },
-          loadedText: "enabled",
-          notLoadedText: "disabled",
+          label: state ? state.label : SERVICE_LABEL,
+          loaded: state?.loaded ?? false,
+          loadState: { status: state?.loaded ? "loaded" : "not-loaded" },
+          loadedText: state?.loadedText ?? "enabled",
+          notLoadedText: state?.notLoadedText ?? "disabled",
+          ...(state ? { manager: state.manager, name: state.name, scope: state.scope, installed: state.installed } : {}),
+          ...(state?.unavailable ? { unavailable: state.unavailable } : {}),
+          ...(state?.definition
+            ? {
+                command: {
+                  programArguments: state.definition.programArguments,
+                  ...(state.definition.workingDirectory ? { workingDirectory: state.definition.workingDirectory } : {}),
+                  environment: (await import("../service/environment.ts")).safeEnvironment(state.definition.environment),
+                  sourcePath: state.definition.path,
+                },
+              }
+            : {}),
           runtime,
+          configAudit: { issues },
         },
-        config: { cli: configEntry, daemon: configEntry },
+        config: { cli: configEntry, ...(serviceConfig ? { daemon: serviceConfig } : {}), ...(mismatch ? { mismatch: true } : {}) },
         gateway: {
           bindMode: target.bindMode,
           bindHost: target.bindHost,
@@ -210,10 +317,21 @@ export const gatewayStatusCommand = defineCommand({
       if (json) printJson(report);
       else {
         const lines: string[] = [];
-        lines.push(`Service: ${SERVICE_LABEL}`, `File logs: ${tildify(report.logFile)}`, "");
+        lines.push(`Service: ${serviceLabel(svc)}`, `File logs: ${tildify(report.logFile)}`);
+        const def = state?.definition;
+        if (def) {
+          const { shellQuote } = await import("../service/exec.ts");
+          const { safeEnvironment } = await import("../service/environment.ts");
+          lines.push(`Command: ${shellQuote(def.programArguments)}`, `Service file: ${tildify(def.path)}`);
+          if (def.workingDirectory) lines.push(`Working dir: ${tildify(def.workingDirectory)}`);
+          const env = Object.entries(safeEnvironment(def.environment)).filter(([k]) => k.startsWith("OPENCLAW_") && k !== "OPENCLAW_SERVICE_MANAGED_ENV_KEYS");
+          if (env.length) lines.push(`Service env: ${env.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+        }
+        lines.push("");
         lines.push(configLine("Config (cli)", configEntry.path, configEntry.exists, configValid));
-        lines.push(configLine("Config (service)", configEntry.path, configEntry.exists, configValid));
         for (const issue of resolved.configError?.issues ?? []) lines.push(`  × ${issue.path}: ${issue.message}`);
+        if (serviceConfig) lines.push(`${configLine("Config (service)", serviceConfig.path, serviceConfig.exists, serviceConfig.valid)}${serviceConfig.unreadable ? " (not readable by this user)" : ""}`);
+        if (mismatch) lines.push("Root cause: CLI and service are using different config paths (likely a profile/state-dir mismatch).");
         lines.push("");
         lines.push(`Gateway: bind=${target.bindMode} (${target.bindHost}), port=${target.port} (${target.portSource})`);
         lines.push(`Probe target: ${target.url}`, `Dashboard: ${report.gateway.controlUiLinks.httpUrl}`);
@@ -222,12 +340,15 @@ export const gatewayStatusCommand = defineCommand({
         if (rpc?.version) lines.push(`Gateway version: ${rpc.version}`);
         lines.push("");
         lines.push(
-          runtime.status === "running"
-            ? `Runtime: running (pid ${runtime.pid ?? "unknown"})`
-            : runtime.status === "stopped"
-              ? "Runtime: stopped"
-              : "Runtime: unknown (not the local gateway)",
+          serviceRuntime
+            ? serviceRuntimeLine(runtime)
+            : runtime.status === "running"
+              ? `Runtime: running (pid ${runtime.pid ?? "unknown"})`
+              : runtime.status === "stopped"
+                ? "Runtime: stopped"
+                : "Runtime: unknown (not the local gateway)",
         );
+        if (state) lines.push(...serviceConditionLines(svc, port.status === "busy", target.port));
         if (rpc) {
           const label = requireRpc ? "Read probe" : "Connectivity probe";
           lines.push(rpc.ok ? `${label}: ok` : `${label}: failed (${rpc.error ?? "unknown error"})`);
@@ -237,10 +358,9 @@ export const gatewayStatusCommand = defineCommand({
         if (port.listeners.length) lines.push(`Listening: ${port.listeners.map((l) => l.address ?? `pid ${l.pid}`).join(", ")}`);
         for (const hint of port.hints) lines.push(hint);
         if (args.deep) {
-          if (extra.length) {
-            lines.push("Other gateway-like services detected (best effort):");
-            for (const s of extra) lines.push(`- ${s.kind}: ${s.path}`);
-          } else lines.push("Other gateway-like services: none found");
+          const { renderExtraServices } = await import("../service/scan.ts");
+          if (state?.installed) lines.push(`Service scope: ${state.scope}${state.definition ? ` (${state.definition.path})` : ""}`);
+          lines.push(...renderExtraServices(extra));
           for (const l of port.listeners) lines.push(`Port owner: pid ${l.pid} ${l.commandLine ?? l.command}`);
         }
         lines.push("Troubles: run openclaw status", `Troubleshooting: ${TROUBLESHOOTING}`);
@@ -266,6 +386,16 @@ export function renderTable(rows: Array<[string, string]>): string {
   const line = (l: string, m: string, r: string) => `${l}${"─".repeat(w0 + 2)}${m}${"─".repeat(w1 + 2)}${r}`;
   const row = (a: string, b: string) => `│ ${a.padEnd(w0)} │ ${b.padEnd(w1)} │`;
   return [line("┌", "┬", "┐"), row("Item", "Value"), line("├", "┼", "┤"), ...rows.map(([a, b]) => row(a, b)), line("└", "┴", "┘")].join("\n");
+}
+
+/** `systemd installed · enabled · running (pid 1234)` / `systemd not installed` / no manager. */
+export function gatewayServiceRow(svc: Pick<ServiceReport, "host" | "state">, runtime: RuntimeInfo): string {
+  const running = runtime.status === "running" ? `running (pid ${runtime.pid ?? "unknown"})` : runtime.status;
+  const state = svc.state;
+  if (!state || (state.manager === "systemd" && !svc.host.systemdBooted && !state.installed)) return `${SERVICE_LABEL} · ${running}`;
+  if (!state.installed) return `${state.label} not installed · gateway ${running}`;
+  const scope = state.scope === "system" ? " (system)" : "";
+  return `${state.label}${scope} installed · ${state.unavailable ? "unavailable" : state.loaded ? state.loadedText : state.notLoadedText} · ${running}`;
 }
 
 interface StatusPayload {
@@ -333,7 +463,9 @@ export const statusCommand = defineCommand({
         void client?.close();
       }
       const reachable = status !== undefined;
-      const runtime = await localRuntime(target);
+      const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, false)]);
+      const svcState = svc.state;
+      const runtime = svcState?.installed && svcState.runtime.state !== undefined ? svcState.runtime : lockRuntime;
       const httpBase = target.url.replace(/^ws/, "http").replace(/\/$/, "");
       const probes = args.deep && reachable ? await Promise.all(["/startupz", "/healthz", "/readyz"].map((p) => httpProbe(httpBase, p, timeoutMs))) : undefined;
       const loadedCfg = resolved.loaded?.config;
@@ -359,7 +491,13 @@ export const statusCommand = defineCommand({
           error,
           authWarning: null,
         },
-        gatewayService: { label: SERVICE_LABEL, installed: false, loadState: { status: "not-loaded" }, runtime },
+        gatewayService: {
+          label: svcState ? svcState.label : SERVICE_LABEL,
+          installed: svcState?.installed ?? false,
+          loadState: { status: svcState?.loaded ? "loaded" : "not-loaded" },
+          ...(svcState ? { name: svcState.name, scope: svcState.scope, loadedText: svcState.loadedText, notLoadedText: svcState.notLoadedText } : {}),
+          runtime,
+        },
         agents: {
           defaultId: agents.find((a) => a.isDefault)?.id ?? "main",
           agents: agents.map((a) => ({ id: a.id, sessionsCount: byAgent.get(a.id) ?? 0 })),
@@ -383,10 +521,7 @@ export const statusCommand = defineCommand({
           ? `${mode} · ${target.url} (${target.urlSource}) · reachable ${latency}ms · auth ${authMethod ?? "unknown"}`
           : `${mode} · ${target.url} (${target.urlSource}) · unreachable (${error})`,
       ]);
-      rows.push([
-        "Gateway service",
-        `${SERVICE_LABEL} · ${runtime.status === "running" ? `running (pid ${runtime.pid})` : runtime.status}`,
-      ]);
+      rows.push(["Gateway service", gatewayServiceRow(svc, runtime)]);
       rows.push(["Agents", `${agents.length} · default ${agents.find((a) => a.isDefault)?.id ?? "main"} · sessions ${totalSessions}`]);
       rows.push(["Heartbeat", hb.map((a) => `${a.enabled ? a.every : "disabled"} (${a.agentId})`).join(", ")]);
       rows.push(["Sessions", `${totalSessions} stored`]);

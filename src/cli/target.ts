@@ -34,7 +34,8 @@ export interface GatewayTarget {
   bindMode: BindMode;
   bindHost: string;
   port: number;
-  portSource: "cli" | "env/config" | "default";
+  /** `service args`: the port recorded in the installed service (gateway status only). */
+  portSource: "cli" | "env/config" | "default" | "service args";
 }
 
 export interface ResolvedTarget {

@@ -1,0 +1,520 @@
+/**
+ * `openclaw doctor`: read-only checks of the config, the state dir, the installed service and
+ * the gateway port. Every finding names its exact fix; findings marked `fixable` have a safe
+ * automatic fix that `--fix` applies (permissions, config recovery from a backup, unknown keys,
+ * gateway.mode, rewriting a stale service definition without restarting it). Without `--fix`
+ * nothing is written.
+ */
+import { chmod, chown, copyFile, readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { readConfigFile } from "../config/load.ts";
+import type { Env, ResolvedPaths } from "../config/paths.ts";
+import { validateConfig, type ConfigIssue, type OpenClawConfig } from "../config/schema.ts";
+import { stampMeta, writeFileAtomic } from "../config/write.ts";
+import { auditService, REWRITE_FIXES } from "../service/audit.ts";
+import { newerConfigRefusal, repairPolicyExternal } from "../service/guard.ts";
+import type { ServiceHost } from "../service/host.ts";
+import { managerFor, prepareInstall, serviceTargetPaths } from "../service/index.ts";
+import { scanGatewayServices } from "../service/scan.ts";
+import type { ServiceState } from "../service/types.ts";
+import type { Listener } from "../system/ports.ts";
+import { VERSION } from "../version.ts";
+
+export type Severity = "error" | "warning" | "info";
+
+export interface Finding {
+  checkId: string;
+  severity: Severity;
+  message: string;
+  path?: string;
+  /** The exact fix (a command, or what `--fix` does). */
+  fixHint: string;
+  /** `--fix` applies it (safe: no data loss, no service interruption). */
+  fixable: boolean;
+  /** Applies the fix; returns what changed. */
+  fix?: () => Promise<string>;
+}
+
+export interface DoctorDeps {
+  host: ServiceHost;
+  paths: ResolvedPaths;
+  env: Env;
+  listenersOnPort(port: number): Promise<Listener[]>;
+  now(): Date;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checksRun: string[];
+  checksSkipped: Array<{ checkId: string; reason: string }>;
+  findings: Finding[];
+}
+
+const mode = (m: number) => `0${(m & 0o777).toString(8)}`;
+
+async function statOrUndefined(path: string) {
+  return stat(path).catch(() => undefined);
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  return readFile(path, "utf8").catch(() => undefined);
+}
+
+/** Write `text` atomically, keep the previous owner (a root doctor must not steal a service's file). */
+export async function writePreservingOwner(path: string, text: string, fileMode = 0o600): Promise<void> {
+  const before = await statOrUndefined(path);
+  await writeFileAtomic(path, text, fileMode);
+  if (before && typeof process.getuid === "function" && process.getuid() === 0) {
+    await chown(path, before.uid, before.gid).catch(() => {});
+  }
+}
+
+/** `2026-09-01T10-22-33-123Z` */
+export function fileStamp(d: Date): string {
+  return d.toISOString().replace(/[:.]/g, "-");
+}
+
+function validText(text: string): { ok: true; config: OpenClawConfig } | { ok: false } {
+  try {
+    const parsed = text.trim() === "" ? {} : Bun.JSON5.parse(text);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false };
+    const v = validateConfig(parsed);
+    return v.ok ? v : { ok: false };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function deletePath(obj: Record<string, unknown>, path: string): boolean {
+  const parts = path.split(".");
+  let cur: unknown = obj;
+  for (const p of parts.slice(0, -1)) {
+    if (!cur || typeof cur !== "object") return false;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  if (!cur || typeof cur !== "object") return false;
+  return delete (cur as Record<string, unknown>)[parts.at(-1)!];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config
+
+async function recoverySource(configPath: string, raw: string | null): Promise<{ label: string; text: string } | undefined> {
+  const candidates = [`${configPath}.last-good`, `${configPath}.bak`, ...[1, 2, 3, 4].map((n) => `${configPath}.bak.${n}`)];
+  for (const c of candidates) {
+    const text = await readText(c);
+    if (text !== undefined && validText(text).ok) return { label: c, text };
+  }
+  if (raw) {
+    const start = raw.search(/[{]/);
+    if (start > 0) {
+      const rest = raw.slice(start);
+      if (validText(rest).ok) return { label: `the same file without its ${start}-byte non-JSON prefix`, text: rest };
+    }
+  }
+  return undefined;
+}
+
+async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawConfig | undefined> {
+  const { configPath } = deps.paths;
+  let raw: string | null = null;
+  let parsed: unknown;
+  let parseProblem: string | undefined;
+  try {
+    const file = await readConfigFile(configPath);
+    if (!file.exists) {
+      out.push({
+        checkId: "config/missing",
+        severity: "info",
+        message: `No config at ${configPath}; the gateway writes one (gateway.mode=local, a random token, mode 0600) on first start.`,
+        path: configPath,
+        fixHint: "Nothing to do; or start the gateway once: openclaw gateway run",
+        fixable: false,
+      });
+      return undefined;
+    }
+    raw = file.raw;
+    parsed = file.parsed;
+  } catch (err) {
+    parseProblem = (err as Error).message;
+    raw = (await readText(configPath)) ?? null;
+  }
+  let issues: ConfigIssue[] = [];
+  let config: OpenClawConfig | undefined;
+  if (!parseProblem) {
+    const v = validateConfig(parsed);
+    if (v.ok) config = v.config;
+    else issues = v.issues;
+  }
+  if (!config) {
+    const message = parseProblem ?? [`Invalid config at ${configPath}:`, ...issues.map((i) => `  × ${i.path}: ${i.message}`)].join("\n");
+    const recovery = await recoverySource(configPath, raw);
+    const unknownOnly = issues.length > 0 && issues.every((i) => i.message.startsWith("Unknown key"));
+    if (unknownOnly && parsed && typeof parsed === "object") {
+      const copy = structuredClone(parsed) as Record<string, unknown>;
+      for (const i of issues) deletePath(copy, i.path);
+      const v = validateConfig(copy);
+      if (v.ok) {
+        const keys = issues.map((i) => i.path);
+        out.push({
+          checkId: "config/unknown-keys",
+          severity: "error",
+          message,
+          path: configPath,
+          fixHint: `openclaw doctor --fix removes ${keys.join(", ")} (the previous file is kept as ${basename(configPath)}.bak)`,
+          fixable: true,
+          fix: async () => {
+            await copyFile(configPath, `${configPath}.bak`);
+            await chmod(`${configPath}.bak`, 0o600);
+            await writePreservingOwner(configPath, `${JSON.stringify(stampMeta(v.config), null, 2)}\n`);
+            return `removed unknown key(s) ${keys.join(", ")} from ${configPath} (previous file: ${configPath}.bak)`;
+          },
+        });
+        return undefined;
+      }
+    }
+    const clobbered = `${configPath}.clobbered.${fileStamp(deps.now())}`;
+    out.push({
+      checkId: "config/valid",
+      severity: "error",
+      message,
+      path: configPath,
+      fixHint: recovery
+        ? `openclaw doctor --fix restores ${recovery.label} (the broken file is kept as ${basename(clobbered)})`
+        : `Edit ${configPath} and fix the listed problem${issues.length === 1 ? "" : "s"}; the gateway refuses to start (exit 78) until then. No valid backup (.last-good, .bak) was found.`,
+      fixable: Boolean(recovery),
+      fix: recovery
+        ? async () => {
+            await copyFile(configPath, clobbered);
+            await chmod(clobbered, 0o600);
+            await writePreservingOwner(configPath, recovery.text);
+            return `restored ${configPath} from ${recovery.label}; the broken file is kept as ${clobbered}`;
+          }
+        : undefined,
+    });
+    return undefined;
+  }
+  const touched = config.meta?.lastTouchedVersion;
+  const refusal = newerConfigRefusal(touched, "manage the gateway service", {}, VERSION);
+  if (refusal) {
+    out.push({
+      checkId: "config/newer-version",
+      severity: "error",
+      message: `The config was last written by OpenClaw ${touched}, newer than this binary (${VERSION}): service start/stop/restart/uninstall and install --force are refused.`,
+      path: configPath,
+      fixHint: `${refusal[1]} ${refusal[2]}`,
+      fixable: false,
+    });
+  }
+  if (config.gateway?.mode === undefined) {
+    out.push({
+      checkId: "config/gateway-mode",
+      severity: "warning",
+      message: "gateway.mode is unset; gateway start will be blocked.",
+      path: configPath,
+      fixHint: `openclaw doctor --fix sets gateway.mode to "local" in ${configPath} (comments in the file are not kept; the previous file is kept as ${basename(configPath)}.bak)`,
+      fixable: true,
+      fix: async () => {
+        await copyFile(configPath, `${configPath}.bak`);
+        await chmod(`${configPath}.bak`, 0o600);
+        const next = { ...(parsed as OpenClawConfig), gateway: { ...(parsed as OpenClawConfig).gateway, mode: "local" as const } };
+        await writePreservingOwner(configPath, `${JSON.stringify(stampMeta(next), null, 2)}\n`);
+        return `set gateway.mode=local in ${configPath} (previous file: ${configPath}.bak)`;
+      },
+    });
+  }
+  return config;
+}
+
+async function checkRecovered(deps: DoctorDeps, out: Finding[]): Promise<void> {
+  const dir = dirname(deps.paths.configPath);
+  const base = basename(deps.paths.configPath);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${base}.clobbered.`)).sort();
+  if (names.length === 0) return;
+  const newest = join(dir, names.at(-1)!);
+  out.push({
+    checkId: "config/recovered",
+    severity: "info",
+    message: `The config was recovered earlier; the broken copy is kept at ${newest}${names.length > 1 ? ` (${names.length} broken copies in total)` : ""}.`,
+    path: newest,
+    fixHint: `Compare it with the current config, then delete it: rm ${names.map((n) => join(dir, n)).join(" ")}`,
+    fixable: false,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permissions
+
+/** Files in a state dir that hold secrets: the config and its copies, `.env`, service env files. */
+const SECRET_FILE = /^(openclaw\.json.*|\.env|gateway(-[a-z0-9_-]+)?\.systemd\.env|gateway\.env\.cmd)$/;
+
+async function checkPermissions(deps: DoctorDeps, out: Finding[], stateDirs: string[]): Promise<void> {
+  if (deps.host.platform === "win32") return;
+  for (const dir of [...new Set(stateDirs)]) {
+    const info = await statOrUndefined(dir);
+    if (!info?.isDirectory()) continue;
+    if (info.mode & 0o077) {
+      out.push({
+        checkId: "state/permissions",
+        severity: "warning",
+        message: `State directory ${dir} is mode ${mode(info.mode)}; other users can list or read it.`,
+        path: dir,
+        fixHint: `chmod 700 ${dir}   (openclaw doctor --fix does this)`,
+        fixable: true,
+        fix: async () => {
+          await chmod(dir, 0o700);
+          return `chmod 700 ${dir} (was ${mode(info.mode)})`;
+        },
+      });
+    }
+    const files = [...(await readdir(dir).catch(() => [] as string[])).filter((n) => SECRET_FILE.test(n)).map((n) => join(dir, n))];
+    const envDir = join(dir, "service-env");
+    for (const n of await readdir(envDir).catch(() => [] as string[])) if (n.endsWith(".env")) files.push(join(envDir, n));
+    if (deps.paths.configPath && dirname(deps.paths.configPath) !== dir && dir === deps.paths.stateDir) files.push(deps.paths.configPath);
+    for (const file of files) {
+      const f = await statOrUndefined(file);
+      if (!f?.isFile() || !(f.mode & 0o077)) continue;
+      out.push({
+        checkId: "state/secret-file-permissions",
+        severity: "error",
+        message: `${file} is mode ${mode(f.mode)}; it holds secrets (gateway token, API keys) and must be owner-only.`,
+        path: file,
+        fixHint: `chmod 600 ${file}   (openclaw doctor --fix does this)`,
+        fixable: true,
+        fix: async () => {
+          await chmod(file, 0o600);
+          return `chmod 600 ${file} (was ${mode(f.mode)})`;
+        },
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service
+
+async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorReport["checksSkipped"], config: OpenClawConfig | undefined): Promise<ServiceState | undefined> {
+  const { host, paths } = deps;
+  const manager = managerFor(host, { profile: paths.profile, stateDir: paths.stateDir });
+  if (!manager) {
+    skipped.push({ checkId: "service", reason: `no supported service manager on ${host.platform}` });
+    return undefined;
+  }
+  const state = await manager.inspect();
+  const external = repairPolicyExternal(deps.env);
+  const expectedPort = config?.gateway?.port ?? paths.defaultPort;
+  if (!state.installed) {
+    if (state.manager !== "systemd" || host.systemdBooted) {
+      out.push({
+        checkId: "service/not-installed",
+        severity: "info",
+        message: `No gateway service is installed for this profile (${state.name}).`,
+        fixHint: "openclaw gateway install   (to run the gateway as a service)",
+        fixable: false,
+      });
+    } else skipped.push({ checkId: "service", reason: "systemd is not running on this host" });
+    return state;
+  }
+  const def = state.definition!;
+  const scopeFlag = state.scope === "system" ? " --system" : "";
+  const sudo = state.scope === "system" && host.uid !== 0 ? "sudo " : "";
+  if (state.otherScope) {
+    out.push({
+      checkId: "service/duplicate",
+      severity: "error",
+      message: `The same gateway is defined twice: ${def.path} (${state.scope}) and ${state.otherScope.path} (${state.otherScope.scope}); duplicate managers restart-loop the gateway over its port and state dir.`,
+      path: state.otherScope.path,
+      fixHint:
+        state.otherScope.scope === "system"
+          ? `Keep one. Remove the user unit: openclaw gateway uninstall; or the system unit: sudo systemctl disable --now ${state.name} && sudo rm ${state.otherScope.path} && sudo systemctl daemon-reload`
+          : `Keep one. Remove the system unit: sudo openclaw gateway uninstall --system; or the user unit (as its user): openclaw gateway uninstall`,
+      fixable: false,
+    });
+  }
+  const issues = await auditService(state, { program: host.program, port: expectedPort, profile: paths.profile, configPath: paths.configPath });
+  const mismatch = issues.find((i) => i.code === "gateway-config-mismatch");
+  if (mismatch) {
+    out.push({
+      checkId: "service/config-mismatch",
+      severity: state.scope === "system" ? "info" : "warning",
+      message: `Doctor and the managed Gateway select different config or state directories: ${mismatch.message}`,
+      path: def.path,
+      fixHint: `Check the service's own files: OPENCLAW_STATE_DIR=${def.stateDir ?? dirname(def.configPath ?? "")} ${sudo}openclaw doctor${def.profile ? ` --profile ${def.profile}` : ""}; or retarget the service to this CLI's config: openclaw gateway install --force${scopeFlag}`,
+      fixable: false,
+    });
+  }
+  const rewritable = !external && !mismatch && (state.scope === "user" || host.uid === 0) && !state.unavailable;
+  // Several findings share one rewrite; run it once.
+  let rewrite: Promise<string> | undefined;
+  const rewriteOnce = async () => {
+    if (rewrite) {
+      await rewrite;
+      return `covered by the rewrite of ${state.definition?.path} above`;
+    }
+    rewrite = rewriteDefinition(deps, state);
+    return rewrite;
+  };
+  for (const issue of issues) {
+    if (issue.code === "gateway-config-mismatch") continue;
+    const canRewrite = REWRITE_FIXES.has(issue.code) && rewritable;
+    const severity: Severity = issue.level === "warn" ? "warning" : issue.level;
+    if (issue.code === "gateway-env-file-permissions" && def.envFile) {
+      const envFile = def.envFile;
+      out.push({
+        checkId: `service/${issue.code}`,
+        severity,
+        message: issue.message,
+        path: envFile,
+        fixHint: `${sudo}chmod 600 ${envFile}   (openclaw doctor --fix does this)`,
+        fixable: state.scope === "user" || host.uid === 0,
+        fix: async () => {
+          await chmod(envFile, 0o600);
+          return `chmod 600 ${envFile}`;
+        },
+      });
+      continue;
+    }
+    out.push({
+      checkId: `service/${issue.code}`,
+      severity,
+      message: issue.message,
+      path: def.path,
+      fixHint: canRewrite
+        ? `openclaw doctor --fix rewrites ${def.path} for this binary and port (no restart; it takes effect at the next openclaw gateway restart), or run ${sudo}openclaw gateway install --force${scopeFlag} to rewrite and restart now`
+        : external
+          ? "Gateway service is managed externally; fix the definition through your supervisor (OPENCLAW_SERVICE_REPAIR_POLICY=external)."
+          : `${sudo}openclaw gateway install --force${scopeFlag}`,
+      fixable: canRewrite,
+      fix: canRewrite ? rewriteOnce : undefined,
+    });
+  }
+  if (state.loaded && state.runtime.status === "stopped") {
+    out.push({
+      checkId: "service/not-running",
+      severity: "warning",
+      message: `${state.label} ${state.name} is installed and ${state.loadedText} but not running${state.runtime.lastExitStatus !== undefined ? ` (last exit ${state.runtime.lastExitStatus}${state.runtime.lastExitStatus === 78 ? ": a config or ownership problem" : ""})` : ""}.`,
+      path: def.path,
+      fixHint: external ? "Start it through your supervisor (OPENCLAW_SERVICE_REPAIR_POLICY=external)." : `${sudo}openclaw gateway start${scopeFlag}${state.logsHint ? `; logs: ${state.logsHint}` : ""}`,
+      fixable: false,
+    });
+  }
+  if (state.manager === "systemd" && state.scope === "user" && !state.unavailable) {
+    const r = await host.run(["loginctl", "show-user", host.user, "--property=Linger", "--value"], { timeoutMs: 10_000 });
+    if (r.code === 0 && r.stdout.trim() === "no") {
+      out.push({
+        checkId: "service/linger",
+        severity: "warning",
+        message: `Systemd lingering is disabled for ${host.user}. Without lingering, the Gateway will stop when you log out.`,
+        fixHint: `sudo loginctl enable-linger ${host.user}`,
+        fixable: false,
+      });
+    }
+  }
+  return state;
+}
+
+/** Rewrite a service definition from what this CLI resolves, reload the manager, restart nothing. */
+async function rewriteDefinition(deps: DoctorDeps, state: ServiceState): Promise<string> {
+  const prepared = await prepareInstall(deps.host, { paths: deps.paths, system: state.scope === "system", dryRun: true });
+  const written: string[] = [];
+  for (const f of prepared.plan.files) {
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(dirname(f.path), { recursive: true, mode: 0o700 });
+    if (f.path === state.definition?.path) {
+      await copyFile(f.path, `${f.path}.bak`);
+      await chmod(`${f.path}.bak`, 0o600);
+    }
+    await writeFileAtomic(f.path, f.content as never, f.mode);
+    written.push(f.path);
+  }
+  let reload = "";
+  if (prepared.manager.kind === "systemd") {
+    const r = await deps.host.run(["systemctl", ...(state.scope === "user" ? ["--user"] : []), "daemon-reload"], { timeoutMs: 30_000 });
+    reload = r.code === 0 ? "; systemd reloaded" : "; systemctl daemon-reload failed, run it yourself";
+  }
+  return `rewrote ${written.join(", ")} (previous definition: ${state.definition?.path}.bak)${reload}; the running gateway keeps its old command until openclaw gateway restart`;
+}
+
+async function checkOtherServices(deps: DoctorDeps, out: Finding[], state: ServiceState | undefined, port: number): Promise<void> {
+  const extra = await scanGatewayServices(deps.host, { name: state?.name ?? "", scope: state?.scope ?? "user", path: state?.definition?.path }, { deep: true });
+  for (const s of extra) {
+    if (state?.otherScope && s.detail.endsWith(state.otherScope.path)) continue; // reported as service/duplicate
+    const cleanup = s.hints.filter((h) => h.startsWith("Cleanup hint: ")).map((h) => h.slice("Cleanup hint: ".length));
+    const fixHint = cleanup.length ? cleanup.join("; ") : s.hints.join("; ");
+    if (s.port === port) {
+      out.push({ checkId: "service/port-conflict", severity: "error", message: `Another gateway service, ${s.label} (${s.scope}, ${s.detail}), also records port ${port}; only one of them can listen.`, path: s.detail.replace(/^\w+: /, ""), fixHint: `Remove it (${fixHint}) or give one of them another port: openclaw gateway install --force --port <free port>`, fixable: false });
+    } else if (s.legacy) {
+      out.push({ checkId: "service/legacy", severity: "warning", message: `Legacy gateway service ${s.label} (${s.scope}, ${s.detail}) from an older install${s.stale ? "; its program no longer exists" : ""}.`, path: s.detail.replace(/^\w+: /, ""), fixHint, fixable: false });
+    } else if (s.stale) {
+      out.push({ checkId: "service/stale", severity: "warning", message: `Stale gateway service ${s.label} (${s.scope}, ${s.detail}): its program no longer exists, so it fails at every start.`, path: s.detail.replace(/^\w+: /, ""), fixHint, fixable: false });
+    } else {
+      out.push({ checkId: "service/other", severity: "info", message: `Other gateway service: ${s.label} (${s.scope}, ${s.detail}${s.profile ? `, profile ${s.profile}` : ""}${s.port ? `, port ${s.port}` : ""}).`, path: s.detail.replace(/^\w+: /, ""), fixHint: `Nothing to do if it is intended (another profile); otherwise: ${fixHint}`, fixable: false });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Port
+
+async function checkPort(deps: DoctorDeps, out: Finding[], state: ServiceState | undefined, port: number): Promise<void> {
+  const listeners = await deps.listenersOnPort(port);
+  if (listeners.length === 0) return;
+  const ours = new Set<number>();
+  const lockPid = await deps.host.gatewayPid(deps.paths.stateDir);
+  if (lockPid) ours.add(lockPid);
+  if (state?.runtime.pid) ours.add(state.runtime.pid);
+  if (state?.definition?.stateDir) {
+    const svcPid = await deps.host.gatewayPid(state.definition.stateDir);
+    if (svcPid) ours.add(svcPid);
+  }
+  const foreign = listeners.filter((l) => !ours.has(l.pid));
+  if (foreign.length === 0) return;
+  const who = foreign.map((l) => `pid ${l.pid} (${l.command ?? l.name}${l.address ? ` on ${l.address}` : ""})`).join(", ");
+  out.push({
+    checkId: "port/conflict",
+    severity: "error",
+    message: `Gateway port ${port} is held by ${who}, not by this profile's gateway; the gateway cannot start (exit 78).`,
+    fixHint: `Stop it (kill ${foreign.map((l) => l.pid).join(" ")}), or move this gateway to a free port: openclaw gateway install --force --port <free port> (or set gateway.port). If it is an SSH tunnel or another OpenClaw gateway, see openclaw gateway status --deep.`,
+    fixable: false,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
+  const findings: Finding[] = [];
+  const checksSkipped: DoctorReport["checksSkipped"] = [];
+  const checksRun = ["config", "config/recovered", "state/permissions", "service", "service/others", "port"];
+  const config = await checkConfig(deps, findings);
+  await checkRecovered(deps, findings);
+  const state = await checkService(deps, findings, checksSkipped, config);
+  const stateDirs = [deps.paths.stateDir];
+  if (state?.definition?.stateDir && (state.scope === "user" || deps.host.uid === 0)) stateDirs.push(state.definition.stateDir);
+  await checkPermissions(deps, findings, stateDirs);
+  const port = config?.gateway?.port ?? deps.paths.defaultPort;
+  if (state) await checkOtherServices(deps, findings, state, port);
+  await checkPort(deps, findings, state, port);
+  return { ok: !findings.some((f) => f.severity === "error"), checksRun, checksSkipped, findings };
+}
+
+export interface FixResult {
+  checkId: string;
+  changed?: string;
+  error?: string;
+}
+
+/** Apply every fixable finding once, in order. */
+export async function applyFixes(findings: Finding[]): Promise<FixResult[]> {
+  const results: FixResult[] = [];
+  for (const f of findings) {
+    if (!f.fixable || !f.fix) continue;
+    try {
+      results.push({ checkId: f.checkId, changed: await f.fix() });
+    } catch (err) {
+      results.push({ checkId: f.checkId, error: (err as Error).message });
+    }
+  }
+  return results;
+}
+
+export { serviceTargetPaths };
