@@ -173,10 +173,17 @@ out="$(ct openclaw gateway stop 2>&1)"; [[ $? == 0 ]] && contains "$out" "Gatewa
 out="$(ct openclaw gateway start 2>&1)"; rc=$?
 [[ $rc == 0 ]] && contains "$out" "Started systemd service: openclaw-gateway.service (pid" && port_open $PORT && pass "start" || fail "start" "$out"
 
-# --- exit 78 is not restarted; doctor --fix restores the config ----------------------------------------
+# --- an invalid config with a last-known-good copy is restored at start ----------------------------------
 cfg=/var/lib/openclaw/openclaw.json
 ct cp "$cfg" "$cfg.bak"
 ct bash -c "printf '{ gateway: { mode: \"local\", port: \"nope\" } }' > $cfg"   # keeps the file's owner
+out="$(ct openclaw gateway restart 2>&1)"; rc=$?
+[[ $rc == 0 ]] && port_open $PORT && ct bash -c "ls $cfg.clobbered.* >/dev/null 2>&1" && ! ct grep -q nope "$cfg" \
+  && pass "invalid config with a last-known-good copy: restored at start, the bad file kept as .clobbered" || fail "last-known-good restore" "$out"
+
+# --- without a last-known-good copy: exit 78 is not restarted; doctor --fix restores the config ------
+ct bash -c "printf '{ gateway: { mode: \"local\", port: \"nope\" } }' > $cfg"
+ct rm -f "$cfg.last-good"
 out="$(ct openclaw gateway restart 2>&1)"; rc=$?
 sleep 7   # longer than RestartSec=5: a restart would have happened by now
 [[ $rc == 1 ]] && contains "$out" "Exit code 78" && [[ "$(prop openclaw-gateway.service ExecMainStatus)" == 78 && "$(prop openclaw-gateway.service ActiveState)" != active ]] \
