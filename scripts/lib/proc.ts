@@ -7,6 +7,8 @@ import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 
 /** A free TCP port on 127.0.0.1: bind port 0, read the port, close. */
+import { tcpOpen } from "../../src/system/ports.ts";
+
 export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -21,35 +23,7 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
 }
 
 /** One TCP connect attempt; true when something accepted the connection. */
-export function tryConnect(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    Bun.connect({
-      hostname: host,
-      port,
-      socket: {
-        open(socket) {
-          socket.end();
-          finish(true);
-        },
-        data() {},
-        error() {
-          finish(false);
-        },
-        connectError() {
-          finish(false);
-        },
-      },
-    }).catch(() => finish(false));
-  });
-}
+export { tcpOpen as tryConnect } from "../../src/system/ports.ts";
 
 export class WaitError extends Error {
   override name = "WaitError";
@@ -82,7 +56,7 @@ export async function waitForPort(
   const maxAttempts = Math.ceil(timeoutMs / Math.max(1, intervalMs)) + 10;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     if (exited) throw new WaitError(`process exited (${String(exitedWith)}) before ${host}:${port} opened`);
-    if (await tryConnect(port, host, Math.max(50, Math.min(1000, deadline - performance.now())))) return;
+    if (await tcpOpen(port, host, Math.max(50, Math.min(1000, deadline - performance.now())))) return;
     if (performance.now() >= deadline) break;
     await Bun.sleep(intervalMs);
   }

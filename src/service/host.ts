@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import type { Env } from "../config/paths.ts";
+import { tcpOpen } from "../system/ports.ts";
 import { systemRunner, type CommandRunner } from "./exec.ts";
 import { serviceProgram } from "./spec.ts";
 
@@ -64,35 +65,6 @@ export interface ServiceHost {
   accountHome(user: string): Promise<string | undefined>;
 }
 
-export function tcpOpen(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    Bun.connect({
-      hostname: host,
-      port,
-      socket: {
-        open(socket) {
-          socket.end();
-          finish(true);
-        },
-        data() {},
-        error() {
-          finish(false);
-        },
-        connectError() {
-          finish(false);
-        },
-      },
-    }).catch(() => finish(false));
-  });
-}
 
 export function defaultDirs(platform: string, env: Env, home: string): ServiceDirs {
   const p = platform === "win32" ? path.win32 : path.posix;

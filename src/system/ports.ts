@@ -165,3 +165,34 @@ export async function portIsFree(port: number, host = "127.0.0.1"): Promise<bool
     return false;
   }
 }
+
+/** One TCP connect attempt: true when something accepted the connection within `timeoutMs`. */
+export function tcpOpen(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    Bun.connect({
+      hostname: host,
+      port,
+      socket: {
+        open(socket) {
+          socket.end();
+          finish(true);
+        },
+        data() {},
+        error() {
+          finish(false);
+        },
+        connectError() {
+          finish(false);
+        },
+      },
+    }).catch(() => finish(false));
+  });
+}
