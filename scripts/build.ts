@@ -67,11 +67,15 @@ export const RELEASE_TARGETS = [
 ] as const;
 
 /**
- * Tier-up thresholds × this until the gateway listens (`Bun.unsafe.setJITPolicy(1)` in
- * src/gateway/server.ts): run-once startup code stays out of the JIT. Measured on the 2-core
- * machine: idle RSS −4.5 MB and a faster first `health`; short CLI commands keep it all along.
+ * Tier-up thresholds × this until the gateway listens (then `INTERACTIVE_JIT_POLICY` in
+ * src/gateway/server.ts): run-once startup code (module init, building ~650 zod schemas, config
+ * loading) stays in the interpreter, so a started gateway has JIT-compiled nothing and the
+ * baseline JIT's code and memory are never paged in until real load arrives. Short CLI commands
+ * keep it all along. Measured on the 2-core machine, cold cache, idle RSS 10 s after one `health`
+ * (medians of 5): startup ×8 then ×1: 46.5 MB; ×8 then ×8: 45.3 MB; ×1000 then ×1: 44.9 MB;
+ * ×1000 then ×8: 43.6 MB. With ×8 some zod constructors still reached the baseline tier.
  */
-export const JIT_POLICY = 8;
+export const JIT_POLICY = 1000;
 
 /** Name of the embedded notices asset, as `Bun.embeddedFiles` reports it. */
 export const NOTICES_ASSET = "licenses/THIRD-PARTY-NOTICES.txt";

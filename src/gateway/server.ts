@@ -17,6 +17,9 @@ import { fastProbeRoutes } from "./http/fast-probes.ts";
 import { Connection, type SocketData } from "./ws/connection.ts";
 import { onMessage } from "./ws/dispatch.ts";
 
+/** JavaScriptCore tier-up threshold scale once listening (1 = JSC's default; see startGateway). */
+export const INTERACTIVE_JIT_POLICY = 8;
+
 export interface StartOptions {
   loaded: LoadedConfig;
   settings: GatewaySettings;
@@ -223,10 +226,11 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
   const openStore = setTimeout(() => {
     if (!dbExists && !ctx.draining && !ctx.runtime.ready) ctx.runtime.open();
   }, 0);
-  // Compiled binaries start with JavaScriptCore's tier-up thresholds raised (scripts/build.ts,
-  // JIT_POLICY) so run-once startup code is not JIT-compiled (less RSS, faster start). Listening
-  // means interactive: back to the normal policy for request handling.
-  Bun.unsafe.setJITPolicy(1);
+  // Compiled binaries start with JavaScriptCore's tier-up thresholds raised 1000× (scripts/build.ts,
+  // JIT_POLICY) so run-once startup code is never JIT-compiled. Listening means interactive: the
+  // thresholds drop to INTERACTIVE_JIT_POLICY, so code that runs under load tiers up as usual, a
+  // little later, and an idle gateway does not page in the JIT for a handful of requests.
+  Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
   const tick = setInterval(() => {
     ctx.broadcast("tick", { ts: Date.now() });
     ctx.refreshHealthIfStale();
