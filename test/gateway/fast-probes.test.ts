@@ -88,6 +88,10 @@ describe("fast liveness routes", () => {
     try {
       config.gateway!.http!.securityHeaders!.strictTransportSecurity = "max-age=1";
       expect((await fetch(`${base}/health`)).headers.get("strict-transport-security")).toBe("max-age=1");
+      config.gateway!.http!.securityHeaders!.strictTransportSecurity = "max-age=2";
+      const changed = await fetch(`${base}/healthz`);
+      expect(changed.headers.get("strict-transport-security")).toBe("max-age=2");
+      expect(changed.headers.get("x-content-type-options")).toBe("nosniff");
       delete config.gateway!.http!.securityHeaders!.strictTransportSecurity;
       expect((await fetch(`${base}/health`)).headers.get("strict-transport-security")).toBeNull();
     } finally {
