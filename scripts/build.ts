@@ -71,9 +71,9 @@ export const RELEASE_TARGETS = [
  * src/gateway/server.ts): run-once startup code (module init, building ~650 zod schemas, config
  * loading) stays in the interpreter, so a started gateway has JIT-compiled nothing and the
  * baseline JIT's code and memory are never paged in until real load arrives. Short CLI commands
- * keep it all along. Measured on the 2-core machine, cold cache, idle RSS 10 s after one `health`
- * (medians of 5): startup ×8 then ×1: 46.5 MB; ×8 then ×8: 45.3 MB; ×1000 then ×1: 44.9 MB;
- * ×1000 then ×8: 43.6 MB. With ×8 some zod constructors still reached the baseline tier.
+ * keep it all along. With ×8 here (and ×1 after listening) a few zod constructors still reached
+ * the baseline tier during startup; `bun run bench` measured idle RSS 47.1 MB then, 44.1 MB with
+ * ×1000 and ×8 (scripts/bench/results/bench-2026-11-22-fb6b961.json, -658b9fb.json).
  */
 export const JIT_POLICY = 1000;
 
