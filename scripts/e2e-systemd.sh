@@ -108,7 +108,16 @@ wait_for() { # wait_for <seconds> <command...>
   "$@"
 }
 
-state="$(ct systemctl is-system-running --wait 2>/dev/null || true)"
+# PID 1 exists before its bus does: until /run/systemd/private is there, systemctl fails at once
+# ("Failed to connect to bus"), so retry; once connected, --wait blocks until boot has finished.
+state=""
+boot_deadline=$((SECONDS + 90))
+while ((SECONDS < boot_deadline)); do
+  state="$(ct systemctl is-system-running --wait 2>/dev/null || true)"
+  [[ "$state" == running || "$state" == degraded ]] && break
+  kill -0 "$NSPAWN_PID" 2>/dev/null || break
+  sleep 0.3
+done
 [[ "$state" == running || "$state" == degraded ]] && pass "container booted (systemd: $state)" || fail "container booted" "$state"
 
 # --- install --system ---------------------------------------------------------------------------
