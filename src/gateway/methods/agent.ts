@@ -11,7 +11,8 @@ import { defineMethod } from "./types.ts";
 
 const NonEmpty = z.string().check(z.minLength(1));
 
-function runtimeStore(runtime: AgentRuntime) {
+/** The sessions store, or UNAVAILABLE (retryable) while the state database cannot be opened. */
+export function runtimeStore(runtime: AgentRuntime) {
   try {
     return runtime.store;
   } catch (err) {

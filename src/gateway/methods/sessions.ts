@@ -1,7 +1,7 @@
 /** `sessions.list`: sessions from the state database, newest first. */
 import { z } from "../../zod.ts";
-import { StoreUnavailableError } from "../../agents/runtime.ts";
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import { runtimeStore } from "./agent.ts";
 import { defineMethod } from "./types.ts";
 
 export const sessionsListMethod = defineMethod({
@@ -14,13 +14,7 @@ export const sessionsListMethod = defineMethod({
   }),
   handler: (p, { ctx }) => {
     const runtime = ctx.runtime;
-    let store;
-    try {
-      store = runtime.store;
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw new RpcError(ErrorCodes.UNAVAILABLE, err.message, undefined, { retryable: true, retryAfterMs: 1000 });
-      throw err;
-    }
+    const store = runtimeStore(runtime);
     const agentId = p.agentId ? runtime.agent(p.agentId)?.id : undefined;
     if (p.agentId && !agentId) throw new RpcError(ErrorCodes.INVALID_REQUEST, `unknown agent id "${p.agentId}"`);
     const rows = store.list({ agentId, limit: p.limit ?? 100, offset: p.offset ?? 0 });
