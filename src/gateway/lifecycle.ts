@@ -12,7 +12,7 @@
  * reload, so at most one restart. Nothing here throws into the event loop: every failure is
  * logged and the running listener (or, if a restart cannot bind, the previous config) stays.
  */
-import { ConfigError, loadConfig, readConfigFile, type CliOverrides, type LoadedConfig } from "../config/load.ts";
+import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
 import { listClobbered, promoteLastGood, recoveryEventText, recoveryLogLine, type RecoveryInfo } from "../config/last-good.ts";
 import type { Env } from "../config/paths.ts";
 import {
@@ -31,7 +31,7 @@ import type { Logger } from "../log/logger.ts";
 import { CloseCodes } from "../protocol/errors.ts";
 import type { ConfigLifecycleHooks, ReloadOutcome, ReloadTrigger, SystemEvent } from "./config-hooks.ts";
 import type { GatewayContext, GatewayLimits } from "./context.ts";
-import { configHash } from "./methods/config.ts";
+import { configHash, currentFile } from "./methods/config.ts";
 import { startGateway, type GatewayHandle, type StartOptions } from "./server.ts";
 
 export const AUTH_CHANGED_REASON = "gateway auth changed";
@@ -209,17 +209,12 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
     return this.outcome(trigger, "rejected", plan, { issues, hash });
   }
 
-  private async fileHash(): Promise<string | null> {
-    try {
-      const f = await readConfigFile(this.opts.loaded.paths.configPath);
-      return configHash(f.raw, f.hash);
-    } catch (err) {
-      if (err instanceof ConfigError && err.kind !== "read") {
-        const text = await Bun.file(this.opts.loaded.paths.configPath).text().catch(() => null);
-        return configHash(text);
-      }
-      return null;
-    }
+  /** The file's config.get hash, also when it does not parse; null when it cannot be read. */
+  private fileHash(): Promise<string | null> {
+    return currentFile(this.opts.loaded.paths.configPath).then(
+      (f) => f.hash,
+      () => null,
+    );
   }
 
   /** Settings for a new snapshot, keeping what must not change by accident. */

@@ -106,8 +106,11 @@ function enforceWriteLimit(method: string, call: MethodCall): void {
   }
 }
 
-/** The current file as a document plus its config.get hash; an unparseable file has `doc: undefined`. */
-async function currentFile(path: string): Promise<{ exists: boolean; doc: Doc | undefined; hash: string | null }> {
+/**
+ * The current file as a document plus its config.get hash; an unparseable file has `doc: undefined`
+ * (and the hash of its text). Throws when the file cannot be read.
+ */
+export async function currentFile(path: string): Promise<{ exists: boolean; doc: Doc | undefined; hash: string | null }> {
   try {
     const f = await readConfigFile(path);
     return { exists: f.exists, doc: f.parsed as Doc, hash: configHash(f.raw, f.hash) };
@@ -118,8 +121,10 @@ async function currentFile(path: string): Promise<{ exists: boolean; doc: Doc | 
   }
 }
 
+type WriteMethod = "config.set" | "config.patch" | "config.apply";
+
 async function writeFromRpc(
-  method: "config.set" | "config.patch" | "config.apply",
+  method: WriteMethod,
   params: WriteParams,
   call: MethodCall,
 ): Promise<Record<string, unknown>> {
@@ -186,26 +191,13 @@ async function writeFromRpc(
   return { ok: true, path, hash, changed, config: redactConfig(written.doc), reload };
 }
 
-export const configSetMethod = defineMethod({
-  name: "config.set",
-  scope: "operator.admin",
-  params: WriteParams,
-  handler: (params, call) => writeFromRpc("config.set", params, call),
-});
+function writeMethod(name: WriteMethod) {
+  return defineMethod({ name, scope: "operator.admin", params: WriteParams, handler: (params, call) => writeFromRpc(name, params, call) });
+}
 
-export const configPatchMethod = defineMethod({
-  name: "config.patch",
-  scope: "operator.admin",
-  params: WriteParams,
-  handler: (params, call) => writeFromRpc("config.patch", params, call),
-});
-
-export const configApplyMethod = defineMethod({
-  name: "config.apply",
-  scope: "operator.admin",
-  params: WriteParams,
-  handler: (params, call) => writeFromRpc("config.apply", params, call),
-});
+export const configSetMethod = writeMethod("config.set");
+export const configPatchMethod = writeMethod("config.patch");
+export const configApplyMethod = writeMethod("config.apply");
 
 export const secretsReloadMethod = defineMethod({
   name: "secrets.reload",
