@@ -24,12 +24,7 @@ function hostOf(value: string): string | undefined {
 }
 
 function hostHeaderName(host: string | null): string | undefined {
-  if (!host) return undefined;
-  try {
-    return new URL(`http://${host}`).hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  } catch {
-    return undefined;
-  }
+  return host ? hostOf(`http://${host}`) : undefined;
 }
 
 function isLocalName(host: string): boolean {

@@ -61,7 +61,6 @@ export function bearerFrom(header: string | null | undefined): string | undefine
 
 /** HTTP: the Bearer value is compared against the token (token mode) or password (password mode). */
 export function checkBearer(auth: Pick<AuthSettings, "mode" | "token" | "password">, bearer: string | undefined): SharedAuthResult {
-  if (auth.mode === "password") return checkSharedSecret(auth, { password: bearer });
-  if (auth.mode === "trusted-proxy") return checkSharedSecret(auth, { password: bearer });
-  return checkSharedSecret(auth, { token: bearer });
+  const password = auth.mode === "password" || auth.mode === "trusted-proxy";
+  return checkSharedSecret(auth, password ? { password: bearer } : { token: bearer });
 }

@@ -3,7 +3,7 @@
  * proxy attribution (403 before auth) → failed-auth lockout (429) → credential for the mode
  * (401) → Origin in none/trusted-proxy modes (401) → scopes (403 per route).
  */
-import { ipInList, isLoopbackIp, normalizeIp, hasForwardingHeaders } from "../../auth/net.ts";
+import { hasForwardingHeaders, ipInList, isDirectLocal, isLoopbackIp, normalizeIp } from "../../auth/net.ts";
 import { checkOrigin } from "../../auth/origin.ts";
 import { bearerFrom, checkBearer, safeEqual } from "../../auth/shared-secret.ts";
 import { checkTrustedProxy } from "../../auth/trusted-proxy.ts";
@@ -108,7 +108,7 @@ export function authenticateHttp(ctx: GatewayContext, req: Request, socketIp: st
       );
     }
   }
-  const directLocal = isLoopbackIp(socketIp) && !hasForwardingHeaders(req.headers);
+  const directLocal = isDirectLocal(socketIp, req.headers);
   const bearer = bearerFrom(req.headers.get("authorization"));
 
   let principal: HttpPrincipal;
