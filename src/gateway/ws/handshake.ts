@@ -102,7 +102,6 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
         minimumProbeProtocol: MIN_PROBE_PROTOCOL,
       }),
       CloseCodes.PROTOCOL_ERROR,
-      Messages.protocolMismatch,
     );
   }
 
@@ -199,8 +198,6 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
           requestedRole: role,
           requestedScopes: requested,
         }),
-        CloseCodes.POLICY,
-        "pairing required: device is not approved yet",
       );
     }
     scopes = requested;
@@ -213,7 +210,7 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
     const isCli = p.client.id === "cli" && p.client.mode === "cli";
     const isBackend = p.client.id === "gateway-client" && p.client.mode === "backend";
     const keeps =
-      (isCli && (data.directLocal || (data.loopback && secretOk))) ||
+      (isCli && local) ||
       (isBackend && data.loopback) ||
       (shared.method === "trusted-proxy" && isControlUi(p.client));
     scopes = keeps ? requested : [];
