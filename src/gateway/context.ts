@@ -7,6 +7,7 @@ import type { GatewaySettings } from "../config/runtime.ts";
 import { FailedAuthLimiter } from "../auth/rate-limit.ts";
 import { AgentRuntime } from "../agents/runtime.ts";
 import type { Logger } from "../log/logger.ts";
+import { encodeEvent, type EncodedEvent } from "../protocol/frames.ts";
 import { hasScope, type Scope } from "../protocol/scopes.ts";
 import { PresenceStore } from "./presence.ts";
 import type { Connection } from "./ws/connection.ts";
@@ -129,18 +130,14 @@ export class GatewayContext {
     return Date.now() - this.startedAt;
   }
 
-  readyConnections(): Connection[] {
-    return [...this.connections].filter((c) => c.phase === "ready" && !c.isClosing);
-  }
-
+  /** Send to every ready socket (that holds `opts.scope`); the frame is encoded once, on the first recipient. */
   broadcast(event: string, payload: unknown, opts: BroadcastOptions = {}): void {
-    const stateVersion = opts.withStateVersion ? { ...this.stateVersion } : undefined;
-    for (const conn of this.readyConnections()) {
-      if (opts.scope) {
-        if (conn.role === "node") continue;
-        if (!hasScope(conn.scopes, opts.scope)) continue;
-      }
-      conn.sendEvent(event, payload, { droppable: opts.droppable, stateVersion });
+    let frame: EncodedEvent | undefined;
+    for (const conn of this.connections) {
+      if (conn.phase !== "ready" || conn.isClosing) continue;
+      if (opts.scope && (conn.role === "node" || !hasScope(conn.scopes, opts.scope))) continue;
+      frame ??= encodeEvent(event, payload, opts.withStateVersion ? this.stateVersion : undefined);
+      conn.sendEvent(frame, opts.droppable);
     }
   }
 

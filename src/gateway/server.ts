@@ -244,7 +244,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayHandle> {
       clearTimeout(openStore);
       const payload =
         stopOpts.restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs: stopOpts.restartExpectedMs };
-      for (const conn of ctx.readyConnections()) conn.sendEvent("shutdown", payload);
+      ctx.broadcast("shutdown", payload);
       for (const conn of [...ctx.connections]) conn.close(CloseCodes.SERVICE_RESTART, Messages.serviceRestart);
       const graceful = Promise.all(servers.map((s) => s.stop()));
       await Promise.race([graceful, Bun.sleep(limits.shutdownGraceMs)]);

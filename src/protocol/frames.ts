@@ -162,3 +162,21 @@ export function encodeResponse(id: string, ok: boolean, payload?: unknown, error
   if (error !== undefined) frame.error = error;
   return JSON.stringify(frame);
 }
+
+/**
+ * An event frame split around its per-socket `seq`, so a broadcast encodes the payload once:
+ * `head + seq + tail` is exactly `JSON.stringify({ type: "event", event, payload, seq, stateVersion })`
+ * (no `payload` key when it is undefined, no `stateVersion` key when it is absent).
+ */
+export interface EncodedEvent {
+  head: string;
+  tail: string;
+}
+
+export function encodeEvent(event: string, payload: unknown, stateVersion?: EventFrame["stateVersion"]): EncodedEvent {
+  const body = JSON.stringify(payload);
+  return {
+    head: `{"type":"event","event":${JSON.stringify(event)}${body === undefined ? "" : `,"payload":${body}`},"seq":`,
+    tail: stateVersion ? `,"stateVersion":${JSON.stringify(stateVersion)}}` : "}",
+  };
+}

@@ -8,7 +8,7 @@
  * out right behind what the kernel already holds.
  */
 import type { ServerWebSocket } from "bun";
-import type { ConnectParams, EventFrame } from "../../protocol/frames.ts";
+import type { ConnectParams, EncodedEvent } from "../../protocol/frames.ts";
 import { encodeResponse } from "../../protocol/frames.ts";
 import type { ErrorShape } from "../../protocol/errors.ts";
 import { CloseCodes, Messages, truncateReason } from "../../protocol/errors.ts";
@@ -119,11 +119,12 @@ export class Connection {
     return this.sendText(encodeResponse(id, ok, payload, error));
   }
 
-  /** Send an event with the next per-socket seq; the seq is consumed even when dropped. */
-  sendEvent(event: string, payload: unknown, opts: { droppable?: boolean; stateVersion?: EventFrame["stateVersion"] } = {}): boolean {
-    const frame: EventFrame = { type: "event", event, payload, seq: ++this.seq };
-    if (opts.stateVersion) frame.stateVersion = opts.stateVersion;
-    return this.sendText(JSON.stringify(frame), opts.droppable);
+  /**
+   * Send an event (`encodeEvent`, once for all recipients of a broadcast) with the next
+   * per-socket seq; the seq is consumed even when dropped.
+   */
+  sendEvent(frame: EncodedEvent, droppable = false): boolean {
+    return this.sendText(frame.head + ++this.seq + frame.tail, droppable);
   }
 
   /** `connect.challenge` carries no seq. */
