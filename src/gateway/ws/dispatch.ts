@@ -16,6 +16,8 @@ import type { Connection } from "./connection.ts";
 import { handleConnect } from "./handshake.ts";
 
 const MAX_UNAUTHORIZED_STREAK = 10;
+/** The roles of a method that does not name its own. */
+const OPERATOR_ONLY = ["operator"] as const;
 
 function textOf(message: string | Buffer): string {
   return typeof message === "string" ? message : message.toString("utf8");
@@ -116,7 +118,7 @@ async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame
     throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unknownMethod(frame.method));
   }
   if (def.scope !== "bypass") {
-    const roles = def.roles ?? ["operator"];
+    const roles = def.roles ?? OPERATOR_ONLY;
     if (!roles.includes(conn.role)) {
       conn.unauthorizedStreak++;
       throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unauthorizedRole(conn.role));
