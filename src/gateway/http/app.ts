@@ -4,15 +4,12 @@
  */
 import type { Server } from "bun";
 import { Hono, type Context } from "hono";
-import { normalizeIp, isDirectLocal } from "../../auth/net.ts";
 import type { GatewayContext } from "../context.ts";
 import type { SocketData } from "../ws/connection.ts";
 import { probeRoutes } from "./probes.ts";
 
-
 export type HttpEnv = {
   Bindings: { server: Server<SocketData> };
-  Variables: { ip: string; directLocal: boolean };
 };
 
 export const SECURITY_HEADERS: Record<string, string> = {
@@ -31,9 +28,6 @@ export function textResponse(status: number, body: string, headers: Record<strin
 export function createHttpApp(ctx: GatewayContext): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   app.use(async (c, next) => {
-    const ip = normalizeIp(c.env.server.requestIP(c.req.raw)?.address ?? "");
-    c.set("ip", ip);
-    c.set("directLocal", isDirectLocal(ip, c.req.raw.headers));
     await next();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
     const hsts = ctx.loaded.config.gateway?.http?.securityHeaders?.strictTransportSecurity;

@@ -3,6 +3,7 @@
  * /startup /startupz. Local-direct or authenticated callers also get details.
  */
 import { Hono, type Context } from "hono";
+import { isDirectLocal, normalizeIp } from "../../auth/net.ts";
 import { bearerFrom, checkBearer } from "../../auth/shared-secret.ts";
 import { VERSION } from "../../version.ts";
 import type { GatewayContext } from "../context.ts";
@@ -17,10 +18,10 @@ function json(status: number, body: unknown, method: string): Response {
 
 /** Details go to local-direct callers and to callers presenting the gateway secret. */
 function maySeeDetails(ctx: GatewayContext, c: Context<HttpEnv>): boolean {
-  if (c.get("directLocal")) return true;
+  const ip = normalizeIp(c.env.server.requestIP(c.req.raw)?.address ?? "");
+  if (isDirectLocal(ip, c.req.raw.headers)) return true;
   const bearer = bearerFrom(c.req.header("authorization"));
   if (!bearer) return false;
-  const ip = c.get("ip");
   if (ctx.limiter.lockedFor("shared-secret", ip) > 0) return false;
   const result = checkBearer(ctx.settings.auth, bearer);
   if (result.ok) {
