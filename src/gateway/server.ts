@@ -83,7 +83,7 @@ function upgrade(ctx: GatewayContext, req: Request, server: Server<SocketData>):
     return jsonResponse(403, {
       error: {
         type: "proxy_attribution_required",
-        message: "Proxy client attribution is required. Configure gateway.trustedProxies for the proxy in front of this gateway.",
+        message: Messages.proxyAttributionRequired,
       },
     });
   }

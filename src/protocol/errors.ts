@@ -72,6 +72,9 @@ export const Messages = {
   unauthorizedRole: (r: string) => `unauthorized role: ${r}`,
   repeatedUnauthorized: "repeated unauthorized calls",
   invalidParams: (method: string, detail: string) => `invalid ${method} params: ${detail}`,
+  /** HTTP 403 `proxy_attribution_required` (WebSocket upgrade and API auth). */
+  proxyAttributionRequired:
+    "Proxy client attribution is required. Configure gateway.trustedProxies for the proxy in front of this gateway.",
 } as const;
 
 /** Close reasons are capped at 123 bytes by RFC 6455; upstream truncates to 120 UTF-8 bytes. */

@@ -7,6 +7,7 @@ import { hasForwardingHeaders, ipInList, isDirectLocal, isLoopbackIp, normalizeI
 import { checkOrigin } from "../../auth/origin.ts";
 import { bearerFrom, checkBearer, safeEqual } from "../../auth/shared-secret.ts";
 import { checkTrustedProxy } from "../../auth/trusted-proxy.ts";
+import { Messages } from "../../protocol/errors.ts";
 import { ADMIN, hasScope, isScope, type Scope } from "../../protocol/scopes.ts";
 import type { GatewayContext } from "../context.ts";
 
@@ -91,7 +92,7 @@ export function authenticateHttp(ctx: GatewayContext, req: Request, socketIp: st
   if (clientIp === undefined) {
     return jsonError(403, {
       error: {
-        message: "Proxy client attribution is required. Configure gateway.trustedProxies for the proxy in front of this gateway.",
+        message: Messages.proxyAttributionRequired,
         type: "proxy_attribution_required",
       },
     });
