@@ -345,10 +345,7 @@ export class GatewayRuntime implements ConfigLifecycleHooks {
   private listen(loaded: LoadedConfig, settings: GatewaySettings, restart = true): Promise<GatewayHandle> {
     const retries = restart
       ? { bindRetries: this.opts.bindRetries ?? 2, bindRetryDelayMs: this.opts.bindRetryDelayMs ?? 100 }
-      : {
-          ...(this.opts.bindRetries === undefined ? {} : { bindRetries: this.opts.bindRetries }),
-          ...(this.opts.bindRetryDelayMs === undefined ? {} : { bindRetryDelayMs: this.opts.bindRetryDelayMs }),
-        };
+      : { bindRetries: this.opts.bindRetries, bindRetryDelayMs: this.opts.bindRetryDelayMs };
     return startGateway({
       ...retries,
       ...this.opts.serverOptions,
