@@ -11,7 +11,9 @@ export const statusMethod = defineMethod({
   params: z.looseObject({ includeChannelSummary: z.optional(z.boolean()), includeCliProjection: z.optional(z.boolean()) }),
   handler: (params, { ctx }) => {
     const agents = listAgents(ctx.loaded.config);
-    const defaultId = agents.find((a) => a.isDefault)!.id;
+    const defaultAgent = agents.find((a) => a.isDefault)!;
+    const defaultId = defaultAgent.id;
+    const all = sessionsSummary(ctx, undefined);
     const mem = process.memoryUsage();
     const payload: Record<string, unknown> = {
       runtimeVersion: VERSION,
@@ -24,20 +26,17 @@ export const statusMethod = defineMethod({
       queuedSystemEvents: ctx.systemEvents.map((e) => ({ ...e })),
       degradedSecretOwners: [],
       degradedPlugins: [],
-      sessions: (() => {
-        const all = sessionsSummary(ctx, undefined);
-        // Paths stay redacted in `status` as upstream does; `health` carries the real path.
-        return {
-          paths: [],
-          count: all.count,
-          defaults: { model: agents.find((a) => a.isDefault)?.model ?? null, contextTokens: null },
-          recent: all.recent,
-          byAgent: agents.map((a) => {
-            const s = sessionsSummary(ctx, a.id);
-            return { agentId: a.id, path: "[redacted]", count: s.count, recent: s.recent };
-          }),
-        };
-      })(),
+      // Paths stay redacted in `status` as upstream does; `health` carries the real path.
+      sessions: {
+        paths: [],
+        count: all.count,
+        defaults: { model: defaultAgent.model ?? null, contextTokens: null },
+        recent: all.recent,
+        byAgent: agents.map((a) => {
+          const s = sessionsSummary(ctx, a.id);
+          return { agentId: a.id, path: "[redacted]", count: s.count, recent: s.recent };
+        }),
+      },
       // No task runner or model runtime yet: truthful zeros in the upstream shape.
       tasks: {
         total: 0,
