@@ -12,7 +12,10 @@ export interface Adapter {
   streamFormat: "sse" | "ndjson";
   chatRequest(call: ModelCall, stream: boolean): WireRequest;
   parseChat(json: unknown): ModelResult;
-  /** A stateful translator for one stream: raw items (SSE events or NDJSON objects) → model events. */
+  /**
+   * A stateful translator for one stream: raw items (SSE events or NDJSON objects) → model events.
+   * Unparsable data may simply throw its SyntaxError: the driver reports it as malformed stream data.
+   */
   streamTranslator(): (items: unknown[]) => ModelEvent[];
   embedRequest?(call: EmbeddingCall): WireRequest;
   parseEmbed?(json: unknown): EmbeddingResult;

@@ -98,12 +98,7 @@ export const anthropicMessages: Adapter = {
     return (items) => {
       const out: ModelEvent[] = [];
       for (const ev of items as SseEvent[]) {
-        let v: any;
-        try {
-          v = JSON.parse(ev.data);
-        } catch {
-          throw new ProviderError("server_error", "upstream sent malformed stream data");
-        }
+        const v: any = JSON.parse(ev.data);
         switch (v.type ?? ev.event) {
           case "message_start": {
             const u = v.message?.usage;
