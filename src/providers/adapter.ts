@@ -25,6 +25,11 @@ export function joinUrl(base: string, path: string): string {
   return base.replace(/\/+$/, "") + path;
 }
 
+/** A base URL without trailing slashes or a final `/v1` (for APIs whose paths add their own). */
+export function withoutV1(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/v1$/, "");
+}
+
 export function bearerHeaders(p: ProviderConfig): Record<string, string> {
   const h: Record<string, string> = { "Content-Type": "application/json", ...p.headers };
   if (p.apiKey) h.Authorization = `Bearer ${p.apiKey}`;
