@@ -305,8 +305,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
     // Without `user` or a session key nobody can ever address this session again: keep no transcript.
     persist: session.explicit,
     env: runtime.env,
-    onFailover: (from: { provider: string; model: string }, e: ProviderError) =>
-      log.warn(`model ${from.provider}/${from.model} failed (${e.reason}: ${e.message}); trying the next fallback`),
+    log: log,
   };
 
   if (!body.stream) {

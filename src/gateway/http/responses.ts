@@ -340,8 +340,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
     signal: abort.signal,
     channel: messageChannel(req.headers),
     env: runtime.env,
-    onFailover: (from: { provider: string; model: string }, e: ProviderError) =>
-      ctx.log.warn(`model ${from.provider}/${from.model} failed (${e.reason}: ${e.message}); trying the next fallback`),
+    log: ctx.log,
   };
   const remember = () => store.saveResponse({ id: shell.id, sessionKey, agentId: agent.id, subject: principal.subject, headerKey });
 
