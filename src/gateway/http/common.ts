@@ -1,12 +1,15 @@
 /**
  * Shared plumbing of the API routes: the per-endpoint switch, CORS, method checks, gateway
- * auth and scopes, JSON bodies with size and time limits, and OpenAI-style error envelopes.
+ * auth and scopes, JSON bodies with size and time limits, and OpenAI-style error envelopes
+ * (upstream model failures included).
  */
 import type { Context, Hono } from "hono";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
 import { normalizeIp } from "../../auth/net.ts";
+import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
 import type { Scope } from "../../protocol/scopes.ts";
+import type { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import { textResponse } from "./app.ts";
@@ -40,6 +43,23 @@ export class HttpError extends Error {
   constructor(readonly response: Response) {
     super("http error");
   }
+}
+
+/** An upstream model failure as an OpenAI error response (a 429 carries Retry-After). */
+export function providerFailure(err: ProviderError): Response {
+  const f = toHttpFailure(err);
+  const headers: Record<string, string> = {};
+  if (f.status === 429 && err.extra.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.ceil(err.extra.retryAfterMs / 1000));
+  return oaiError(f.status, f.type, f.message, f.code, headers);
+}
+
+/** The `error` object for a failure after a stream started: `{"message","type"[,"code"]}`. */
+export function failureBody(err: unknown): { message: string; type: string; code?: string } {
+  if (err instanceof ProviderError) {
+    const f = toHttpFailure(err);
+    return f.code ? { message: f.message, type: f.type, code: f.code } : { message: f.message, type: f.type };
+  }
+  return { message: "internal error", type: "api_error" };
 }
 
 // --- CORS ----------------------------------------------------------------------------------
@@ -86,7 +106,8 @@ export interface EndpointSpec {
 
 /**
  * Mount `path` with the full gate: switch → CORS preflight → method → auth → scope → handler.
- * Disabled endpoints answer a plain-text 404 for every method.
+ * Disabled endpoints answer a plain-text 404 for every method. A handler may throw HttpError,
+ * StoreUnavailableError (503) or ProviderError (mapped by `toHttpFailure`); anything else is a 500.
  */
 export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: string, spec: EndpointSpec): void {
   app.all(path, async (c) => {
@@ -109,6 +130,7 @@ export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: str
         } catch (err) {
           if (err instanceof HttpError) res = err.response;
           else if (err instanceof StoreUnavailableError) res = oaiError(503, "api_error", err.message, "state_unavailable");
+          else if (err instanceof ProviderError) res = providerFailure(err);
           else {
             ctx.log.error(`${req.method} ${path} failed: ${(err as Error).stack ?? err}`);
             res = oaiError(500, "api_error", "internal error");
@@ -176,4 +198,19 @@ export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = B
   } catch (err) {
     throw new HttpError(invalidRequest((err as Error).message));
   }
+}
+
+export function issueText(error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }): string {
+  const issue = error.issues[0];
+  if (!issue) return "Invalid request body.";
+  let path = "";
+  for (const seg of issue.path) path += typeof seg === "number" ? `[${seg}]` : path ? `.${String(seg)}` : String(seg);
+  return path ? `Invalid \`${path}\`: ${issue.message}` : `Invalid request body: ${issue.message}`;
+}
+
+/** `readJsonBody`, then `schema`: a body that does not fit is a 400 naming its first issue. Throws HttpError. */
+export async function readJsonRequest<T>(req: Request, schema: z.ZodMiniType<T>, maxBytes: number): Promise<T> {
+  const parsed = schema.safeParse(await readJsonBody(req, maxBytes));
+  if (!parsed.success) throw new HttpError(invalidRequest(issueText(parsed.error)));
+  return parsed.data;
 }

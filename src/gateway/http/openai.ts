@@ -6,15 +6,13 @@
  */
 import { Hono, type Context } from "hono";
 import { runTurn, planTurn } from "../../agents/turn.ts";
-import { StoreUnavailableError } from "../../agents/runtime.ts";
-import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
 import type { Message, ModelEvent, ModelResult, SamplingParams, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonBody } from "./common.ts";
+import { BODY_LIMITS, failureBody, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonRequest } from "./common.ts";
 import { SseStream } from "./sse.ts";
 
 // --- models ---------------------------------------------------------------------------------
@@ -25,37 +23,6 @@ function modelObject(id: string) {
 
 export function listedModelIds(ctx: GatewayContext): string[] {
   return ["openclaw", "openclaw/default", ...ctx.runtime.agents().map((a) => `openclaw/${a.id}`)];
-}
-
-// --- errors ---------------------------------------------------------------------------------
-
-/** A failure of the turn as an OpenAI error response. */
-export function failureResponse(err: unknown): Response {
-  if (err instanceof HttpError) return err.response;
-  if (err instanceof StoreUnavailableError) return oaiError(503, "api_error", err.message, "state_unavailable");
-  if (err instanceof ProviderError) {
-    const f = toHttpFailure(err);
-    const headers: Record<string, string> = {};
-    if (f.status === 429 && err.extra.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.ceil(err.extra.retryAfterMs / 1000));
-    return oaiError(f.status, f.type, f.message, f.code, headers);
-  }
-  throw err;
-}
-
-function failureBody(err: unknown): { message: string; type: string; code?: string } {
-  if (err instanceof ProviderError) {
-    const f = toHttpFailure(err);
-    return f.code ? { message: f.message, type: f.type, code: f.code } : { message: f.message, type: f.type };
-  }
-  return { message: "internal error", type: "api_error" };
-}
-
-export function issueText(error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }): string {
-  const issue = error.issues[0];
-  if (!issue) return "Invalid request body.";
-  let path = "";
-  for (const seg of issue.path) path += typeof seg === "number" ? `[${seg}]` : path ? `.${String(seg)}` : String(seg);
-  return path ? `Invalid \`${path}\`: ${issue.message}` : `Invalid request body: ${issue.message}`;
 }
 
 // --- chat request schema --------------------------------------------------------------------
@@ -267,10 +234,7 @@ export class ChunkWriter {
 async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
   const req = c.req.raw;
   c.env.server.timeout(req, 0);
-  const raw = await readJsonBody(req, BODY_LIMITS.chat);
-  const parsed = ChatRequest.safeParse(raw);
-  if (!parsed.success) return invalidRequest(issueText(parsed.error));
-  const body = parsed.data;
+  const body = await readJsonRequest(req, ChatRequest, BODY_LIMITS.chat);
   const runtime = ctx.runtime;
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
@@ -326,7 +290,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
       });
     } catch (err) {
       if (abort.signal.aborted) log.debug(`chat completion ${id} aborted by the client`);
-      return failureResponse(err);
+      throw err;
     } finally {
       req.signal.removeEventListener("abort", onClientGone);
     }
@@ -358,10 +322,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
   const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
   if (first === "failed") {
     req.signal.removeEventListener("abort", onClientGone);
-    return running.then(
-      () => oaiError(500, "api_error", "internal error"),
-      (err) => failureResponse(err),
-    );
+    return running.then(() => oaiError(500, "api_error", "internal error"));
   }
   start();
   running

@@ -13,8 +13,8 @@ import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, HttpError, invalidRequest, json, mountEndpoint, readJsonBody } from "./common.ts";
-import { EMPTY_REPLY, issueText } from "./openai.ts";
+import { BODY_LIMITS, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest } from "./common.ts";
+import { EMPTY_REPLY } from "./openai.ts";
 import { SseStream } from "./sse.ts";
 
 const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
@@ -163,9 +163,8 @@ function failedObject(shell: Shell, code: string, message: string): Record<strin
   return { id: shell.id, object: "response", created_at: shell.created_at, status: "failed", model: shell.model, output: [], usage: ZERO_USAGE, error: { code, message } };
 }
 
-/** A turn failure as the `failed` response resource with the mapped HTTP status. */
+/** A turn failure as the `failed` response resource with the mapped HTTP status (others go to mountEndpoint). */
 function failedResponse(shell: Shell, err: unknown): Response {
-  if (err instanceof HttpError) return err.response;
   if (err instanceof StoreUnavailableError) return json(503, failedObject(shell, "api_error", err.message));
   if (err instanceof ProviderError) {
     const f = toHttpFailure(err);
@@ -292,10 +291,7 @@ function toolsOf(body: ResponsesRequest): { tools?: ToolDef[]; toolChoice?: Tool
 async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
   const req = c.req.raw;
   c.env.server.timeout(req, 0);
-  const raw = await readJsonBody(req, BODY_LIMITS.responses);
-  const parsed = ResponsesRequest.safeParse(raw);
-  if (!parsed.success) return invalidRequest(issueText(parsed.error));
-  const body = parsed.data;
+  const body = await readJsonRequest(req, ResponsesRequest, BODY_LIMITS.responses);
   const runtime = ctx.runtime;
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
@@ -387,7 +383,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
     })
     .catch(async (err) => {
       if (abort.signal.aborted) return;
-      const f = err instanceof ProviderError ? toHttpFailure(err) : { type: "api_error", message: "internal error", code: undefined };
+      const f = failureBody(err);
       await sse.write(events.failed(f.code ?? f.type, f.message));
     })
     .finally(async () => {
