@@ -8,12 +8,14 @@ import { StoreUnavailableError } from "../../agents/runtime.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
 import { normalizeIp } from "../../auth/net.ts";
 import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
+import type { ModelEvent } from "../../providers/types.ts";
 import type { Scope } from "../../protocol/scopes.ts";
 import type { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import { textResponse } from "./app.ts";
 import { authenticateHttp, scopeDenied, type HttpPrincipal } from "./auth.ts";
+import { SseStream } from "./sse.ts";
 
 export type EndpointName = "models" | "chatCompletions" | "responses" | "embeddings" | "toolsInvoke";
 
@@ -213,4 +215,70 @@ export async function readJsonRequest<T>(req: Request, schema: z.ZodMiniType<T>,
   const parsed = schema.safeParse(await readJsonBody(req, maxBytes));
   if (!parsed.success) throw new HttpError(invalidRequest(issueText(parsed.error)));
   return parsed.data;
+}
+
+// --- agent turns ----------------------------------------------------------------------------
+
+/** Cancels a turn when its client disconnects; `release()` once the turn has settled. */
+export function clientAbort(req: Request): { signal: AbortSignal; gone(): void; release(): void } {
+  const controller = new AbortController();
+  const gone = () => controller.abort("client disconnected");
+  req.signal.addEventListener("abort", gone, { once: true });
+  return { signal: controller.signal, gone, release: () => req.signal.removeEventListener("abort", gone) };
+}
+
+export interface TurnStream<T> {
+  client: ReturnType<typeof clientAbort>;
+  /** Opening frames, queued synchronously the moment a model accepts, so they always come first. */
+  head(): string;
+  /** One batch of model events → frames. */
+  frames(events: ModelEvent[]): string;
+  /** Start the turn with these streaming hooks. */
+  run(hooks: { onOpen(): void; onEvents(events: ModelEvent[]): Promise<void> }): Promise<T>;
+  /** Closing frames of a turn that succeeded. */
+  end(value: T, sse: SseStream): Promise<void>;
+  /** Error frames of a turn that failed after the stream opened. */
+  fail(err: unknown, sse: SseStream): Promise<void>;
+  /** Instead of `fail`, when the turn ended because the client went away. */
+  aborted?(): void;
+}
+
+/**
+ * Stream one turn as SSE. The response starts once a model accepted the request (or a fallback
+ * did); a failure before that rejects with the turn's error, so the client gets an ordinary
+ * error with its own status. Once started, the stream always ends with `data: [DONE]`.
+ */
+export async function streamTurn<T>(spec: TurnStream<T>): Promise<Response> {
+  const { client } = spec;
+  const sse = new SseStream(client.gone);
+  const opened = Promise.withResolvers<void>();
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    void sse.write(spec.head());
+    opened.resolve();
+  };
+  const running = spec.run({
+    onOpen: start,
+    onEvents: (events) => {
+      start();
+      return sse.write(spec.frames(events));
+    },
+  });
+  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
+  if (first === "failed") {
+    client.release();
+    await running; // rethrows the turn's error
+  }
+  start();
+  running
+    .then((value) => spec.end(value, sse))
+    .catch((err) => (client.signal.aborted ? spec.aborted?.() : spec.fail(err, sse)))
+    .finally(async () => {
+      client.release();
+      await sse.write("data: [DONE]\n\n");
+      sse.close();
+    });
+  return sse.response();
 }

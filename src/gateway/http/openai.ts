@@ -12,8 +12,7 @@ import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, failureBody, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonRequest } from "./common.ts";
-import { SseStream } from "./sse.ts";
+import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonRequest, streamTurn } from "./common.ts";
 
 // --- models ---------------------------------------------------------------------------------
 
@@ -249,9 +248,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
   const id = `chatcmpl_${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = body.model ?? "openclaw";
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort("client disconnected");
-  req.signal.addEventListener("abort", onClientGone, { once: true });
+  const client = clientAbort(req);
   const log = ctx.log;
   const turn = {
     config: runtime.config,
@@ -264,12 +261,12 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
     toolChoice: toolChoice === "none" ? undefined : toolChoice,
     params,
     override,
-    signal: abort.signal,
+    signal: client.signal,
     channel: messageChannel(req.headers),
     // Without `user` or a session key nobody can ever address this session again: keep no transcript.
     persist: session.explicit,
     env: runtime.env,
-    log: log,
+    log,
   };
 
   if (!body.stream) {
@@ -289,63 +286,37 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
         usage: chatUsage(result.usage),
       });
     } catch (err) {
-      if (abort.signal.aborted) log.debug(`chat completion ${id} aborted by the client`);
+      if (client.signal.aborted) log.debug(`chat completion ${id} aborted by the client`);
       throw err;
     } finally {
-      req.signal.removeEventListener("abort", onClientGone);
+      client.release();
     }
   }
 
-  // Streaming: the response starts once the upstream accepted the request (or failed over to
-  // one that did); failures before that are ordinary JSON errors with their own status.
+  // Streaming: the role chunk opens the stream; a turn that produced no output still gets its
+  // (fallback) text as one delta before the finish chunk.
   const writer = new ChunkWriter(id, created, model);
-  const sse = new SseStream(onClientGone);
-  const opened = Promise.withResolvers<void>();
   let anyText = false;
-  let started = false;
-  // The role chunk is queued synchronously the moment a model accepts, so it always comes first.
-  const start = () => {
-    if (started) return;
-    started = true;
-    void sse.write(writer.chunk({ role: "assistant" }));
-    opened.resolve();
-  };
-  const running = runTurn({
-    ...turn,
-    onOpen: start,
-    onEvents: (events) => {
-      start();
+  return streamTurn({
+    client,
+    head: () => writer.chunk({ role: "assistant" }),
+    run: (hooks) => runTurn({ ...turn, ...hooks }),
+    frames: (events) => {
       if (!anyText && events.some((e) => e.type === "text" || e.type === "tool")) anyText = true;
-      return sse.write(writer.events(events));
+      return writer.events(events);
     },
-  });
-  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
-  if (first === "failed") {
-    req.signal.removeEventListener("abort", onClientGone);
-    return running.then(() => oaiError(500, "api_error", "internal error"));
-  }
-  start();
-  running
-    .then(async ({ result }) => {
+    async end({ result }, sse) {
       if (!anyText) await sse.write(writer.chunk({ content: result.text || (result.toolCalls.length ? "" : EMPTY_REPLY) }));
       if (toolChoiceUnmet(toolChoice, result)) await sse.write(`data: ${JSON.stringify({ error: { message: TOOL_CHOICE_UNMET, type: "api_error" } })}\n\n`);
       await sse.write(writer.chunk({}, result.finishReason));
       if (body.stream_options?.include_usage) await sse.write(writer.usage(result.usage));
-    })
-    .catch(async (err) => {
-      if (abort.signal.aborted) {
-        log.debug(`chat completion stream ${id} aborted by the client`);
-        return;
-      }
+    },
+    async fail(err, sse) {
       await sse.write(`data: ${JSON.stringify({ error: failureBody(err) })}\n\n`);
       await sse.write(writer.chunk({}, "error"));
-    })
-    .finally(async () => {
-      req.signal.removeEventListener("abort", onClientGone);
-      await sse.write("data: [DONE]\n\n");
-      sse.close();
-    });
-  return sse.response();
+    },
+    aborted: () => log.debug(`chat completion stream ${id} aborted by the client`),
+  });
 }
 
 // --- routes ---------------------------------------------------------------------------------

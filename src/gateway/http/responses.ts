@@ -13,9 +13,8 @@ import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest } from "./common.ts";
+import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest, streamTurn } from "./common.ts";
 import { EMPTY_REPLY } from "./openai.ts";
-import { SseStream } from "./sse.ts";
 
 const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
 const PositiveInt = z.number().check(z.int(), z.positive());
@@ -319,9 +318,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
 
   const shell: Shell = { id: `resp_${crypto.randomUUID()}`, created_at: Math.floor(Date.now() / 1000), model: body.model };
   const msgId = `msg_${crypto.randomUUID()}`;
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort("client disconnected");
-  req.signal.addEventListener("abort", onClientGone, { once: true });
+  const client = clientAbort(req);
   const turn = {
     config: runtime.config,
     store,
@@ -333,7 +330,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
     toolChoice,
     params: { maxTokens: body.max_output_tokens ?? undefined, temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined },
     override,
-    signal: abort.signal,
+    signal: client.signal,
     channel: messageChannel(req.headers),
     env: runtime.env,
     log: ctx.log,
@@ -348,50 +345,25 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
     } catch (err) {
       return failedResponse(shell, err);
     } finally {
-      req.signal.removeEventListener("abort", onClientGone);
+      client.release();
     }
   }
 
   const events = new ResponseEvents(shell, msgId);
-  const sse = new SseStream(onClientGone);
-  const opened = Promise.withResolvers<void>();
-  let started = false;
-  const start = () => {
-    if (started) return;
-    started = true;
-    void sse.write(events.start());
-    opened.resolve();
-  };
-  const running = runTurn({
-    ...turn,
-    onOpen: start,
-    onEvents: (evs) => {
-      start();
-      return sse.write(events.events(evs));
-    },
-  });
-  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
-  if (first === "failed") {
-    req.signal.removeEventListener("abort", onClientGone);
-    return running.then(() => json(500, failedObject(shell, "api_error", "internal error")), (err) => failedResponse(shell, err));
-  }
-  start();
-  running
-    .then(async ({ result }) => {
+  return streamTurn({
+    client,
+    head: () => events.start(),
+    run: (hooks) => runTurn({ ...turn, ...hooks }),
+    frames: (evs) => events.events(evs),
+    async end({ result }, sse) {
       remember();
       await sse.write(events.finish(result));
-    })
-    .catch(async (err) => {
-      if (abort.signal.aborted) return;
+    },
+    async fail(err, sse) {
       const f = failureBody(err);
       await sse.write(events.failed(f.code ?? f.type, f.message));
-    })
-    .finally(async () => {
-      req.signal.removeEventListener("abort", onClientGone);
-      await sse.write("data: [DONE]\n\n");
-      sse.close();
-    });
-  return sse.response();
+    },
+  }).catch((err) => failedResponse(shell, err));
 }
 
 export function responsesRoutes(ctx: GatewayContext): Hono<HttpEnv> {
