@@ -130,24 +130,37 @@ export function convertChatMessages(messages: ChatRequest["messages"]): { system
   return { system: system.length ? system.join("\n\n") : undefined, conversation };
 }
 
-function toolsOf(body: ChatRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
-  const tools = body.tools?.map((t) => ({
-    name: t.function.name,
-    description: t.function.description ?? undefined,
-    parameters: (t.function.parameters ?? undefined) as Record<string, unknown> | undefined,
-    strict: t.function.strict ?? undefined,
+/** A client's function tools, flattened as `/v1/responses` sends them. */
+export interface ClientTool {
+  name: string;
+  description?: string | null;
+  parameters?: Record<string, unknown> | null;
+  strict?: boolean | null;
+}
+
+/**
+ * Client tools and `tool_choice` → provider-neutral ones. A named choice must be one of the
+ * tools (else 400); `none` sends neither.
+ */
+export function toolsFrom(clientTools: ClientTool[] | null | undefined, choice: ToolChoice | null | undefined): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
+  const tools = clientTools?.map((t) => ({
+    name: t.name,
+    description: t.description ?? undefined,
+    parameters: t.parameters ?? undefined,
+    strict: t.strict ?? undefined,
   }));
+  if (choice && typeof choice === "object" && !tools?.some((t) => t.name === choice.name)) {
+    throw new HttpError(invalidRequest(`Unknown tool '${choice.name}' in \`tool_choice\`.`));
+  }
+  if (choice === "none") return {};
+  return { tools: tools?.length ? tools : undefined, toolChoice: choice ?? undefined };
+}
+
+function toolsOf(body: ChatRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
   const tc = body.tool_choice;
-  let toolChoice: ToolChoice | undefined;
-  if (typeof tc === "string") toolChoice = tc;
-  else if (tc) {
-    if (!tools?.some((t) => t.name === tc.function.name)) throw new HttpError(invalidRequest(`Unknown tool '${tc.function.name}' in \`tool_choice\`.`));
-    toolChoice = { name: tc.function.name };
-  }
-  if (toolChoice !== undefined && toolChoice !== "none" && toolChoice !== "auto" && !tools?.length) {
-    throw new HttpError(invalidRequest("`tool_choice` requires `tools`."));
-  }
-  return { tools: tools?.length ? tools : undefined, toolChoice };
+  const out = toolsFrom(body.tools?.map((t) => t.function), tc && typeof tc === "object" ? { name: tc.function.name } : tc);
+  if (out.toolChoice !== undefined && out.toolChoice !== "auto" && !out.tools) throw new HttpError(invalidRequest("`tool_choice` requires `tools`."));
+  return out;
 }
 
 function paramsOf(body: ChatRequest): SamplingParams {
@@ -257,8 +270,8 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
     sessionKey: session.key,
     plan,
     system,
-    tools: toolChoice === "none" ? undefined : tools,
-    toolChoice: toolChoice === "none" ? undefined : toolChoice,
+    tools,
+    toolChoice,
     params,
     override,
     signal: client.signal,

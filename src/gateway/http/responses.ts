@@ -7,14 +7,14 @@ import { Hono, type Context } from "hono";
 import { planTurn, runTurn } from "../../agents/turn.ts";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
 import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
-import type { Message, ModelEvent, ModelResult, ToolCall, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
+import type { Message, ModelEvent, ModelResult, ToolCall, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
 import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest, streamTurn } from "./common.ts";
-import { EMPTY_REPLY } from "./openai.ts";
+import { EMPTY_REPLY, toolsFrom } from "./openai.ts";
 
 const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
 const PositiveInt = z.number().check(z.int(), z.positive());
@@ -269,24 +269,6 @@ class ResponseEvents {
   }
 }
 
-function toolsOf(body: ResponsesRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
-  const tools = body.tools?.map((t) => ({
-    name: t.name,
-    description: t.description ?? undefined,
-    parameters: (t.parameters ?? undefined) as Record<string, unknown> | undefined,
-    strict: t.strict ?? undefined,
-  }));
-  const tc = body.tool_choice;
-  let toolChoice: ToolChoice | undefined;
-  if (typeof tc === "string") toolChoice = tc;
-  else if (tc) {
-    if (!tools?.some((t) => t.name === tc.name)) throw new HttpError(invalidRequest(`Unknown tool '${tc.name}' in \`tool_choice\`.`));
-    toolChoice = { name: tc.name };
-  }
-  if (toolChoice === "none") return {};
-  return { tools: tools?.length ? tools : undefined, toolChoice };
-}
-
 async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
   const req = c.req.raw;
   c.env.server.timeout(req, 0);
@@ -295,7 +277,8 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
   const { system, conversation } = convertInput(body);
-  const { tools, toolChoice } = toolsOf(body);
+  const tc = body.tool_choice;
+  const { tools, toolChoice } = toolsFrom(body.tools, tc && typeof tc === "object" ? { name: tc.name } : tc);
   const store = runtime.store;
 
   // previous_response_id: same caller, agent and explicit session key, else silently ignored.
