@@ -12,6 +12,7 @@ import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { modelOverride, selectAgent } from "./agent-request.ts";
 import { BODY_LIMITS, invalidRequest, json, mountEndpoint, readJsonRequest } from "./common.ts";
+import { opt, PositiveInt } from "./openai.ts";
 
 export const MAX_INPUTS = 128;
 export const MAX_INPUT_CHARS = 8192;
@@ -20,9 +21,9 @@ export const MAX_TOTAL_CHARS = 65_536;
 const EmbeddingsRequest = z.looseObject({
   model: z.string(),
   input: z.union([z.string(), z.array(z.string())]),
-  encoding_format: z.optional(z.nullable(z.enum(["float", "base64"]))),
-  dimensions: z.optional(z.nullable(z.number().check(z.int(), z.positive()))),
-  user: z.optional(z.nullable(z.string())),
+  encoding_format: opt(z.enum(["float", "base64"])),
+  dimensions: opt(PositiveInt),
+  user: opt(z.string()),
 });
 
 export function floatsToBase64(v: number[]): string {

@@ -26,12 +26,13 @@ export function listedModelIds(ctx: GatewayContext): string[] {
 
 // --- chat request schema --------------------------------------------------------------------
 
-const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
+// Building blocks shared with `/v1/responses`.
+export const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
 const Int = z.number().check(z.int());
-const PositiveInt = z.number().check(z.int(), z.positive());
-const between = (lo: number, hi: number) => z.number().check(z.gte(lo), z.lte(hi));
-
-const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
+export const PositiveInt = z.number().check(z.int(), z.positive());
+export const between = (lo: number, hi: number) => z.number().check(z.gte(lo), z.lte(hi));
+/** A content part; each surface decides which `type`s it takes. */
+export const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
 const Content = opt(z.union([z.string(), z.array(Part)]));
 
 const ChatMessage = z.looseObject({

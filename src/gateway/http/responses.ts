@@ -14,12 +14,8 @@ import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
 import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest, streamTurn } from "./common.ts";
-import { EMPTY_REPLY, toolsFrom } from "./openai.ts";
+import { between, EMPTY_REPLY, opt, Part, PositiveInt, toolsFrom } from "./openai.ts";
 
-const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
-const PositiveInt = z.number().check(z.int(), z.positive());
-
-const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
 /** Items: typed, or typeless `{role, content}` messages as the OpenAI SDKs send them. */
 const Item = z.looseObject({
   type: z.optional(z.string()),
@@ -50,8 +46,8 @@ export const ResponsesRequest = z.looseObject({
   text: opt(z.looseObject({})),
   stream: opt(z.boolean()),
   max_output_tokens: opt(PositiveInt),
-  temperature: opt(z.number().check(z.gte(0), z.lte(2))),
-  top_p: opt(z.number().check(z.gte(0), z.lte(1))),
+  temperature: opt(between(0, 2)),
+  top_p: opt(between(0, 1)),
   user: opt(z.string()),
   previous_response_id: opt(z.string()),
 });
