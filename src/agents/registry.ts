@@ -2,7 +2,6 @@
  * Agents from config: `agents.entries` (current), `agents.list` (seed-era array), or the
  * implicit `main` agent when none are configured.
  */
-import { join } from "node:path";
 import type { OpenClawConfig } from "../config/schema.ts";
 
 export interface AgentInfo {
@@ -58,8 +57,4 @@ export function listAgents(cfg: OpenClawConfig): AgentInfo[] {
 
 export function defaultAgentId(cfg: OpenClawConfig): string {
   return listAgents(cfg).find((a) => a.isDefault)!.id;
-}
-
-export function agentSessionsPath(stateDir: string, agentId: string): string {
-  return join(stateDir, "agents", agentId, "sessions", "sessions.json");
 }
