@@ -46,20 +46,20 @@ function notConfigured(message: string, configKey: string): ProviderError {
 export function resolveApiKey(id: string, raw: unknown, env: Env): string | undefined {
   if (raw === undefined || raw === null || raw === "") return undefined;
   const key = `models.providers.${id}.apiKey`;
+  let name: string | undefined;
   if (typeof raw === "string") {
-    const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw.trim());
-    if (!ref) return raw;
-    const value = env[ref[1]];
-    if (!value) throw notConfigured(`Provider "${id}" has no API key: environment variable ${ref[1]} (from ${key}) is not set.`, key);
-    return value;
+    name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw.trim())?.[1];
+    if (!name) return raw;
+  } else {
+    const secret = raw as { source?: string; id?: string };
+    if (secret.source !== "env" || !secret.id) {
+      throw notConfigured(`Provider "${id}": ${key} uses a SecretRef source this gateway cannot read; use a literal, "\${ENV_VAR}" or {source:"env",id}.`, key);
+    }
+    name = secret.id;
   }
-  const secret = raw as { source?: string; id?: string };
-  if (secret.source === "env" && secret.id) {
-    const value = env[secret.id];
-    if (!value) throw notConfigured(`Provider "${id}" has no API key: environment variable ${secret.id} (from ${key}) is not set.`, key);
-    return value;
-  }
-  throw notConfigured(`Provider "${id}": ${key} uses a SecretRef source this gateway cannot read; use a literal, "\${ENV_VAR}" or {source:"env",id}.`, key);
+  const value = env[name];
+  if (!value) throw notConfigured(`Provider "${id}" has no API key: environment variable ${name} (from ${key}) is not set.`, key);
+  return value;
 }
 
 function positive(v: unknown): number | undefined {
