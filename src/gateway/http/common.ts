@@ -153,33 +153,31 @@ export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: str
  */
 export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = BODY_TIMEOUT_MS): Promise<unknown> {
   const tooLarge = () => new HttpError(oaiError(413, "invalid_request_error", "Payload too large"));
+  const timeout = () => new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
   const declared = Number(req.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  let text = "";
-  if (Number.isFinite(declared) && req.headers.has("content-length")) {
-    // Known length within the limit: let Bun read it natively, bounded in time.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
-    try {
+  const knownLength = Number.isFinite(declared) && req.headers.has("content-length");
+  const body = req.body;
+  if (!knownLength && !body) return {};
+  let text: string;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+  try {
+    if (knownLength) {
+      // Known length within the limit: let Bun read it natively, bounded in time.
       const got = await Promise.race([req.text(), timedOut]);
-      if (got === "timeout") throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+      if (got === "timeout") throw timeout();
       text = got;
-    } finally {
-      clearTimeout(timer);
-    }
-  } else if (req.body) {
-    // Chunked: count bytes as they arrive.
-    const reader = req.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
-    try {
+    } else {
+      // Chunked: count bytes as they arrive.
+      const reader = body!.getReader();
+      const chunks: Uint8Array[] = [];
+      let size = 0;
       for (;;) {
         const next = await Promise.race([reader.read(), timedOut]);
         if (next === "timeout") {
           reader.cancel().catch(() => {});
-          throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+          throw timeout();
         }
         if (next.done) break;
         size += next.value.byteLength;
@@ -189,10 +187,10 @@ export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = B
         }
         chunks.push(next.value);
       }
-    } finally {
-      clearTimeout(timer);
+      text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     }
-    text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  } finally {
+    clearTimeout(timer);
   }
   if (!text.trim()) return {};
   try {
