@@ -131,8 +131,10 @@ function messageItem(id: string, text: string, phase: "final_answer" | "commenta
   return { type: "message", id, role: "assistant", content: [{ type: "output_text", text }], phase, status };
 }
 
+const functionCallItemId = (callId: string) => (callId.startsWith("call_") ? callId : `call_${callId}`);
+
 function functionCallItem(t: ToolCall, status = "completed") {
-  return { type: "function_call", id: t.id.startsWith("call_") ? t.id : `call_${t.id}`, call_id: t.id, name: t.name, arguments: t.arguments, status };
+  return { type: "function_call", id: functionCallItemId(t.id), call_id: t.id, name: t.name, arguments: t.arguments, status };
 }
 
 export function responseObject(shell: Shell, result: ModelResult, msgId: string): Record<string, unknown> {
@@ -235,7 +237,7 @@ class ResponseEvents {
         }
         if (ev.args) {
           t.call.arguments += ev.args;
-          out += this.frame("response.function_call_arguments.delta", { item_id: functionCallItem(t.call).id, output_index: t.outputIndex, delta: ev.args });
+          out += this.frame("response.function_call_arguments.delta", { item_id: functionCallItemId(t.call.id), output_index: t.outputIndex, delta: ev.args });
         }
       }
     }
