@@ -40,9 +40,9 @@ export function listAgents(cfg: OpenClawConfig): AgentInfo[] {
   if (raw.length === 0) raw.push([IMPLICIT_AGENT_ID, {}]);
   const explicitDefault = raw.find(([, a]) => a.default)?.[0];
   const defaultId = explicitDefault ?? raw[0][0];
+  const inherited = modelParts(defaults.model);
   return raw.map(([id, a]) => {
     const own = modelParts(a.model);
-    const inherited = modelParts(defaults.model);
     return {
       id,
       name: a.name,
