@@ -2,7 +2,6 @@
  * Agents from config: `agents.entries` (current), `agents.list` (seed-era array), or the
  * implicit `main` agent when none are configured.
  */
-import { join } from "node:path";
 import type { OpenClawConfig } from "../config/schema.ts";
 
 export interface AgentInfo {
@@ -41,9 +40,9 @@ export function listAgents(cfg: OpenClawConfig): AgentInfo[] {
   if (raw.length === 0) raw.push([IMPLICIT_AGENT_ID, {}]);
   const explicitDefault = raw.find(([, a]) => a.default)?.[0];
   const defaultId = explicitDefault ?? raw[0][0];
+  const inherited = modelParts(defaults.model);
   return raw.map(([id, a]) => {
     const own = modelParts(a.model);
-    const inherited = modelParts(defaults.model);
     return {
       id,
       name: a.name,
@@ -58,8 +57,4 @@ export function listAgents(cfg: OpenClawConfig): AgentInfo[] {
 
 export function defaultAgentId(cfg: OpenClawConfig): string {
   return listAgents(cfg).find((a) => a.isDefault)!.id;
-}
-
-export function agentSessionsPath(stateDir: string, agentId: string): string {
-  return join(stateDir, "agents", agentId, "sessions", "sessions.json");
 }

@@ -156,7 +156,6 @@ export class AgentRuntime {
     try {
       // The model stack loads with the first run, not at gateway startup.
       const { runTurn } = await import("./turn.ts");
-      const { formatRef } = await import("../providers/index.ts");
       const history = store.history(sessionKey);
       const user = { role: "user" as const, content: input.message };
       const { result, ref } = await runTurn({
@@ -169,7 +168,7 @@ export class AgentRuntime {
         runId,
         channel: input.channel,
         env: this.env,
-        onFailover: (from, e) => this.deps.log.warn(`run ${runId}: model ${formatRef(from)} failed (${e.reason}: ${e.message}); trying the next fallback`),
+        log: this.deps.log,
         onEvents: (events) => {
           let delta = "";
           for (const e of events) if (e.type === "text") delta += e.text;

@@ -63,7 +63,8 @@ export interface TurnInput {
   /** Append the turn to the transcript (default). Off for sessions nobody can address again. */
   persist?: boolean;
   env?: Record<string, string | undefined>;
-  onFailover?(from: ModelRef, error: ProviderError): void;
+  /** Warned when a model fails and the next one of the chain is tried. */
+  log?: { warn(message: string): void };
 }
 
 export interface TurnOutput {
@@ -83,14 +84,19 @@ export async function runTurn(input: TurnInput): Promise<TurnOutput> {
     toolChoice: input.toolChoice,
     params: input.params ?? {},
   };
-  const hooks = { signal: input.signal, env: input.env, onFailover: input.onFailover };
+  const log = input.log;
+  const onFailover = log
+    ? (from: ModelRef, e: ProviderError) =>
+        log.warn(`${input.runId ? `run ${input.runId}: ` : ""}model ${formatRef(from)} failed (${e.reason}: ${e.message}); trying the next fallback`)
+    : undefined;
+  const hooks = { signal: input.signal, env: input.env, onFailover };
   const { value: result, ref } = input.onEvents
     ? await streamWithFailover(input.config, chain, spec, { ...hooks, onEvents: input.onEvents, onOpen: input.onOpen })
     : await completeWithFailover(input.config, chain, spec, hooks);
+  if (input.persist === false) return { result, ref };
   const reply: Message = result.toolCalls.length
     ? { role: "assistant", content: result.text, toolCalls: result.toolCalls }
     : { role: "assistant", content: result.text };
-  if (input.persist === false) return { result, ref };
   const session = input.store.append({
     key: input.sessionKey,
     agentId: input.agent.id,

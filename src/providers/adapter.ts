@@ -12,7 +12,10 @@ export interface Adapter {
   streamFormat: "sse" | "ndjson";
   chatRequest(call: ModelCall, stream: boolean): WireRequest;
   parseChat(json: unknown): ModelResult;
-  /** A stateful translator for one stream: raw items (SSE events or NDJSON objects) → model events. */
+  /**
+   * A stateful translator for one stream: raw items (SSE events or NDJSON objects) → model events.
+   * Unparsable data may simply throw its SyntaxError: the driver reports it as malformed stream data.
+   */
   streamTranslator(): (items: unknown[]) => ModelEvent[];
   embedRequest?(call: EmbeddingCall): WireRequest;
   parseEmbed?(json: unknown): EmbeddingResult;
@@ -20,6 +23,11 @@ export interface Adapter {
 
 export function joinUrl(base: string, path: string): string {
   return base.replace(/\/+$/, "") + path;
+}
+
+/** A base URL without trailing slashes or a final `/v1` (for APIs whose paths add their own). */
+export function withoutV1(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/v1$/, "");
 }
 
 export function bearerHeaders(p: ProviderConfig): Record<string, string> {

@@ -1,5 +1,5 @@
 /** `api: "anthropic-messages"`: `POST {baseUrl}/v1/messages` with `x-api-key` (baseUrl without `/v1`). */
-import { compact, joinUrl, num, safeJsonObject, type Adapter } from "./adapter.ts";
+import { compact, joinUrl, num, safeJsonObject, withoutV1, type Adapter } from "./adapter.ts";
 import { ProviderError } from "./errors.ts";
 import type { SseEvent } from "./wire.ts";
 import type { FinishReason, Message, ModelCall, ModelEvent, ModelResult, ToolCall } from "./types.ts";
@@ -7,11 +7,6 @@ import { zeroUsage } from "./types.ts";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 const DEFAULT_MAX_TOKENS = 4096;
-
-function baseUrl(url: string): string {
-  // Tolerate a `/v1` suffix: the path below adds it.
-  return url.replace(/\/+$/, "").replace(/\/v1$/, "");
-}
 
 function toMessages(messages: Message[]): unknown[] {
   const out: Array<{ role: string; content: unknown[] }> = [];
@@ -74,7 +69,8 @@ export const anthropicMessages: Adapter = {
     });
     const headers: Record<string, string> = { "Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION, ...call.provider.headers };
     if (call.provider.apiKey) headers["x-api-key"] = call.provider.apiKey;
-    return { url: joinUrl(baseUrl(call.provider.baseUrl), "/v1/messages"), headers, body };
+    // Tolerate a `/v1` suffix on baseUrl: the path adds it.
+    return { url: joinUrl(withoutV1(call.provider.baseUrl), "/v1/messages"), headers, body };
   },
   parseChat(json: any): ModelResult {
     if (json?.type === "error") throw errorFrom(json);
@@ -98,12 +94,7 @@ export const anthropicMessages: Adapter = {
     return (items) => {
       const out: ModelEvent[] = [];
       for (const ev of items as SseEvent[]) {
-        let v: any;
-        try {
-          v = JSON.parse(ev.data);
-        } catch {
-          throw new ProviderError("server_error", "upstream sent malformed stream data");
-        }
+        const v: any = JSON.parse(ev.data);
         switch (v.type ?? ev.event) {
           case "message_start": {
             const u = v.message?.usage;

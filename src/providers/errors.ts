@@ -65,7 +65,11 @@ export interface HttpFailure {
 
 /** The client-facing status, OpenAI error `type` and message for a failure. */
 export function toHttpFailure(e: ProviderError): HttpFailure {
-  const known = e.extra.status;
+  // A client-side (4xx) upstream status passes through; anything else becomes `fallback`.
+  const passed = (fallback: number) => {
+    const known = e.extra.status;
+    return known && known >= 400 && known < 500 ? known : fallback;
+  };
   switch (e.reason) {
     case "auth":
       return { status: 401, type: "authentication_error", message: e.message };
@@ -78,9 +82,9 @@ export function toHttpFailure(e: ProviderError): HttpFailure {
     case "overloaded":
       return { status: 503, type: "api_error", message: "upstream provider overloaded" };
     case "server_error":
-      return { status: known && known >= 400 && known < 500 ? known : 502, type: "api_error", message: "upstream provider error" };
+      return { status: passed(502), type: "api_error", message: "upstream provider error" };
     case "timeout":
-      return { status: known && known >= 400 && known < 500 ? known : 504, type: "api_error", message: "upstream provider timeout" };
+      return { status: passed(504), type: "api_error", message: "upstream provider timeout" };
     case "format":
       return { status: 400, type: "invalid_request_error", message: e.message };
     case "context_overflow":

@@ -7,7 +7,7 @@
 import type { OpenClawConfig } from "../config/schema.ts";
 import { completeChat, openChatStream, type CallOptions } from "./call.ts";
 import { isFailoverWorthy, ProviderError } from "./errors.ts";
-import { PROVIDER_APIS, type ModelCall, type ModelEvent, type ModelResult, type ProviderApi, type ProviderConfig } from "./types.ts";
+import { PROVIDER_APIS, zeroUsage, type ModelCall, type ModelEvent, type ModelResult, type ProviderApi, type ProviderConfig } from "./types.ts";
 
 export { ProviderError } from "./errors.ts";
 
@@ -46,20 +46,20 @@ function notConfigured(message: string, configKey: string): ProviderError {
 export function resolveApiKey(id: string, raw: unknown, env: Env): string | undefined {
   if (raw === undefined || raw === null || raw === "") return undefined;
   const key = `models.providers.${id}.apiKey`;
+  let name: string | undefined;
   if (typeof raw === "string") {
-    const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw.trim());
-    if (!ref) return raw;
-    const value = env[ref[1]];
-    if (!value) throw notConfigured(`Provider "${id}" has no API key: environment variable ${ref[1]} (from ${key}) is not set.`, key);
-    return value;
+    name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw.trim())?.[1];
+    if (!name) return raw;
+  } else {
+    const secret = raw as { source?: string; id?: string };
+    if (secret.source !== "env" || !secret.id) {
+      throw notConfigured(`Provider "${id}": ${key} uses a SecretRef source this gateway cannot read; use a literal, "\${ENV_VAR}" or {source:"env",id}.`, key);
+    }
+    name = secret.id;
   }
-  const secret = raw as { source?: string; id?: string };
-  if (secret.source === "env" && secret.id) {
-    const value = env[secret.id];
-    if (!value) throw notConfigured(`Provider "${id}" has no API key: environment variable ${secret.id} (from ${key}) is not set.`, key);
-    return value;
-  }
-  throw notConfigured(`Provider "${id}": ${key} uses a SecretRef source this gateway cannot read; use a literal, "\${ENV_VAR}" or {source:"env",id}.`, key);
+  const value = env[name];
+  if (!value) throw notConfigured(`Provider "${id}" has no API key: environment variable ${name} (from ${key}) is not set.`, key);
+  return value;
 }
 
 function positive(v: unknown): number | undefined {
@@ -175,15 +175,17 @@ export interface FailoverHooks extends CallOptions {
 }
 
 /**
- * Try each model of the chain; a failover-worthy error moves to the next. Returns the first
- * success with the model that produced it; throws the last error when all fail.
+ * Try each model of the chain; a failover-worthy error moves to the next, unless `final()`
+ * says the failed attempt already committed to its model. Returns the first success with the
+ * model that produced it; throws the last error when all fail.
  */
 async function withFailover<T>(
   cfg: OpenClawConfig,
   chain: ModelRef[],
   spec: CallSpec,
   hooks: FailoverHooks,
-  run: (call: ModelCall) => Promise<T>,
+  run: (call: ModelCall, ref: ModelRef) => Promise<T>,
+  final: () => boolean = () => false,
 ): Promise<{ value: T; ref: ModelRef }> {
   let last: ProviderError | undefined;
   for (let i = 0; i < chain.length; i++) {
@@ -191,14 +193,14 @@ async function withFailover<T>(
     hooks.onAttempt?.(ref, i);
     try {
       const provider = providerConfig(cfg, ref.provider, hooks.env);
-      const value = await run({ ...spec, provider, model: ref.model });
+      const value = await run({ ...spec, provider, model: ref.model }, ref);
       return { value, ref };
     } catch (err) {
       const e = err instanceof ProviderError ? err : new ProviderError("unknown", (err as Error)?.message ?? String(err));
       e.extra.provider ??= ref.provider;
       e.extra.model ??= ref.model;
       last = e;
-      if (e.reason === "aborted" || !isFailoverWorthy(e) || i === chain.length - 1) throw e;
+      if (final() || e.reason === "aborted" || !isFailoverWorthy(e) || i === chain.length - 1) throw e;
       hooks.onFailover?.(ref, e);
     }
   }
@@ -221,7 +223,7 @@ export class ResultBuilder {
   text = "";
   private tools = new Map<number, { id: string; name: string; arguments: string }>();
   finish?: ModelResult["finishReason"];
-  usage = { input: 0, output: 0, cacheRead: 0, reasoning: 0 };
+  usage = zeroUsage();
 
   add(events: ModelEvent[]): void {
     for (const ev of events) {
@@ -250,37 +252,19 @@ export class ResultBuilder {
  * after retries, idle timeout before the first token) hands over to the next one; once output
  * has reached `onEvents`, a failure is final and thrown to the caller.
  */
-export async function streamWithFailover(
-  cfg: OpenClawConfig,
-  chain: ModelRef[],
-  spec: CallSpec,
-  hooks: StreamHooks,
-): Promise<{ value: ModelResult; ref: ModelRef }> {
-  let last: ProviderError | undefined;
-  for (let i = 0; i < chain.length; i++) {
-    const ref = chain[i];
-    hooks.onAttempt?.(ref, i);
+export function streamWithFailover(cfg: OpenClawConfig, chain: ModelRef[], spec: CallSpec, hooks: StreamHooks): Promise<{ value: ModelResult; ref: ModelRef }> {
+  let emitted = false;
+  const stream = async (call: ModelCall, ref: ModelRef) => {
     const builder = new ResultBuilder();
-    let emitted = false;
-    try {
-      const provider = providerConfig(cfg, ref.provider, hooks.env);
-      const events = await openChatStream({ ...spec, provider, model: ref.model }, hooks);
-      hooks.onOpen?.(ref);
-      for await (const batch of events) {
-        builder.add(batch);
-        if (!emitted && !batch.some((e) => e.type === "text" || e.type === "tool")) continue;
-        emitted = true;
-        await hooks.onEvents(batch);
-      }
-      return { value: builder.result(), ref };
-    } catch (err) {
-      const e = err instanceof ProviderError ? err : new ProviderError("unknown", (err as Error)?.message ?? String(err));
-      e.extra.provider ??= ref.provider;
-      e.extra.model ??= ref.model;
-      last = e;
-      if (emitted || e.reason === "aborted" || !isFailoverWorthy(e) || i === chain.length - 1) throw e;
-      hooks.onFailover?.(ref, e);
+    const events = await openChatStream(call, hooks);
+    hooks.onOpen?.(ref);
+    for await (const batch of events) {
+      builder.add(batch);
+      if (!emitted && !batch.some((e) => e.type === "text" || e.type === "tool")) continue;
+      emitted = true;
+      await hooks.onEvents(batch);
     }
-  }
-  throw last ?? new ProviderError("unknown", "no model to call");
+    return builder.result();
+  };
+  return withFailover(cfg, chain, spec, hooks, stream, () => emitted);
 }

@@ -1,17 +1,12 @@
 /** `api: "ollama"`: native `POST {baseUrl}/api/chat` (NDJSON stream) and `/api/embed`; baseUrl without `/v1`. */
-import { compact, joinUrl, num, safeJsonObject, type Adapter } from "./adapter.ts";
+import { bearerHeaders, compact, joinUrl, num, safeJsonObject, withoutV1, type Adapter } from "./adapter.ts";
 import { ProviderError } from "./errors.ts";
 import type { Message, ModelCall, ModelEvent, ModelResult, ProviderConfig, ToolCall } from "./types.ts";
 import { zeroUsage } from "./types.ts";
 
-function baseUrl(url: string): string {
-  return url.replace(/\/+$/, "").replace(/\/v1$/, "");
-}
-
+/** Bearer auth, except for the `ollama-local` placeholder key. */
 function headers(p: ProviderConfig): Record<string, string> {
-  const h: Record<string, string> = { "Content-Type": "application/json", ...p.headers };
-  if (p.apiKey && p.apiKey !== "ollama-local") h.Authorization = `Bearer ${p.apiKey}`;
-  return h;
+  return bearerHeaders(p.apiKey === "ollama-local" ? { ...p, apiKey: undefined } : p);
 }
 
 function toMessages(system: string | undefined, messages: Message[]): unknown[] {
@@ -67,7 +62,7 @@ export const ollama: Adapter = {
       options: Object.keys(options).length ? options : undefined,
       stream,
     });
-    return { url: joinUrl(baseUrl(call.provider.baseUrl), "/api/chat"), headers: headers(call.provider), body };
+    return { url: joinUrl(withoutV1(call.provider.baseUrl), "/api/chat"), headers: headers(call.provider), body };
   },
   parseChat(json: any): ModelResult {
     checkError(json);
@@ -98,7 +93,7 @@ export const ollama: Adapter = {
   },
   embedRequest(call) {
     return {
-      url: joinUrl(baseUrl(call.provider.baseUrl), "/api/embed"),
+      url: joinUrl(withoutV1(call.provider.baseUrl), "/api/embed"),
       headers: headers(call.provider),
       body: compact({ model: call.model, input: call.input, dimensions: call.dimensions }),
     };

@@ -148,12 +148,7 @@ export const openAiCompletions: Adapter = {
           text += fast;
           continue;
         }
-        let v: any;
-        try {
-          v = JSON.parse(ev.data);
-        } catch {
-          throw new ProviderError("server_error", "upstream sent malformed stream data");
-        }
+        const v: any = JSON.parse(ev.data);
         const err = inlineError(v);
         if (err) throw err;
         const choice = v.choices?.[0];

@@ -80,12 +80,7 @@ export const openAiResponses: Adapter = {
       const out: ModelEvent[] = [];
       for (const ev of items as SseEvent[]) {
         if (ev.data === "[DONE]") continue;
-        let v: any;
-        try {
-          v = JSON.parse(ev.data);
-        } catch {
-          throw new ProviderError("server_error", "upstream sent malformed stream data");
-        }
+        const v: any = JSON.parse(ev.data);
         const type = v.type ?? ev.event;
         switch (type) {
           case "response.output_text.delta":

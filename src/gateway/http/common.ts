@@ -1,16 +1,21 @@
 /**
  * Shared plumbing of the API routes: the per-endpoint switch, CORS, method checks, gateway
- * auth and scopes, JSON bodies with size and time limits, and OpenAI-style error envelopes.
+ * auth and scopes, JSON bodies with size and time limits, and OpenAI-style error envelopes
+ * (upstream model failures included).
  */
 import type { Context, Hono } from "hono";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
 import { normalizeIp } from "../../auth/net.ts";
+import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
+import type { ModelEvent } from "../../providers/types.ts";
 import type { Scope } from "../../protocol/scopes.ts";
+import type { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import { textResponse } from "./app.ts";
 import { authenticateHttp, scopeDenied, type HttpPrincipal } from "./auth.ts";
+import { SseStream } from "./sse.ts";
 
 export type EndpointName = "models" | "chatCompletions" | "responses" | "embeddings" | "toolsInvoke";
 
@@ -40,6 +45,23 @@ export class HttpError extends Error {
   constructor(readonly response: Response) {
     super("http error");
   }
+}
+
+/** An upstream model failure as an OpenAI error response (a 429 carries Retry-After). */
+export function providerFailure(err: ProviderError): Response {
+  const f = toHttpFailure(err);
+  const headers: Record<string, string> = {};
+  if (f.status === 429 && err.extra.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.ceil(err.extra.retryAfterMs / 1000));
+  return oaiError(f.status, f.type, f.message, f.code, headers);
+}
+
+/** The `error` object for a failure after a stream started: `{"message","type"[,"code"]}`. */
+export function failureBody(err: unknown): { message: string; type: string; code?: string } {
+  if (err instanceof ProviderError) {
+    const f = toHttpFailure(err);
+    return f.code ? { message: f.message, type: f.type, code: f.code } : { message: f.message, type: f.type };
+  }
+  return { message: "internal error", type: "api_error" };
 }
 
 // --- CORS ----------------------------------------------------------------------------------
@@ -86,7 +108,8 @@ export interface EndpointSpec {
 
 /**
  * Mount `path` with the full gate: switch → CORS preflight → method → auth → scope → handler.
- * Disabled endpoints answer a plain-text 404 for every method.
+ * Disabled endpoints answer a plain-text 404 for every method. A handler may throw HttpError,
+ * StoreUnavailableError (503) or ProviderError (mapped by `toHttpFailure`); anything else is a 500.
  */
 export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: string, spec: EndpointSpec): void {
   app.all(path, async (c) => {
@@ -109,6 +132,7 @@ export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: str
         } catch (err) {
           if (err instanceof HttpError) res = err.response;
           else if (err instanceof StoreUnavailableError) res = oaiError(503, "api_error", err.message, "state_unavailable");
+          else if (err instanceof ProviderError) res = providerFailure(err);
           else {
             ctx.log.error(`${req.method} ${path} failed: ${(err as Error).stack ?? err}`);
             res = oaiError(500, "api_error", "internal error");
@@ -129,33 +153,31 @@ export function mountEndpoint(app: Hono<HttpEnv>, ctx: GatewayContext, path: str
  */
 export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = BODY_TIMEOUT_MS): Promise<unknown> {
   const tooLarge = () => new HttpError(oaiError(413, "invalid_request_error", "Payload too large"));
+  const timeout = () => new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
   const declared = Number(req.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  let text = "";
-  if (Number.isFinite(declared) && req.headers.has("content-length")) {
-    // Known length within the limit: let Bun read it natively, bounded in time.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
-    try {
+  const knownLength = Number.isFinite(declared) && req.headers.has("content-length");
+  const body = req.body;
+  if (!knownLength && !body) return {};
+  let text: string;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+  try {
+    if (knownLength) {
+      // Known length within the limit: let Bun read it natively, bounded in time.
       const got = await Promise.race([req.text(), timedOut]);
-      if (got === "timeout") throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+      if (got === "timeout") throw timeout();
       text = got;
-    } finally {
-      clearTimeout(timer);
-    }
-  } else if (req.body) {
-    // Chunked: count bytes as they arrive.
-    const reader = req.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
-    try {
+    } else {
+      // Chunked: count bytes as they arrive.
+      const reader = body!.getReader();
+      const chunks: Uint8Array[] = [];
+      let size = 0;
       for (;;) {
         const next = await Promise.race([reader.read(), timedOut]);
         if (next === "timeout") {
           reader.cancel().catch(() => {});
-          throw new HttpError(oaiError(408, "invalid_request_error", "Request body timeout"));
+          throw timeout();
         }
         if (next.done) break;
         size += next.value.byteLength;
@@ -165,10 +187,10 @@ export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = B
         }
         chunks.push(next.value);
       }
-    } finally {
-      clearTimeout(timer);
+      text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
     }
-    text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  } finally {
+    clearTimeout(timer);
   }
   if (!text.trim()) return {};
   try {
@@ -176,4 +198,85 @@ export async function readJsonBody(req: Request, maxBytes: number, timeoutMs = B
   } catch (err) {
     throw new HttpError(invalidRequest((err as Error).message));
   }
+}
+
+export function issueText(error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }): string {
+  const issue = error.issues[0];
+  if (!issue) return "Invalid request body.";
+  let path = "";
+  for (const seg of issue.path) path += typeof seg === "number" ? `[${seg}]` : path ? `.${String(seg)}` : String(seg);
+  return path ? `Invalid \`${path}\`: ${issue.message}` : `Invalid request body: ${issue.message}`;
+}
+
+/** `readJsonBody`, then `schema`: a body that does not fit is a 400 naming its first issue. Throws HttpError. */
+export async function readJsonRequest<T>(req: Request, schema: z.ZodMiniType<T>, maxBytes: number): Promise<T> {
+  const parsed = schema.safeParse(await readJsonBody(req, maxBytes));
+  if (!parsed.success) throw new HttpError(invalidRequest(issueText(parsed.error)));
+  return parsed.data;
+}
+
+// --- agent turns ----------------------------------------------------------------------------
+
+/** Cancels a turn when its client disconnects; `release()` once the turn has settled. */
+export function clientAbort(req: Request): { signal: AbortSignal; gone(): void; release(): void } {
+  const controller = new AbortController();
+  const gone = () => controller.abort("client disconnected");
+  req.signal.addEventListener("abort", gone, { once: true });
+  return { signal: controller.signal, gone, release: () => req.signal.removeEventListener("abort", gone) };
+}
+
+export interface TurnStream<T> {
+  client: ReturnType<typeof clientAbort>;
+  /** Opening frames, queued synchronously the moment a model accepts, so they always come first. */
+  head(): string;
+  /** One batch of model events → frames. */
+  frames(events: ModelEvent[]): string;
+  /** Start the turn with these streaming hooks. */
+  run(hooks: { onOpen(): void; onEvents(events: ModelEvent[]): Promise<void> }): Promise<T>;
+  /** Closing frames of a turn that succeeded. */
+  end(value: T, sse: SseStream): Promise<void>;
+  /** Error frames of a turn that failed after the stream opened. */
+  fail(err: unknown, sse: SseStream): Promise<void>;
+  /** Instead of `fail`, when the turn ended because the client went away. */
+  aborted?(): void;
+}
+
+/**
+ * Stream one turn as SSE. The response starts once a model accepted the request (or a fallback
+ * did); a failure before that rejects with the turn's error, so the client gets an ordinary
+ * error with its own status. Once started, the stream always ends with `data: [DONE]`.
+ */
+export async function streamTurn<T>(spec: TurnStream<T>): Promise<Response> {
+  const { client } = spec;
+  const sse = new SseStream(client.gone);
+  const opened = Promise.withResolvers<void>();
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    void sse.write(spec.head());
+    opened.resolve();
+  };
+  const running = spec.run({
+    onOpen: start,
+    onEvents: (events) => {
+      start();
+      return sse.write(spec.frames(events));
+    },
+  });
+  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
+  if (first === "failed") {
+    client.release();
+    await running; // rethrows the turn's error
+  }
+  start();
+  running
+    .then((value) => spec.end(value, sse))
+    .catch((err) => (client.signal.aborted ? spec.aborted?.() : spec.fail(err, sse)))
+    .finally(async () => {
+      client.release();
+      await sse.write("data: [DONE]\n\n");
+      sse.close();
+    });
+  return sse.response();
 }

@@ -11,8 +11,8 @@ import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { modelOverride, selectAgent } from "./agent-request.ts";
-import { BODY_LIMITS, invalidRequest, json, mountEndpoint, readJsonBody } from "./common.ts";
-import { failureResponse, issueText } from "./openai.ts";
+import { BODY_LIMITS, invalidRequest, json, mountEndpoint, readJsonRequest } from "./common.ts";
+import { opt, PositiveInt } from "./openai.ts";
 
 export const MAX_INPUTS = 128;
 export const MAX_INPUT_CHARS = 8192;
@@ -21,9 +21,9 @@ export const MAX_TOTAL_CHARS = 65_536;
 const EmbeddingsRequest = z.looseObject({
   model: z.string(),
   input: z.union([z.string(), z.array(z.string())]),
-  encoding_format: z.optional(z.nullable(z.enum(["float", "base64"]))),
-  dimensions: z.optional(z.nullable(z.number().check(z.int(), z.positive()))),
-  user: z.optional(z.nullable(z.string())),
+  encoding_format: opt(z.enum(["float", "base64"])),
+  dimensions: opt(PositiveInt),
+  user: opt(z.string()),
 });
 
 export function floatsToBase64(v: number[]): string {
@@ -34,10 +34,7 @@ export function floatsToBase64(v: number[]): string {
 async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
   const req = c.req.raw;
   c.env.server.timeout(req, 0);
-  const raw = await readJsonBody(req, BODY_LIMITS.embeddings);
-  const parsed = EmbeddingsRequest.safeParse(raw);
-  if (!parsed.success) return invalidRequest(issueText(parsed.error));
-  const body = parsed.data;
+  const body = await readJsonRequest(req, EmbeddingsRequest, BODY_LIMITS.embeddings);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   if (inputs.length === 0 || inputs.length > MAX_INPUTS) return invalidRequest(`\`input\` must hold 1 to ${MAX_INPUTS} strings.`);
   let total = 0;
@@ -56,26 +53,22 @@ async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: H
     return invalidRequest("This agent does not allow that embedding provider on `/v1/embeddings`.");
   }
   const ref = override ?? configured;
-  try {
-    if (!ref) {
-      throw new ProviderError(
-        "not_configured",
-        `No embedding model is configured for agent '${agent.id}'. Set agents.defaults.embeddingModel ("<provider>/<model>").`,
-        { configKey: "agents.defaults.embeddingModel" },
-      );
-    }
-    const provider = providerConfig(cfg, ref.provider, runtime.env);
-    const result = await embed({ provider, model: ref.model, input: inputs, dimensions: body.dimensions ?? undefined }, { signal: req.signal });
-    const base64 = body.encoding_format === "base64";
-    return json(200, {
-      object: "list",
-      data: result.vectors.map((v, index) => ({ object: "embedding", index, embedding: base64 ? floatsToBase64(v) : v })),
-      model: body.model,
-      usage: { prompt_tokens: result.usage.prompt, total_tokens: result.usage.total },
-    });
-  } catch (err) {
-    return failureResponse(err);
+  if (!ref) {
+    throw new ProviderError(
+      "not_configured",
+      `No embedding model is configured for agent '${agent.id}'. Set agents.defaults.embeddingModel ("<provider>/<model>").`,
+      { configKey: "agents.defaults.embeddingModel" },
+    );
   }
+  const provider = providerConfig(cfg, ref.provider, runtime.env);
+  const result = await embed({ provider, model: ref.model, input: inputs, dimensions: body.dimensions ?? undefined }, { signal: req.signal });
+  const base64 = body.encoding_format === "base64";
+  return json(200, {
+    object: "list",
+    data: result.vectors.map((v, index) => ({ object: "embedding", index, embedding: base64 ? floatsToBase64(v) : v })),
+    model: body.model,
+    usage: { prompt_tokens: result.usage.prompt, total_tokens: result.usage.total },
+  });
 }
 
 export function embeddingsRoutes(ctx: GatewayContext): Hono<HttpEnv> {

@@ -6,16 +6,13 @@
  */
 import { Hono, type Context } from "hono";
 import { runTurn, planTurn } from "../../agents/turn.ts";
-import { StoreUnavailableError } from "../../agents/runtime.ts";
-import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
 import type { Message, ModelEvent, ModelResult, SamplingParams, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonBody } from "./common.ts";
-import { SseStream } from "./sse.ts";
+import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonRequest, streamTurn } from "./common.ts";
 
 // --- models ---------------------------------------------------------------------------------
 
@@ -27,45 +24,15 @@ export function listedModelIds(ctx: GatewayContext): string[] {
   return ["openclaw", "openclaw/default", ...ctx.runtime.agents().map((a) => `openclaw/${a.id}`)];
 }
 
-// --- errors ---------------------------------------------------------------------------------
-
-/** A failure of the turn as an OpenAI error response. */
-export function failureResponse(err: unknown): Response {
-  if (err instanceof HttpError) return err.response;
-  if (err instanceof StoreUnavailableError) return oaiError(503, "api_error", err.message, "state_unavailable");
-  if (err instanceof ProviderError) {
-    const f = toHttpFailure(err);
-    const headers: Record<string, string> = {};
-    if (f.status === 429 && err.extra.retryAfterMs !== undefined) headers["Retry-After"] = String(Math.ceil(err.extra.retryAfterMs / 1000));
-    return oaiError(f.status, f.type, f.message, f.code, headers);
-  }
-  throw err;
-}
-
-function failureBody(err: unknown): { message: string; type: string; code?: string } {
-  if (err instanceof ProviderError) {
-    const f = toHttpFailure(err);
-    return f.code ? { message: f.message, type: f.type, code: f.code } : { message: f.message, type: f.type };
-  }
-  return { message: "internal error", type: "api_error" };
-}
-
-export function issueText(error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }): string {
-  const issue = error.issues[0];
-  if (!issue) return "Invalid request body.";
-  let path = "";
-  for (const seg of issue.path) path += typeof seg === "number" ? `[${seg}]` : path ? `.${String(seg)}` : String(seg);
-  return path ? `Invalid \`${path}\`: ${issue.message}` : `Invalid request body: ${issue.message}`;
-}
-
 // --- chat request schema --------------------------------------------------------------------
 
-const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
+// Building blocks shared with `/v1/responses`.
+export const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
 const Int = z.number().check(z.int());
-const PositiveInt = z.number().check(z.int(), z.positive());
-const between = (lo: number, hi: number) => z.number().check(z.gte(lo), z.lte(hi));
-
-const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
+export const PositiveInt = z.number().check(z.int(), z.positive());
+export const between = (lo: number, hi: number) => z.number().check(z.gte(lo), z.lte(hi));
+/** A content part; each surface decides which `type`s it takes. */
+export const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
 const Content = opt(z.union([z.string(), z.array(Part)]));
 
 const ChatMessage = z.looseObject({
@@ -164,24 +131,37 @@ export function convertChatMessages(messages: ChatRequest["messages"]): { system
   return { system: system.length ? system.join("\n\n") : undefined, conversation };
 }
 
-function toolsOf(body: ChatRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
-  const tools = body.tools?.map((t) => ({
-    name: t.function.name,
-    description: t.function.description ?? undefined,
-    parameters: (t.function.parameters ?? undefined) as Record<string, unknown> | undefined,
-    strict: t.function.strict ?? undefined,
+/** A client's function tools, flattened as `/v1/responses` sends them. */
+export interface ClientTool {
+  name: string;
+  description?: string | null;
+  parameters?: Record<string, unknown> | null;
+  strict?: boolean | null;
+}
+
+/**
+ * Client tools and `tool_choice` → provider-neutral ones. A named choice must be one of the
+ * tools (else 400); `none` sends neither.
+ */
+export function toolsFrom(clientTools: ClientTool[] | null | undefined, choice: ToolChoice | null | undefined): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
+  const tools = clientTools?.map((t) => ({
+    name: t.name,
+    description: t.description ?? undefined,
+    parameters: t.parameters ?? undefined,
+    strict: t.strict ?? undefined,
   }));
+  if (choice && typeof choice === "object" && !tools?.some((t) => t.name === choice.name)) {
+    throw new HttpError(invalidRequest(`Unknown tool '${choice.name}' in \`tool_choice\`.`));
+  }
+  if (choice === "none") return {};
+  return { tools: tools?.length ? tools : undefined, toolChoice: choice ?? undefined };
+}
+
+function toolsOf(body: ChatRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
   const tc = body.tool_choice;
-  let toolChoice: ToolChoice | undefined;
-  if (typeof tc === "string") toolChoice = tc;
-  else if (tc) {
-    if (!tools?.some((t) => t.name === tc.function.name)) throw new HttpError(invalidRequest(`Unknown tool '${tc.function.name}' in \`tool_choice\`.`));
-    toolChoice = { name: tc.function.name };
-  }
-  if (toolChoice !== undefined && toolChoice !== "none" && toolChoice !== "auto" && !tools?.length) {
-    throw new HttpError(invalidRequest("`tool_choice` requires `tools`."));
-  }
-  return { tools: tools?.length ? tools : undefined, toolChoice };
+  const out = toolsFrom(body.tools?.map((t) => t.function), tc && typeof tc === "object" ? { name: tc.function.name } : tc);
+  if (out.toolChoice !== undefined && out.toolChoice !== "auto" && !out.tools) throw new HttpError(invalidRequest("`tool_choice` requires `tools`."));
+  return out;
 }
 
 function paramsOf(body: ChatRequest): SamplingParams {
@@ -267,10 +247,7 @@ export class ChunkWriter {
 async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
   const req = c.req.raw;
   c.env.server.timeout(req, 0);
-  const raw = await readJsonBody(req, BODY_LIMITS.chat);
-  const parsed = ChatRequest.safeParse(raw);
-  if (!parsed.success) return invalidRequest(issueText(parsed.error));
-  const body = parsed.data;
+  const body = await readJsonRequest(req, ChatRequest, BODY_LIMITS.chat);
   const runtime = ctx.runtime;
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
@@ -285,9 +262,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
   const id = `chatcmpl_${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = body.model ?? "openclaw";
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort("client disconnected");
-  req.signal.addEventListener("abort", onClientGone, { once: true });
+  const client = clientAbort(req);
   const log = ctx.log;
   const turn = {
     config: runtime.config,
@@ -296,17 +271,16 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
     sessionKey: session.key,
     plan,
     system,
-    tools: toolChoice === "none" ? undefined : tools,
-    toolChoice: toolChoice === "none" ? undefined : toolChoice,
+    tools,
+    toolChoice,
     params,
     override,
-    signal: abort.signal,
+    signal: client.signal,
     channel: messageChannel(req.headers),
     // Without `user` or a session key nobody can ever address this session again: keep no transcript.
     persist: session.explicit,
     env: runtime.env,
-    onFailover: (from: { provider: string; model: string }, e: ProviderError) =>
-      log.warn(`model ${from.provider}/${from.model} failed (${e.reason}: ${e.message}); trying the next fallback`),
+    log,
   };
 
   if (!body.stream) {
@@ -326,66 +300,37 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
         usage: chatUsage(result.usage),
       });
     } catch (err) {
-      if (abort.signal.aborted) log.debug(`chat completion ${id} aborted by the client`);
-      return failureResponse(err);
+      if (client.signal.aborted) log.debug(`chat completion ${id} aborted by the client`);
+      throw err;
     } finally {
-      req.signal.removeEventListener("abort", onClientGone);
+      client.release();
     }
   }
 
-  // Streaming: the response starts once the upstream accepted the request (or failed over to
-  // one that did); failures before that are ordinary JSON errors with their own status.
+  // Streaming: the role chunk opens the stream; a turn that produced no output still gets its
+  // (fallback) text as one delta before the finish chunk.
   const writer = new ChunkWriter(id, created, model);
-  const sse = new SseStream(onClientGone);
-  const opened = Promise.withResolvers<void>();
   let anyText = false;
-  let started = false;
-  // The role chunk is queued synchronously the moment a model accepts, so it always comes first.
-  const start = () => {
-    if (started) return;
-    started = true;
-    void sse.write(writer.chunk({ role: "assistant" }));
-    opened.resolve();
-  };
-  const running = runTurn({
-    ...turn,
-    onOpen: start,
-    onEvents: (events) => {
-      start();
+  return streamTurn({
+    client,
+    head: () => writer.chunk({ role: "assistant" }),
+    run: (hooks) => runTurn({ ...turn, ...hooks }),
+    frames: (events) => {
       if (!anyText && events.some((e) => e.type === "text" || e.type === "tool")) anyText = true;
-      return sse.write(writer.events(events));
+      return writer.events(events);
     },
-  });
-  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
-  if (first === "failed") {
-    req.signal.removeEventListener("abort", onClientGone);
-    return running.then(
-      () => oaiError(500, "api_error", "internal error"),
-      (err) => failureResponse(err),
-    );
-  }
-  start();
-  running
-    .then(async ({ result }) => {
+    async end({ result }, sse) {
       if (!anyText) await sse.write(writer.chunk({ content: result.text || (result.toolCalls.length ? "" : EMPTY_REPLY) }));
       if (toolChoiceUnmet(toolChoice, result)) await sse.write(`data: ${JSON.stringify({ error: { message: TOOL_CHOICE_UNMET, type: "api_error" } })}\n\n`);
       await sse.write(writer.chunk({}, result.finishReason));
       if (body.stream_options?.include_usage) await sse.write(writer.usage(result.usage));
-    })
-    .catch(async (err) => {
-      if (abort.signal.aborted) {
-        log.debug(`chat completion stream ${id} aborted by the client`);
-        return;
-      }
+    },
+    async fail(err, sse) {
       await sse.write(`data: ${JSON.stringify({ error: failureBody(err) })}\n\n`);
       await sse.write(writer.chunk({}, "error"));
-    })
-    .finally(async () => {
-      req.signal.removeEventListener("abort", onClientGone);
-      await sse.write("data: [DONE]\n\n");
-      sse.close();
-    });
-  return sse.response();
+    },
+    aborted: () => log.debug(`chat completion stream ${id} aborted by the client`),
+  });
 }
 
 // --- routes ---------------------------------------------------------------------------------

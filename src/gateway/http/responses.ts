@@ -7,20 +7,15 @@ import { Hono, type Context } from "hono";
 import { planTurn, runTurn } from "../../agents/turn.ts";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
 import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
-import type { Message, ModelEvent, ModelResult, ToolCall, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
+import type { Message, ModelEvent, ModelResult, ToolCall, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
 import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, HttpError, invalidRequest, json, mountEndpoint, readJsonBody } from "./common.ts";
-import { EMPTY_REPLY, issueText } from "./openai.ts";
-import { SseStream } from "./sse.ts";
+import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest, streamTurn } from "./common.ts";
+import { between, EMPTY_REPLY, opt, Part, PositiveInt, toolsFrom } from "./openai.ts";
 
-const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
-const PositiveInt = z.number().check(z.int(), z.positive());
-
-const Part = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
 /** Items: typed, or typeless `{role, content}` messages as the OpenAI SDKs send them. */
 const Item = z.looseObject({
   type: z.optional(z.string()),
@@ -51,8 +46,8 @@ export const ResponsesRequest = z.looseObject({
   text: opt(z.looseObject({})),
   stream: opt(z.boolean()),
   max_output_tokens: opt(PositiveInt),
-  temperature: opt(z.number().check(z.gte(0), z.lte(2))),
-  top_p: opt(z.number().check(z.gte(0), z.lte(1))),
+  temperature: opt(between(0, 2)),
+  top_p: opt(between(0, 1)),
   user: opt(z.string()),
   previous_response_id: opt(z.string()),
 });
@@ -136,8 +131,10 @@ function messageItem(id: string, text: string, phase: "final_answer" | "commenta
   return { type: "message", id, role: "assistant", content: [{ type: "output_text", text }], phase, status };
 }
 
+const functionCallItemId = (callId: string) => (callId.startsWith("call_") ? callId : `call_${callId}`);
+
 function functionCallItem(t: ToolCall, status = "completed") {
-  return { type: "function_call", id: t.id.startsWith("call_") ? t.id : `call_${t.id}`, call_id: t.id, name: t.name, arguments: t.arguments, status };
+  return { type: "function_call", id: functionCallItemId(t.id), call_id: t.id, name: t.name, arguments: t.arguments, status };
 }
 
 export function responseObject(shell: Shell, result: ModelResult, msgId: string): Record<string, unknown> {
@@ -163,9 +160,8 @@ function failedObject(shell: Shell, code: string, message: string): Record<strin
   return { id: shell.id, object: "response", created_at: shell.created_at, status: "failed", model: shell.model, output: [], usage: ZERO_USAGE, error: { code, message } };
 }
 
-/** A turn failure as the `failed` response resource with the mapped HTTP status. */
+/** A turn failure as the `failed` response resource with the mapped HTTP status (others go to mountEndpoint). */
 function failedResponse(shell: Shell, err: unknown): Response {
-  if (err instanceof HttpError) return err.response;
   if (err instanceof StoreUnavailableError) return json(503, failedObject(shell, "api_error", err.message));
   if (err instanceof ProviderError) {
     const f = toHttpFailure(err);
@@ -241,7 +237,7 @@ class ResponseEvents {
         }
         if (ev.args) {
           t.call.arguments += ev.args;
-          out += this.frame("response.function_call_arguments.delta", { item_id: functionCallItem(t.call).id, output_index: t.outputIndex, delta: ev.args });
+          out += this.frame("response.function_call_arguments.delta", { item_id: functionCallItemId(t.call.id), output_index: t.outputIndex, delta: ev.args });
         }
       }
     }
@@ -271,36 +267,16 @@ class ResponseEvents {
   }
 }
 
-function toolsOf(body: ResponsesRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
-  const tools = body.tools?.map((t) => ({
-    name: t.name,
-    description: t.description ?? undefined,
-    parameters: (t.parameters ?? undefined) as Record<string, unknown> | undefined,
-    strict: t.strict ?? undefined,
-  }));
-  const tc = body.tool_choice;
-  let toolChoice: ToolChoice | undefined;
-  if (typeof tc === "string") toolChoice = tc;
-  else if (tc) {
-    if (!tools?.some((t) => t.name === tc.name)) throw new HttpError(invalidRequest(`Unknown tool '${tc.name}' in \`tool_choice\`.`));
-    toolChoice = { name: tc.name };
-  }
-  if (toolChoice === "none") return {};
-  return { tools: tools?.length ? tools : undefined, toolChoice };
-}
-
 async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
   const req = c.req.raw;
   c.env.server.timeout(req, 0);
-  const raw = await readJsonBody(req, BODY_LIMITS.responses);
-  const parsed = ResponsesRequest.safeParse(raw);
-  if (!parsed.success) return invalidRequest(issueText(parsed.error));
-  const body = parsed.data;
+  const body = await readJsonRequest(req, ResponsesRequest, BODY_LIMITS.responses);
   const runtime = ctx.runtime;
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
   const { system, conversation } = convertInput(body);
-  const { tools, toolChoice } = toolsOf(body);
+  const tc = body.tool_choice;
+  const { tools, toolChoice } = toolsFrom(body.tools, tc && typeof tc === "object" ? { name: tc.name } : tc);
   const store = runtime.store;
 
   // previous_response_id: same caller, agent and explicit session key, else silently ignored.
@@ -323,9 +299,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
 
   const shell: Shell = { id: `resp_${crypto.randomUUID()}`, created_at: Math.floor(Date.now() / 1000), model: body.model };
   const msgId = `msg_${crypto.randomUUID()}`;
-  const abort = new AbortController();
-  const onClientGone = () => abort.abort("client disconnected");
-  req.signal.addEventListener("abort", onClientGone, { once: true });
+  const client = clientAbort(req);
   const turn = {
     config: runtime.config,
     store,
@@ -337,11 +311,10 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
     toolChoice,
     params: { maxTokens: body.max_output_tokens ?? undefined, temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined },
     override,
-    signal: abort.signal,
+    signal: client.signal,
     channel: messageChannel(req.headers),
     env: runtime.env,
-    onFailover: (from: { provider: string; model: string }, e: ProviderError) =>
-      ctx.log.warn(`model ${from.provider}/${from.model} failed (${e.reason}: ${e.message}); trying the next fallback`),
+    log: ctx.log,
   };
   const remember = () => store.saveResponse({ id: shell.id, sessionKey, agentId: agent.id, subject: principal.subject, headerKey });
 
@@ -353,50 +326,25 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
     } catch (err) {
       return failedResponse(shell, err);
     } finally {
-      req.signal.removeEventListener("abort", onClientGone);
+      client.release();
     }
   }
 
   const events = new ResponseEvents(shell, msgId);
-  const sse = new SseStream(onClientGone);
-  const opened = Promise.withResolvers<void>();
-  let started = false;
-  const start = () => {
-    if (started) return;
-    started = true;
-    void sse.write(events.start());
-    opened.resolve();
-  };
-  const running = runTurn({
-    ...turn,
-    onOpen: start,
-    onEvents: (evs) => {
-      start();
-      return sse.write(events.events(evs));
-    },
-  });
-  const first = await Promise.race([opened.promise.then(() => "open" as const), running.then(() => "done" as const, () => "failed" as const)]);
-  if (first === "failed") {
-    req.signal.removeEventListener("abort", onClientGone);
-    return running.then(() => json(500, failedObject(shell, "api_error", "internal error")), (err) => failedResponse(shell, err));
-  }
-  start();
-  running
-    .then(async ({ result }) => {
+  return streamTurn({
+    client,
+    head: () => events.start(),
+    run: (hooks) => runTurn({ ...turn, ...hooks }),
+    frames: (evs) => events.events(evs),
+    async end({ result }, sse) {
       remember();
       await sse.write(events.finish(result));
-    })
-    .catch(async (err) => {
-      if (abort.signal.aborted) return;
-      const f = err instanceof ProviderError ? toHttpFailure(err) : { type: "api_error", message: "internal error", code: undefined };
+    },
+    async fail(err, sse) {
+      const f = failureBody(err);
       await sse.write(events.failed(f.code ?? f.type, f.message));
-    })
-    .finally(async () => {
-      req.signal.removeEventListener("abort", onClientGone);
-      await sse.write("data: [DONE]\n\n");
-      sse.close();
-    });
-  return sse.response();
+    },
+  }).catch((err) => failedResponse(shell, err));
 }
 
 export function responsesRoutes(ctx: GatewayContext): Hono<HttpEnv> {
