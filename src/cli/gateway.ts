@@ -4,7 +4,6 @@
  */
 import { defineCommand } from "citty";
 import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
-import { join } from "node:path";
 import { loadConfigWithRecovery, type RecoveryInfo } from "../config/last-good.ts";
 import { assertNotNewerConfig, GuardedAction, isServiceMode, NewerConfigError, readTouchedVersion } from "../config/version-guard.ts";
 import { resolvePaths, type ResolvedPaths } from "../config/paths.ts";
@@ -12,7 +11,7 @@ import { EXIT_CONFIG, resolveGatewaySettings, StartupError, type GatewaySettings
 import { isLogLevel, type LogLevel } from "../config/levels.ts";
 import { AuthMode, BindMode, type OpenClawConfig } from "../config/schema.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
-import { RotatingFileSink } from "../log/file.ts";
+import { gatewayLogFile, RotatingFileSink } from "../log/file.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { inspectLock, InstanceLock, LockHeldError } from "../system/lock.ts";
 import { VERSION } from "../version.ts";
@@ -126,13 +125,9 @@ function connectHints(log: Logger, settings: GatewaySettings, loaded: LoadedConf
   }
 }
 
-export function defaultLogFile(stateDir: string): string {
-  return join(stateDir, "logs", "gateway.log");
-}
-
 /** `<stateDir>/logs/gateway.log`, or `logging.file`; its level is `logging.level` (info). */
 function attachFileLog(log: Logger, paths: ResolvedPaths, cfg: OpenClawConfig | undefined): RotatingFileSink | undefined {
-  const path = cfg?.logging?.file ?? defaultLogFile(paths.stateDir);
+  const path = gatewayLogFile(paths.stateDir, cfg);
   try {
     const sink = new RotatingFileSink({ path, maxFileBytes: cfg?.logging?.maxFileBytes });
     sink.level = cfg?.logging?.level ?? "info";

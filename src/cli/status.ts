@@ -6,6 +6,7 @@
 import { arch, homedir, platform, release } from "node:os";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { gatewayLogFile } from "../log/file.ts";
 import type { GatewayClient, HelloOk } from "../protocol/client.ts";
 import { capabilityOf } from "../protocol/scopes.ts";
 import { VERSION } from "../version.ts";
@@ -29,7 +30,7 @@ export function tildify(path: string): string {
 }
 
 export function logFileOf(resolved: ResolvedTarget): string {
-  return resolved.loaded?.config.logging?.file ?? join(resolved.target.paths.stateDir, "logs", "gateway.log");
+  return gatewayLogFile(resolved.target.paths.stateDir, resolved.loaded?.config);
 }
 
 export interface RuntimeInfo {
