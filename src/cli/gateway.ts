@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "../log/logger.ts";
 import { inspectLock, InstanceLock, LockHeldError } from "../system/lock.ts";
 import { VERSION } from "../version.ts";
 import { globals } from "./globals.ts";
+import { parsePortFlag } from "./target.ts";
 
 export const runArgs = {
   port: { type: "string", description: "Port to listen on (default 18789; --dev 19001)" },
@@ -40,10 +41,11 @@ class ExitError extends Error {
 function parseFlags(args: Record<string, unknown>): CliOverrides {
   const cli: CliOverrides = {};
   if (args.port !== undefined) {
-    const raw = String(args.port).trim();
-    const port = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!(port >= 1 && port <= 65535)) throw new ExitError([`Invalid --port "${raw}". Use a number from 1 to 65535.`], 1);
-    cli.port = port;
+    try {
+      cli.port = parsePortFlag(args.port as string);
+    } catch (err) {
+      throw new ExitError([(err as Error).message], 1);
+    }
   }
   if (args.bind !== undefined) {
     const bind = BindMode.safeParse(args.bind);

@@ -11,6 +11,7 @@ import { InstallBlocked, prepareInstall, runLifecycle, type LifecycleAction } fr
 import type { ActionOutcome, PlannedInstall, ServiceState } from "../service/types.ts";
 import { globals } from "./globals.ts";
 import { printJson } from "./output.ts";
+import { parsePortFlag } from "./target.ts";
 
 /** The JSON view of a service state (no file contents, no secrets). */
 export function serviceJson(state: ServiceState | undefined) {
@@ -58,13 +59,12 @@ function emit(out: ActionOutcome, json: boolean, extraWarnings: string[] = [], n
 
 function parsePort(raw: unknown): number | undefined {
   if (raw === undefined || raw === "") return undefined;
-  const text = String(raw).trim();
-  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1 && n <= 65535)) {
-    console.error(`Invalid --port "${text}". Use a number from 1 to 65535.`);
+  try {
+    return parsePortFlag(raw as string);
+  } catch (err) {
+    console.error((err as Error).message);
     process.exit(1);
   }
-  return n;
 }
 
 const MODE = (m: number) => `0${m.toString(8)}`;

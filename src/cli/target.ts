@@ -55,7 +55,8 @@ export class CliUsageError extends Error {
   override name = "CliUsageError";
 }
 
-function parsePortFlag(raw: string | number | undefined): number | undefined {
+/** A `--port` value: an integer from 1 to 65535 (CliUsageError otherwise). */
+export function parsePortFlag(raw: string | number | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const text = String(raw).trim();
   const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
