@@ -128,8 +128,8 @@ async function openTunnel(spec: string, remotePort: number, identity: string | u
   const m = /^([^@\s]+@)?([^:\s]+)(?::(\d+))?$/.exec(spec.trim());
   if (!m) throw new Error(`invalid --ssh target "${spec}" (use user@host[:port])`);
   const sshHost = `${m[1] ?? ""}${m[2]}`;
-  const { freePort } = await import("./util.ts");
-  const localPort = await freePort();
+  const { freePort, tcpOpen } = await import("../system/ports.ts");
+  const localPort = freePort();
   const cmd = ["ssh", "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=5", "-L", `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`];
   if (m[3]) cmd.push("-p", m[3]);
   if (identity) cmd.push("-i", identity);
@@ -138,13 +138,8 @@ async function openTunnel(spec: string, remotePort: number, identity: string | u
   const deadline = Date.now() + budgetMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`ssh exited with code ${proc.exitCode}`);
-    try {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port: localPort, socket: { data() {} } });
-      s.end();
-      return { proc, localPort };
-    } catch {
-      await Bun.sleep(100);
-    }
+    if (await tcpOpen(localPort)) return { proc, localPort };
+    await Bun.sleep(100);
   }
   proc.kill();
   throw new Error("ssh tunnel did not come up in time");

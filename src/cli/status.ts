@@ -3,7 +3,7 @@
  * and `openclaw status` (the operator overview). Both work with a missing or invalid config and
  * never write anything.
  */
-import { arch, homedir, platform, release } from "node:os";
+import { arch, platform, release } from "node:os";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { gatewayLogFile } from "../log/file.ts";
@@ -14,6 +14,7 @@ import { connectionArgs, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson, shortReason } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
 import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { tildify } from "./util.ts";
 
 export const SERVICE_LABEL = "no supported service manager detected";
 
@@ -23,11 +24,6 @@ export function cliEntrypoint(): string {
   return script && !script.startsWith("/$bunfs/") && !/^[A-Z]:\\~BUN\\/.test(script) ? script : process.execPath;
 }
 const TROUBLESHOOTING = "https://docs.openclaw.ai/troubleshooting";
-
-export function tildify(path: string): string {
-  const home = homedir();
-  return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
-}
 
 export function logFileOf(resolved: ResolvedTarget): string {
   return gatewayLogFile(resolved.target.paths.stateDir, resolved.loaded?.config);

@@ -159,6 +159,14 @@ export async function portIsFree(port: number, host = "127.0.0.1"): Promise<bool
   }
 }
 
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
+export function freePort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}
+
 /** One TCP connect attempt: true when something accepted the connection within `timeoutMs`. */
 export function tcpOpen(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
