@@ -141,7 +141,7 @@ function attachFileLog(log: Logger, paths: ResolvedPaths, cfg: OpenClawConfig | 
   }
 }
 
-async function describeBusyPort(host: string, port: number): Promise<string[]> {
+async function describeBusyPort(port: number): Promise<string[]> {
   const { listenersOnPort } = await import("../system/ports.ts");
   const listeners = await listenersOnPort(port);
   const lines = [`Port ${port} is already in use.`];
@@ -259,7 +259,7 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       });
     } catch (err) {
       if (err instanceof BindError) {
-        const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.host, err.port) : [];
+        const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.port) : [];
         throw new ExitError(
           [`Gateway failed to start: ${err.message}`, ...busy, "If the gateway is supervised, stop it with: openclaw gateway stop"],
           err.code === "EADDRINUSE" ? EXIT_CONFIG : 1,
