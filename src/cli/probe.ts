@@ -11,7 +11,7 @@ import { capabilityOf } from "../protocol/scopes.ts";
 import { timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
-import { configuredRemoteTarget, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { configuredRemoteTarget, resolveTarget, type GatewayTarget } from "./target.ts";
 
 type TargetKind = "explicit" | "sshTunnel" | "configRemote" | "localLoopback";
 const PRIORITY: TargetKind[] = ["explicit", "sshTunnel", "configRemote", "localLoopback"];
@@ -172,21 +172,22 @@ export const probeCommand = defineCommand({
       const budgetMs = timeoutArg(args.timeout, 3000);
       const warnings: Array<{ code: string; message: string; targetIds?: string[] }> = [];
       const targets: ProbeTarget[] = [];
-      let local: ResolvedTarget;
       if (args.url) {
         const explicit = await resolveTarget({ url: args.url, token: args.token, password: args.password }, { needConfig: true });
         targets.push({ id: "explicit", kind: "explicit", target: explicit.target, active: true, tunnel: null });
-        local = await resolveTarget({ port: args.port }, { needConfig: true, env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined } });
-      } else {
-        local = await resolveTarget({ port: args.port, token: args.token, password: args.password }, { needConfig: true, env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined } });
       }
+      // The flags' credentials belong to --url when it is given, else to the local gateway.
+      const local = await resolveTarget(args.url ? { port: args.port } : { port: args.port, token: args.token, password: args.password }, {
+        needConfig: true,
+        env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined },
+      });
       const cfg = local.loaded?.config;
       if (args.ssh) {
         const remotePort = cfg?.gateway?.remote?.remotePort ?? 18789;
         try {
           const { proc, localPort } = await openTunnel(String(args.ssh), remotePort, args["ssh-identity"] as string | undefined, budgetMs);
           tunnels.push(proc);
-          const base = local.target.local ? local.target : { ...local.target };
+          const base = local.target;
           targets.push({
             id: "sshTunnel",
             kind: "sshTunnel",

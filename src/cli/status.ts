@@ -13,7 +13,7 @@ import { VERSION } from "../version.ts";
 import { connectionArgs, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson, shortReason } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
-import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { CliUsageError, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
 import { tildify } from "./util.ts";
 
 export const SERVICE_LABEL = "no supported service manager detected";
@@ -242,14 +242,15 @@ export const gatewayStatusCommand = defineCommand({
       const timeoutMs = timeoutArg(args.timeout);
       const requireRpc = Boolean(args["require-rpc"]);
       const noProbe = args.probe === false || Boolean(args["no-probe"]);
-      if (requireRpc && noProbe) throw new (await import("./target.ts")).CliUsageError("--require-rpc cannot be combined with --no-probe.");
+      if (requireRpc && noProbe) throw new CliUsageError("--require-rpc cannot be combined with --no-probe.");
       resolved = await resolveTarget(args, { needConfig: true });
       const { target } = resolved;
       const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, Boolean(args.deep))]);
       const { state, issues, extra } = svc;
+      const servicePath = serviceConfigPath(state, svc.host.home);
       // With no port of its own (flag, env, config), the CLI probes the port the service records.
       const recorded = state?.definition?.port;
-      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && serviceConfigPath(state, svc.host.home) === target.paths.configPath) {
+      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && servicePath === target.paths.configPath) {
         target.port = recorded;
         target.url = target.url.replace(/:\d+$/, `:${recorded}`);
         target.portSource = "service args";
@@ -260,7 +261,6 @@ export const gatewayStatusCommand = defineCommand({
       ]);
       const serviceRuntime = state?.installed && state.runtime.state !== undefined ? state.runtime : undefined;
       const runtime: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number } = serviceRuntime ? { ...serviceRuntime, ...(lockRuntime.port ? { port: lockRuntime.port } : {}) } : lockRuntime;
-      const servicePath = serviceConfigPath(state, svc.host.home);
       const serviceConfig = servicePath ? { path: servicePath, ...(await configFileStatus(servicePath)) } : undefined;
       const mismatch = Boolean(servicePath && servicePath !== target.paths.configPath);
       const configValid = !resolved.configError;
@@ -468,6 +468,7 @@ export const statusCommand = defineCommand({
       const loadedCfg = resolved.loaded?.config;
       const { listAgents } = await import("../agents/registry.ts");
       const agents = listAgents(loadedCfg ?? {});
+      const defaultId = agents.find((a) => a.isDefault)?.id ?? "main";
       const byAgent = new Map((status?.sessions?.byAgent ?? []).map((a) => [a.agentId, a.count]));
       const totalSessions = status?.sessions?.count ?? [...byAgent.values()].reduce((a, b) => a + b, 0);
       const self = presence?.find((e) => e.reason === "self") ?? null;
@@ -496,7 +497,7 @@ export const statusCommand = defineCommand({
           runtime,
         },
         agents: {
-          defaultId: agents.find((a) => a.isDefault)?.id ?? "main",
+          defaultId,
           agents: agents.map((a) => ({ id: a.id, sessionsCount: byAgent.get(a.id) ?? 0 })),
           totalSessions,
         },
@@ -519,7 +520,7 @@ export const statusCommand = defineCommand({
           : `${mode} · ${target.url} (${target.urlSource}) · unreachable (${error})`,
       ]);
       rows.push(["Gateway service", gatewayServiceRow(svc, runtime)]);
-      rows.push(["Agents", `${agents.length} · default ${agents.find((a) => a.isDefault)?.id ?? "main"} · sessions ${totalSessions}`]);
+      rows.push(["Agents", `${agents.length} · default ${defaultId} · sessions ${totalSessions}`]);
       rows.push(["Heartbeat", hb.map((a) => `${a.enabled ? a.every : "disabled"} (${a.agentId})`).join(", ")]);
       rows.push(["Sessions", `${totalSessions} stored`]);
       rows.push(["Channels", channels?.channelOrder?.length ? channels.channelOrder.join(", ") : "none configured"]);
