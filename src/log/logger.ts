@@ -72,11 +72,7 @@ export function prettySink(): LogSink {
     consola = m.createConsola({ level: 5, formatOptions: { date: true, colors: true } });
     for (const r of pending.splice(0)) emit(r);
   });
-  const emit = (r: LogRecord) => {
-    const c = consola!.withTag(r.subsystem);
-    const fn = r.level === "fatal" ? c.fatal : r.level === "error" ? c.error : r.level === "warn" ? c.warn : r.level === "info" ? c.info : r.level === "debug" ? c.debug : c.trace;
-    fn(r.message);
-  };
+  const emit = (r: LogRecord) => consola!.withTag(r.subsystem)[r.level](r.message);
   return { write: (r) => (consola ? emit(r) : pending.push(r)) };
 }
 
