@@ -102,9 +102,10 @@ export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needC
   const portFlag = parsePortFlag(flags.port);
   if (flags.url && portFlag !== undefined) throw new CliUsageError("Use either --url or --port, not both.");
 
+  if (flags.url && !flags.token && !flags.password) throw credentialsError(paths.configPath, false);
+
   // Fast path: an explicit URL needs no config at all.
   if (flags.url && !opts.needConfig) {
-    if (!flags.token && !flags.password) throw credentialsError(paths.configPath, false);
     return {
       target: explicitTarget(flags.url, "cli --url", flags.token, flags.password, paths),
       configExists: await Bun.file(paths.configPath).exists(),
@@ -124,18 +125,17 @@ export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needC
   const gw = cfg.gateway ?? {};
 
   if (flags.url) {
-    if (!flags.token && !flags.password) throw credentialsError(paths.configPath, false);
     return { target: explicitTarget(flags.url, "cli --url", flags.token, flags.password, paths, cfg), loaded, configError, configExists };
-  }
-  const envUrl = env.OPENCLAW_GATEWAY_URL?.trim();
-  if (envUrl) {
-    const token = flags.token ?? (env.OPENCLAW_GATEWAY_TOKEN || undefined);
-    const password = flags.password ?? (env.OPENCLAW_GATEWAY_PASSWORD || undefined);
-    if (!token && !password) throw credentialsError(paths.configPath, true);
-    return { target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, cfg), loaded, configError, configExists };
   }
   const envToken = env.OPENCLAW_GATEWAY_TOKEN || undefined;
   const envPassword = env.OPENCLAW_GATEWAY_PASSWORD || undefined;
+  const envUrl = env.OPENCLAW_GATEWAY_URL?.trim();
+  if (envUrl) {
+    const token = flags.token ?? envToken;
+    const password = flags.password ?? envPassword;
+    if (!token && !password) throw credentialsError(paths.configPath, true);
+    return { target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, cfg), loaded, configError, configExists };
+  }
   const fileAuth = loaded?.file.gateway?.auth;
   if (gw.mode === "remote" && gw.remote?.url) {
     const token = flags.token ?? envToken ?? secret(gw.remote.token, "gateway.remote.token", env) ?? secret(fileAuth?.token, "gateway.auth.token", env);
