@@ -64,7 +64,8 @@ export function parsePortFlag(raw: string | number | undefined): number | undefi
   return n;
 }
 
-function secret(value: unknown, key: string, env: Env): string | undefined {
+/** A config secret's value, or undefined when it is unset or its reference does not resolve. */
+export function secret(value: unknown, key: string, env: Env): string | undefined {
   try {
     return resolveSecret(value as never, key, env);
   } catch {
