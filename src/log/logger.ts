@@ -5,7 +5,7 @@
 import { isatty } from "node:tty";
 import type { LogLevel } from "../config/levels.ts";
 
-export type Level = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+export type Level = Exclude<LogLevel, "silent">;
 const RANK: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
 
 export interface LogRecord {
