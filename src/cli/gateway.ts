@@ -77,10 +77,14 @@ async function prepareConfig(
   allowUnconfigured: boolean,
   force: boolean,
 ): Promise<{ loaded: LoadedConfig; created: boolean; recovery?: RecoveryInfo }> {
-  // Newer-config guard (issue 5): read straight from the file, before validation.
-  const touchedVersion = await readTouchedVersion(paths.configPath);
-  if (isServiceMode()) assertNotNewerConfig({ touchedVersion, action: GuardedAction.serviceStartup, exitCode: EXIT_CONFIG });
-  if (force) assertNotNewerConfig({ touchedVersion, action: GuardedAction.forcePortCleanup, exitCode: 1 });
+  // Newer-config guard (issue 5): read straight from the file, before validation; only the
+  // service start and --force are guarded, so a plain start does not read the file twice.
+  const serviceMode = isServiceMode();
+  if (serviceMode || force) {
+    const touchedVersion = await readTouchedVersion(paths.configPath);
+    if (serviceMode) assertNotNewerConfig({ touchedVersion, action: GuardedAction.serviceStartup, exitCode: EXIT_CONFIG });
+    if (force) assertNotNewerConfig({ touchedVersion, action: GuardedAction.forcePortCleanup, exitCode: 1 });
+  }
   const first = await loadConfigWithRecovery({ paths, cli });
   let loaded = first.loaded;
   const recovery = first.recovery;
