@@ -3,10 +3,10 @@
  * `openclaw` entry point. Only the version module is imported eagerly; the CLI (citty) and
  * each subcommand load on demand, so `--version` and short commands stay fast on a Pi.
  */
-import { versionLine } from "./version.ts";
+import { isVersionFlag, versionLine } from "./version.ts";
 
 const argv = process.argv.slice(2);
-if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "-V")) {
+if (isVersionFlag(argv)) {
   console.log(versionLine());
 } else {
   const { runCli } = await import("./cli/root.ts");

@@ -13,3 +13,8 @@ export const BUILD: string = typeof OPENCLAW_BUILD_ID === "string" ? OPENCLAW_BU
 export function versionLine(): string {
   return `OpenClaw ${VERSION} (${BUILD})`;
 }
+
+/** `openclaw --version` (also `-v`, `-V`): the argv is exactly one version flag. */
+export function isVersionFlag(argv: string[]): boolean {
+  return argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "-V");
+}

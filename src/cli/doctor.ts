@@ -9,7 +9,7 @@ import { applyFixes, runDoctor, type DoctorDeps, type DoctorReport, type Finding
 import { defaultServiceHost } from "../service/host.ts";
 import { globals } from "./globals.ts";
 import { printJson } from "./output.ts";
-import { tildify } from "./status.ts";
+import { tildify } from "./util.ts";
 
 const MARK: Record<Finding["severity"], string> = { error: "✗", warning: "!", info: "·" };
 

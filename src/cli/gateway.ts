@@ -4,7 +4,6 @@
  */
 import { defineCommand } from "citty";
 import { ConfigError, loadConfig, type CliOverrides, type LoadedConfig } from "../config/load.ts";
-import { join } from "node:path";
 import { loadConfigWithRecovery, type RecoveryInfo } from "../config/last-good.ts";
 import { assertNotNewerConfig, GuardedAction, isServiceMode, NewerConfigError, readTouchedVersion } from "../config/version-guard.ts";
 import { resolvePaths, type ResolvedPaths } from "../config/paths.ts";
@@ -12,11 +11,12 @@ import { EXIT_CONFIG, resolveGatewaySettings, StartupError, type GatewaySettings
 import { isLogLevel, type LogLevel } from "../config/levels.ts";
 import { AuthMode, BindMode, type OpenClawConfig } from "../config/schema.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
-import { RotatingFileSink } from "../log/file.ts";
+import { gatewayLogFile, RotatingFileSink } from "../log/file.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { inspectLock, InstanceLock, LockHeldError } from "../system/lock.ts";
 import { VERSION } from "../version.ts";
 import { globals } from "./globals.ts";
+import { parsePortFlag } from "./target.ts";
 
 export const runArgs = {
   port: { type: "string", description: "Port to listen on (default 18789; --dev 19001)" },
@@ -41,10 +41,11 @@ class ExitError extends Error {
 function parseFlags(args: Record<string, unknown>): CliOverrides {
   const cli: CliOverrides = {};
   if (args.port !== undefined) {
-    const raw = String(args.port).trim();
-    const port = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!(port >= 1 && port <= 65535)) throw new ExitError([`Invalid --port "${raw}". Use a number from 1 to 65535.`], 1);
-    cli.port = port;
+    try {
+      cli.port = parsePortFlag(args.port as string);
+    } catch (err) {
+      throw new ExitError([(err as Error).message], 1);
+    }
   }
   if (args.bind !== undefined) {
     const bind = BindMode.safeParse(args.bind);
@@ -76,10 +77,14 @@ async function prepareConfig(
   allowUnconfigured: boolean,
   force: boolean,
 ): Promise<{ loaded: LoadedConfig; created: boolean; recovery?: RecoveryInfo }> {
-  // Newer-config guard (issue 5): read straight from the file, before validation.
-  const touchedVersion = await readTouchedVersion(paths.configPath);
-  if (isServiceMode()) assertNotNewerConfig({ touchedVersion, action: GuardedAction.serviceStartup, exitCode: EXIT_CONFIG });
-  if (force) assertNotNewerConfig({ touchedVersion, action: GuardedAction.forcePortCleanup, exitCode: 1 });
+  // Newer-config guard (issue 5): read straight from the file, before validation; only the
+  // service start and --force are guarded, so a plain start does not read the file twice.
+  const serviceMode = isServiceMode();
+  if (serviceMode || force) {
+    const touchedVersion = await readTouchedVersion(paths.configPath);
+    if (serviceMode) assertNotNewerConfig({ touchedVersion, action: GuardedAction.serviceStartup, exitCode: EXIT_CONFIG });
+    if (force) assertNotNewerConfig({ touchedVersion, action: GuardedAction.forcePortCleanup, exitCode: 1 });
+  }
   const first = await loadConfigWithRecovery({ paths, cli });
   let loaded = first.loaded;
   const recovery = first.recovery;
@@ -126,13 +131,9 @@ function connectHints(log: Logger, settings: GatewaySettings, loaded: LoadedConf
   }
 }
 
-export function defaultLogFile(stateDir: string): string {
-  return join(stateDir, "logs", "gateway.log");
-}
-
 /** `<stateDir>/logs/gateway.log`, or `logging.file`; its level is `logging.level` (info). */
 function attachFileLog(log: Logger, paths: ResolvedPaths, cfg: OpenClawConfig | undefined): RotatingFileSink | undefined {
-  const path = cfg?.logging?.file ?? defaultLogFile(paths.stateDir);
+  const path = gatewayLogFile(paths.stateDir, cfg);
   try {
     const sink = new RotatingFileSink({ path, maxFileBytes: cfg?.logging?.maxFileBytes });
     sink.level = cfg?.logging?.level ?? "info";
@@ -144,7 +145,7 @@ function attachFileLog(log: Logger, paths: ResolvedPaths, cfg: OpenClawConfig | 
   }
 }
 
-async function describeBusyPort(host: string, port: number): Promise<string[]> {
+async function describeBusyPort(port: number): Promise<string[]> {
   const { listenersOnPort } = await import("../system/ports.ts");
   const listeners = await listenersOnPort(port);
   const lines = [`Port ${port} is already in use.`];
@@ -262,7 +263,7 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
       });
     } catch (err) {
       if (err instanceof BindError) {
-        const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.host, err.port) : [];
+        const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.port) : [];
         throw new ExitError(
           [`Gateway failed to start: ${err.message}`, ...busy, "If the gateway is supervised, stop it with: openclaw gateway stop"],
           err.code === "EADDRINUSE" ? EXIT_CONFIG : 1,

@@ -9,7 +9,6 @@ import { profileFromFlags } from "../config/paths.ts";
 export interface GlobalOptions {
   profile?: string;
   logLevel?: LogLevel;
-  noColor: boolean;
 }
 
 export class UsageError extends Error {
@@ -48,10 +47,10 @@ export function extractGlobals(argv: string[]): { globals: GlobalOptions; rest: 
     level = logLevel;
   }
   if (noColor) process.env.NO_COLOR = "1";
-  return { globals: { profile: profileFromFlags({ dev, profile }), logLevel: level, noColor }, rest };
+  return { globals: { profile: profileFromFlags({ dev, profile }), logLevel: level }, rest };
 }
 
-let current: GlobalOptions = { noColor: false };
+let current: GlobalOptions = {};
 export function setGlobals(g: GlobalOptions): void {
   current = g;
 }

@@ -3,10 +3,10 @@
  * from the log file when the local gateway is down (never for an explicit `--url`).
  * `--follow` polls with the returned cursor and survives gateway restarts.
  */
-import { join } from "node:path";
 import { defineCommand } from "citty";
 import type { GatewayClient } from "../protocol/client.ts";
 import { GatewayConnectError, GatewayClosedError } from "../protocol/client.ts";
+import { gatewayLogFile } from "../log/file.ts";
 import { tailFile, type TailResult } from "../log/tail.ts";
 import { timeoutArg } from "./call.ts";
 import { exitWithFailure } from "./output.ts";
@@ -155,10 +155,6 @@ function isConnectionLoss(err: unknown): boolean {
   return err instanceof GatewayClosedError || err instanceof GatewayConnectError;
 }
 
-function logFilePath(resolved: ResolvedTarget): string {
-  return resolved.loaded?.config.logging?.file ?? join(resolved.target.paths.stateDir, "logs", "gateway.log");
-}
-
 async function openSource(resolved: ResolvedTarget, timeoutMs: number, rpcOnly = false): Promise<Source> {
   const { target } = resolved;
   try {
@@ -167,7 +163,7 @@ async function openSource(resolved: ResolvedTarget, timeoutMs: number, rpcOnly =
   } catch (err) {
     const unreachable = err instanceof GatewayConnectError && err.kind !== "rejected";
     const pairing = err instanceof GatewayConnectError && err.code === "NOT_PAIRED";
-    if (!rpcOnly && target.local && (unreachable || pairing)) return { kind: "file", path: logFilePath(resolved) };
+    if (!rpcOnly && target.local && (unreachable || pairing)) return { kind: "file", path: gatewayLogFile(target.paths.stateDir, resolved.loaded?.config) };
     throw err;
   }
 }

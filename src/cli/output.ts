@@ -94,12 +94,16 @@ export async function describeFailure(err: unknown, target?: GatewayTarget, what
       };
     }
     const errno = target && err instanceof GatewayConnectError && err.kind === "unreachable" ? await transportErrno(target.url) : undefined;
+    const close =
+      err instanceof GatewayClosedError
+        ? { code: err.code, reason: err.reason }
+        : err instanceof GatewayConnectError && err.extra.closeCode !== undefined
+          ? { code: err.extra.closeCode, reason: err.extra.closeReason }
+          : undefined;
     const reason = errno
       ? `connect ${errno} ${target ? hostPort(target.url) : ""}`.trim()
-      : err instanceof GatewayClosedError || (err instanceof GatewayConnectError && err.extra.closeCode !== undefined)
-        ? `closed ${(err as GatewayClosedError).code ?? (err as GatewayConnectError).extra.closeCode}${
-            ((err as GatewayClosedError).reason ?? (err as GatewayConnectError).extra.closeReason) ? ` ${(err as GatewayClosedError).reason ?? (err as GatewayConnectError).extra.closeReason}` : ""
-          }`
+      : close
+        ? `closed ${close.code}${close.reason ? ` ${close.reason}` : ""}`
         : err.message;
     const message = `Gateway not reachable at ${target?.url ?? "the gateway"}${errno ? ` (${errno})` : ""}.`;
     return {

@@ -11,7 +11,7 @@ import { capabilityOf } from "../protocol/scopes.ts";
 import { timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
-import { configuredRemoteTarget, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { configuredRemoteTarget, resolveTarget, type GatewayTarget } from "./target.ts";
 
 type TargetKind = "explicit" | "sshTunnel" | "configRemote" | "localLoopback";
 const PRIORITY: TargetKind[] = ["explicit", "sshTunnel", "configRemote", "localLoopback"];
@@ -128,8 +128,8 @@ async function openTunnel(spec: string, remotePort: number, identity: string | u
   const m = /^([^@\s]+@)?([^:\s]+)(?::(\d+))?$/.exec(spec.trim());
   if (!m) throw new Error(`invalid --ssh target "${spec}" (use user@host[:port])`);
   const sshHost = `${m[1] ?? ""}${m[2]}`;
-  const { freePort } = await import("./util.ts");
-  const localPort = await freePort();
+  const { freePort, tcpOpen } = await import("../system/ports.ts");
+  const localPort = freePort();
   const cmd = ["ssh", "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "ConnectTimeout=5", "-L", `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`];
   if (m[3]) cmd.push("-p", m[3]);
   if (identity) cmd.push("-i", identity);
@@ -138,13 +138,8 @@ async function openTunnel(spec: string, remotePort: number, identity: string | u
   const deadline = Date.now() + budgetMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`ssh exited with code ${proc.exitCode}`);
-    try {
-      const s = await Bun.connect({ hostname: "127.0.0.1", port: localPort, socket: { data() {} } });
-      s.end();
-      return { proc, localPort };
-    } catch {
-      await Bun.sleep(100);
-    }
+    if (await tcpOpen(localPort)) return { proc, localPort };
+    await Bun.sleep(100);
   }
   proc.kill();
   throw new Error("ssh tunnel did not come up in time");
@@ -177,21 +172,22 @@ export const probeCommand = defineCommand({
       const budgetMs = timeoutArg(args.timeout, 3000);
       const warnings: Array<{ code: string; message: string; targetIds?: string[] }> = [];
       const targets: ProbeTarget[] = [];
-      let local: ResolvedTarget;
       if (args.url) {
         const explicit = await resolveTarget({ url: args.url, token: args.token, password: args.password }, { needConfig: true });
         targets.push({ id: "explicit", kind: "explicit", target: explicit.target, active: true, tunnel: null });
-        local = await resolveTarget({ port: args.port }, { needConfig: true, env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined } });
-      } else {
-        local = await resolveTarget({ port: args.port, token: args.token, password: args.password }, { needConfig: true, env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined } });
       }
+      // The flags' credentials belong to --url when it is given, else to the local gateway.
+      const local = await resolveTarget(args.url ? { port: args.port } : { port: args.port, token: args.token, password: args.password }, {
+        needConfig: true,
+        env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined },
+      });
       const cfg = local.loaded?.config;
       if (args.ssh) {
         const remotePort = cfg?.gateway?.remote?.remotePort ?? 18789;
         try {
           const { proc, localPort } = await openTunnel(String(args.ssh), remotePort, args["ssh-identity"] as string | undefined, budgetMs);
           tunnels.push(proc);
-          const base = local.target.local ? local.target : { ...local.target };
+          const base = local.target;
           targets.push({
             id: "sshTunnel",
             kind: "sshTunnel",

@@ -1,7 +1,7 @@
 /** The citty root command; subcommands are imported lazily. */
 import { defineCommand, runMain } from "citty";
 import { ProfileError } from "../config/paths.ts";
-import { VERSION, versionLine } from "../version.ts";
+import { isVersionFlag, VERSION, versionLine } from "../version.ts";
 import { extractGlobals, setGlobals, UsageError } from "./globals.ts";
 import { showUsage } from "./help.ts";
 
@@ -40,7 +40,7 @@ export async function runCli(argv: string[]): Promise<void> {
     throw err;
   }
   // `openclaw --dev --version` etc.: the same line as a bare `--version` (main.ts), not citty's.
-  if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-v" || rest[0] === "-V")) {
+  if (isVersionFlag(rest)) {
     console.log(versionLine());
     return;
   }

@@ -5,7 +5,7 @@
  * `gateway status --require-rpc`.
  */
 import { GatewayClient, type ClientIdentity, type HelloOk } from "../protocol/client.ts";
-import { ADMIN, READ } from "../protocol/scopes.ts";
+import { READ } from "../protocol/scopes.ts";
 import type { GatewayTarget } from "./target.ts";
 
 export const ALL_OPERATOR_SCOPES = [
@@ -96,5 +96,3 @@ export async function withGateway<T>(target: GatewayTarget, as: ConnectAs, fn: (
     void client.close();
   }
 }
-
-export { ADMIN, READ };

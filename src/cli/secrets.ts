@@ -6,9 +6,9 @@
 import { defineCommand } from "citty";
 import { loadConfig } from "../config/load.ts";
 import { resolvePaths } from "../config/paths.ts";
-import { resolveSecret } from "../config/runtime.ts";
 import { GatewayClient, GatewayConnectError, GatewayRequestError } from "../protocol/client.ts";
 import { globals } from "./globals.ts";
+import { secret } from "./target.ts";
 
 export interface CliTarget {
   url: string;
@@ -26,14 +26,13 @@ export async function resolveCliTarget(args: { url?: string; token?: string; pas
   const paths = resolvePaths({ profile: globals().profile });
   const loaded = await loadConfig({ paths });
   const port = loaded.config.gateway?.port ?? paths.defaultPort;
-  const secret = (key: "token" | "password") => {
-    try {
-      return resolveSecret(loaded.config.gateway?.auth?.[key], `gateway.auth.${key}`, loaded.env ?? process.env);
-    } catch {
-      return undefined;
-    }
+  const auth = loaded.config.gateway?.auth;
+  const env = loaded.env ?? process.env;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    token: args.token ?? secret(auth?.token, "gateway.auth.token", env),
+    password: args.password ?? secret(auth?.password, "gateway.auth.password", env),
   };
-  return { url: `ws://127.0.0.1:${port}`, token: args.token ?? secret("token"), password: args.password ?? secret("password") };
 }
 
 const reload = defineCommand({

@@ -8,9 +8,10 @@ import { defineCommand } from "citty";
 import { resolvePaths } from "../config/paths.ts";
 import { defaultServiceHost, type ServiceHost } from "../service/host.ts";
 import { InstallBlocked, prepareInstall, runLifecycle, type LifecycleAction } from "../service/index.ts";
-import type { ActionOutcome, PlannedInstall, ServiceState } from "../service/types.ts";
+import type { ActionOutcome, PlannedFile, PlannedInstall, ServiceState } from "../service/types.ts";
 import { globals } from "./globals.ts";
 import { printJson } from "./output.ts";
+import { parsePortFlag } from "./target.ts";
 
 /** The JSON view of a service state (no file contents, no secrets). */
 export function serviceJson(state: ServiceState | undefined) {
@@ -58,13 +59,12 @@ function emit(out: ActionOutcome, json: boolean, extraWarnings: string[] = [], n
 
 function parsePort(raw: unknown): number | undefined {
   if (raw === undefined || raw === "") return undefined;
-  const text = String(raw).trim();
-  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1 && n <= 65535)) {
-    console.error(`Invalid --port "${text}". Use a number from 1 to 65535.`);
+  try {
+    return parsePortFlag(raw as string);
+  } catch (err) {
+    console.error((err as Error).message);
     process.exit(1);
   }
-  return n;
 }
 
 const MODE = (m: number) => `0${m.toString(8)}`;
@@ -74,13 +74,18 @@ export function renderPlan(plan: PlannedInstall, header: string[]): string {
   const out = [...header];
   for (const f of plan.files) {
     out.push("", `# ${f.description}: ${f.path} (mode ${MODE(f.mode)})`);
-    const text = typeof f.content === "string" ? f.content : decodeUtf16(f.content);
-    out.push((f.secret ? redactEnvText(text) : text).replace(/\r\n/g, "\n").replace(/\n$/, ""));
+    out.push(shownText(f).replace(/\r\n/g, "\n").replace(/\n$/, ""));
   }
   for (const r of plan.remove) out.push("", `# removed if present: ${r}`);
   out.push("", "# then runs:");
   for (const c of plan.commands) out.push(`#   ${c.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(" ")}`);
   return out.join("\n");
+}
+
+/** A planned file's text as `--print` shows it: UTF-16 decoded, secret values redacted. */
+function shownText(f: PlannedFile): string {
+  const text = typeof f.content === "string" ? f.content : decodeUtf16(f.content);
+  return f.secret ? redactEnvText(text) : text;
 }
 
 function decodeUtf16(bytes: Uint8Array): string {
@@ -136,7 +141,7 @@ export async function runInstall(host: ServiceHost, args: Record<string, unknown
           path: f.path,
           mode: MODE(f.mode),
           description: f.description,
-          content: typeof f.content === "string" ? (f.secret ? redactEnvText(f.content) : f.content) : decodeUtf16(f.content),
+          content: shownText(f),
         })),
         remove: prepared.plan.remove,
         commands: prepared.plan.commands,

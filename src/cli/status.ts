@@ -3,16 +3,18 @@
  * and `openclaw status` (the operator overview). Both work with a missing or invalid config and
  * never write anything.
  */
-import { arch, homedir, platform, release } from "node:os";
+import { arch, platform, release } from "node:os";
 import { join } from "node:path";
 import { defineCommand } from "citty";
+import { gatewayLogFile } from "../log/file.ts";
 import type { GatewayClient, HelloOk } from "../protocol/client.ts";
 import { capabilityOf } from "../protocol/scopes.ts";
 import { VERSION } from "../version.ts";
 import { connectionArgs, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson, shortReason } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
-import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { CliUsageError, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { tildify } from "./util.ts";
 
 export const SERVICE_LABEL = "no supported service manager detected";
 
@@ -23,13 +25,8 @@ export function cliEntrypoint(): string {
 }
 const TROUBLESHOOTING = "https://docs.openclaw.ai/troubleshooting";
 
-export function tildify(path: string): string {
-  const home = homedir();
-  return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
-}
-
 export function logFileOf(resolved: ResolvedTarget): string {
-  return resolved.loaded?.config.logging?.file ?? join(resolved.target.paths.stateDir, "logs", "gateway.log");
+  return gatewayLogFile(resolved.target.paths.stateDir, resolved.loaded?.config);
 }
 
 export interface RuntimeInfo {
@@ -245,14 +242,15 @@ export const gatewayStatusCommand = defineCommand({
       const timeoutMs = timeoutArg(args.timeout);
       const requireRpc = Boolean(args["require-rpc"]);
       const noProbe = args.probe === false || Boolean(args["no-probe"]);
-      if (requireRpc && noProbe) throw new (await import("./target.ts")).CliUsageError("--require-rpc cannot be combined with --no-probe.");
+      if (requireRpc && noProbe) throw new CliUsageError("--require-rpc cannot be combined with --no-probe.");
       resolved = await resolveTarget(args, { needConfig: true });
       const { target } = resolved;
       const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, Boolean(args.deep))]);
       const { state, issues, extra } = svc;
+      const servicePath = serviceConfigPath(state, svc.host.home);
       // With no port of its own (flag, env, config), the CLI probes the port the service records.
       const recorded = state?.definition?.port;
-      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && serviceConfigPath(state, svc.host.home) === target.paths.configPath) {
+      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && servicePath === target.paths.configPath) {
         target.port = recorded;
         target.url = target.url.replace(/:\d+$/, `:${recorded}`);
         target.portSource = "service args";
@@ -263,7 +261,6 @@ export const gatewayStatusCommand = defineCommand({
       ]);
       const serviceRuntime = state?.installed && state.runtime.state !== undefined ? state.runtime : undefined;
       const runtime: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number } = serviceRuntime ? { ...serviceRuntime, ...(lockRuntime.port ? { port: lockRuntime.port } : {}) } : lockRuntime;
-      const servicePath = serviceConfigPath(state, svc.host.home);
       const serviceConfig = servicePath ? { path: servicePath, ...(await configFileStatus(servicePath)) } : undefined;
       const mismatch = Boolean(servicePath && servicePath !== target.paths.configPath);
       const configValid = !resolved.configError;
@@ -471,6 +468,7 @@ export const statusCommand = defineCommand({
       const loadedCfg = resolved.loaded?.config;
       const { listAgents } = await import("../agents/registry.ts");
       const agents = listAgents(loadedCfg ?? {});
+      const defaultId = agents.find((a) => a.isDefault)?.id ?? "main";
       const byAgent = new Map((status?.sessions?.byAgent ?? []).map((a) => [a.agentId, a.count]));
       const totalSessions = status?.sessions?.count ?? [...byAgent.values()].reduce((a, b) => a + b, 0);
       const self = presence?.find((e) => e.reason === "self") ?? null;
@@ -499,7 +497,7 @@ export const statusCommand = defineCommand({
           runtime,
         },
         agents: {
-          defaultId: agents.find((a) => a.isDefault)?.id ?? "main",
+          defaultId,
           agents: agents.map((a) => ({ id: a.id, sessionsCount: byAgent.get(a.id) ?? 0 })),
           totalSessions,
         },
@@ -522,7 +520,7 @@ export const statusCommand = defineCommand({
           : `${mode} · ${target.url} (${target.urlSource}) · unreachable (${error})`,
       ]);
       rows.push(["Gateway service", gatewayServiceRow(svc, runtime)]);
-      rows.push(["Agents", `${agents.length} · default ${agents.find((a) => a.isDefault)?.id ?? "main"} · sessions ${totalSessions}`]);
+      rows.push(["Agents", `${agents.length} · default ${defaultId} · sessions ${totalSessions}`]);
       rows.push(["Heartbeat", hb.map((a) => `${a.enabled ? a.every : "disabled"} (${a.agentId})`).join(", ")]);
       rows.push(["Sessions", `${totalSessions} stored`]);
       rows.push(["Channels", channels?.channelOrder?.length ? channels.channelOrder.join(", ") : "none configured"]);

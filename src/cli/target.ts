@@ -55,7 +55,8 @@ export class CliUsageError extends Error {
   override name = "CliUsageError";
 }
 
-function parsePortFlag(raw: string | number | undefined): number | undefined {
+/** A `--port` value: an integer from 1 to 65535 (CliUsageError otherwise). */
+export function parsePortFlag(raw: string | number | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const text = String(raw).trim();
   const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
@@ -63,7 +64,8 @@ function parsePortFlag(raw: string | number | undefined): number | undefined {
   return n;
 }
 
-function secret(value: unknown, key: string, env: Env): string | undefined {
+/** A config secret's value, or undefined when it is unset or its reference does not resolve. */
+export function secret(value: unknown, key: string, env: Env): string | undefined {
   try {
     return resolveSecret(value as never, key, env);
   } catch {
@@ -101,9 +103,10 @@ export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needC
   const portFlag = parsePortFlag(flags.port);
   if (flags.url && portFlag !== undefined) throw new CliUsageError("Use either --url or --port, not both.");
 
+  if (flags.url && !flags.token && !flags.password) throw credentialsError(paths.configPath, false);
+
   // Fast path: an explicit URL needs no config at all.
   if (flags.url && !opts.needConfig) {
-    if (!flags.token && !flags.password) throw credentialsError(paths.configPath, false);
     return {
       target: explicitTarget(flags.url, "cli --url", flags.token, flags.password, paths),
       configExists: await Bun.file(paths.configPath).exists(),
@@ -123,18 +126,17 @@ export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needC
   const gw = cfg.gateway ?? {};
 
   if (flags.url) {
-    if (!flags.token && !flags.password) throw credentialsError(paths.configPath, false);
     return { target: explicitTarget(flags.url, "cli --url", flags.token, flags.password, paths, cfg), loaded, configError, configExists };
-  }
-  const envUrl = env.OPENCLAW_GATEWAY_URL?.trim();
-  if (envUrl) {
-    const token = flags.token ?? (env.OPENCLAW_GATEWAY_TOKEN || undefined);
-    const password = flags.password ?? (env.OPENCLAW_GATEWAY_PASSWORD || undefined);
-    if (!token && !password) throw credentialsError(paths.configPath, true);
-    return { target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, cfg), loaded, configError, configExists };
   }
   const envToken = env.OPENCLAW_GATEWAY_TOKEN || undefined;
   const envPassword = env.OPENCLAW_GATEWAY_PASSWORD || undefined;
+  const envUrl = env.OPENCLAW_GATEWAY_URL?.trim();
+  if (envUrl) {
+    const token = flags.token ?? envToken;
+    const password = flags.password ?? envPassword;
+    if (!token && !password) throw credentialsError(paths.configPath, true);
+    return { target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, cfg), loaded, configError, configExists };
+  }
   const fileAuth = loaded?.file.gateway?.auth;
   if (gw.mode === "remote" && gw.remote?.url) {
     const token = flags.token ?? envToken ?? secret(gw.remote.token, "gateway.remote.token", env) ?? secret(fileAuth?.token, "gateway.auth.token", env);

@@ -1,9 +1,8 @@
 /** Small CLI helpers. */
+import { homedir } from "node:os";
 
-/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
-export async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
+/** `~/…` for paths under the home directory. */
+export function tildify(path: string): string {
+  const home = homedir();
+  return home && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
 }

@@ -8,13 +8,19 @@
  */
 import { closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { FileSink } from "bun";
 import type { LogLevel } from "../config/levels.ts";
+import type { OpenClawConfig } from "../config/schema.ts";
 import type { LogRecord, LogSink } from "./logger.ts";
 
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_KEEP = 4;
+
+/** The gateway's log file: `logging.file`, else `<stateDir>/logs/gateway.log`. */
+export function gatewayLogFile(stateDir: string, config: OpenClawConfig | undefined): string {
+  return config?.logging?.file ?? join(stateDir, "logs", "gateway.log");
+}
 
 export interface RotatingFileOptions {
   path: string;

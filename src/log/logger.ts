@@ -5,7 +5,7 @@
 import { isatty } from "node:tty";
 import type { LogLevel } from "../config/levels.ts";
 
-export type Level = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+export type Level = Exclude<LogLevel, "silent">;
 const RANK: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 0, warn: 1, info: 3, debug: 4, trace: 5 };
 
 export interface LogRecord {
@@ -72,11 +72,7 @@ export function prettySink(): LogSink {
     consola = m.createConsola({ level: 5, formatOptions: { date: true, colors: true } });
     for (const r of pending.splice(0)) emit(r);
   });
-  const emit = (r: LogRecord) => {
-    const c = consola!.withTag(r.subsystem);
-    const fn = r.level === "fatal" ? c.fatal : r.level === "error" ? c.error : r.level === "warn" ? c.warn : r.level === "info" ? c.info : r.level === "debug" ? c.debug : c.trace;
-    fn(r.message);
-  };
+  const emit = (r: LogRecord) => consola!.withTag(r.subsystem)[r.level](r.message);
   return { write: (r) => (consola ? emit(r) : pending.push(r)) };
 }
 

@@ -4,6 +4,7 @@
  * macOS uses `lsof`, Windows `netstat -ano`. Everything is best effort and never throws.
  */
 import { readdir, readFile, readlink } from "node:fs/promises";
+import { systemRunner } from "../service/exec.ts";
 
 export interface Listener {
   pid: number;
@@ -102,17 +103,9 @@ export async function processInfo(pid: number): Promise<{ name: string; command?
   return { name: line.split(/\s+/)[0]?.split("/").pop() || "unknown", command: line || undefined };
 }
 
+/** A helper program's stdout ("" when it cannot run); bounded to 5 s. */
 async function run(cmd: string[]): Promise<string> {
-  try {
-    const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
-    const timer = setTimeout(() => proc.kill(), 5000);
-    const text = await new Response(proc.stdout).text();
-    clearTimeout(timer);
-    await proc.exited;
-    return text;
-  } catch {
-    return "";
-  }
+  return (await systemRunner(cmd, { timeoutMs: 5000 })).stdout;
 }
 
 async function lsofListeners(port: number): Promise<Listener[]> {
@@ -164,6 +157,14 @@ export async function portIsFree(port: number, host = "127.0.0.1"): Promise<bool
   } catch {
     return false;
   }
+}
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
+export function freePort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
 }
 
 /** One TCP connect attempt: true when something accepted the connection within `timeoutMs`. */
