@@ -15,6 +15,7 @@
  */
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isPlainObject } from "./keypath.ts";
 import { ConfigError, loadConfig, readConfigFile, substituteEnv, composeEnv, type CliOverrides, type LoadedConfig } from "./load.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { containsRedactionPlaceholder } from "./redact.ts";
@@ -94,7 +95,7 @@ async function usableLastGood(raw: string, paths: ResolvedPaths, env: Env): Prom
   } catch {
     return false;
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return false;
+  if (!isPlainObject(parsed)) return false;
   const composed = await composeEnv(env, paths.stateDir, parsed);
   return validateConfig(substituteEnv(parsed, composed, [])).ok;
 }

@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isPlainObject } from "./keypath.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { parseEnvPort } from "./paths.ts";
 import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig } from "./schema.ts";
@@ -63,7 +64,6 @@ export function formatConfigIssues(configPath: string, issues: ConfigIssue[]): s
 }
 
 type Obj = Record<string, unknown>;
-const isPlainObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Deep merge, earlier sources win; arrays and scalars replace; undefined is skipped. */
 export function mergeLayers<T>(...sources: Array<T | null | undefined>): T {

@@ -3,6 +3,7 @@
  * A string under a sensitive key becomes `__OPENCLAW_REDACTED__`; SecretRefs are kept
  * (they name where a secret lives, not the secret).
  */
+import { isPlainObject } from "./keypath.ts";
 import { SecretInput } from "./schema.ts";
 
 export const REDACTED = "__OPENCLAW_REDACTED__";
@@ -91,7 +92,7 @@ export function restoreRedacted(incoming: unknown, current: unknown): { doc: unk
     if (Array.isArray(v)) return v.map((x, i) => walk(x, Array.isArray(cur) ? cur[i] : undefined, [...path, i], sensitive));
     if (v && typeof v === "object") {
       const out: Record<string, unknown> = {};
-      const curObj = cur && typeof cur === "object" && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
+      const curObj = isPlainObject(cur) ? cur : undefined;
       for (const [k, x] of Object.entries(v)) {
         const keySensitive = isSensitiveKey(k) && !(path.length === 0 && NOT_SENSITIVE_AT_ROOT.has(k));
         out[k] = walk(x, curObj?.[k], [...path, k], sensitive || keySensitive);
