@@ -16,10 +16,10 @@
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
-import { ConfigError, loadConfig, readConfigFile, substituteEnv, composeEnv, type CliOverrides, type LoadedConfig } from "./load.ts";
+import { ConfigError, loadConfig, readConfigFile, validateFileLayer, type CliOverrides, type LoadedConfig } from "./load.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { containsRedactionPlaceholder } from "./redact.ts";
-import { validateConfig, type ConfigIssue } from "./schema.ts";
+import type { ConfigIssue } from "./schema.ts";
 import { compareCalVer, readTouchedVersion } from "./version-guard.ts";
 import { writeFileAtomic } from "./write.ts";
 import { VERSION } from "../version.ts";
@@ -96,8 +96,7 @@ async function usableLastGood(raw: string, paths: ResolvedPaths, env: Env): Prom
     return false;
   }
   if (!isPlainObject(parsed)) return false;
-  const composed = await composeEnv(env, paths.stateDir, parsed);
-  return validateConfig(substituteEnv(parsed, composed, [])).ok;
+  return (await validateFileLayer(parsed, env, paths.stateDir)).check.ok;
 }
 
 async function pruneClobbered(configPath: string): Promise<void> {
@@ -126,8 +125,7 @@ export async function loadConfigWithRecovery(opts: {
     if (!fileInvalid) {
       try {
         const file = await readConfigFile(paths.configPath);
-        const composed = await composeEnv(env, paths.stateDir, file.parsed);
-        fileInvalid = !validateConfig(substituteEnv(file.parsed, composed, [])).ok;
+        fileInvalid = !(await validateFileLayer(file.parsed, env, paths.stateDir)).check.ok;
       } catch {
         fileInvalid = true;
       }

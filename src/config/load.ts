@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { parseEnvPort } from "./paths.ts";
-import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig } from "./schema.ts";
+import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig, ValidationResult } from "./schema.ts";
 import { validateConfig } from "./schema.ts";
 
 /** Values that come from command-line flags (highest precedence). */
@@ -288,6 +288,20 @@ export async function composeEnv(base: Env, stateDir: string, doc: unknown, warn
   return out;
 }
 
+/**
+ * Validate the file layer on its own, as the loader sees it: the environment is composed
+ * (`composeEnv`) and `${VAR}` substituted before the schema runs.
+ */
+export async function validateFileLayer(
+  parsed: unknown,
+  base: Env,
+  stateDir: string,
+  warnings: string[] = [],
+): Promise<{ env: Env; check: ValidationResult }> {
+  const env = await composeEnv(base, stateDir, parsed, warnings);
+  return { env, check: validateConfig(substituteEnv(parsed, env, warnings)) };
+}
+
 function sourceOf(cli: unknown, env: unknown, file: unknown, hasDefault: boolean): Source | undefined {
   if (cli !== undefined) return "cli";
   if (env !== undefined) return "env";
@@ -304,10 +318,9 @@ export async function loadConfig(opts: {
   const cli = opts.cli ?? {};
   const fileRead = await readConfigFile(paths.configPath);
   const warnings: string[] = [];
-  const env = await composeEnv(opts.env ?? process.env, paths.stateDir, fileRead.parsed, warnings);
   // `${VAR}` is config-file syntax: substitute the file layer only (never CLI/env values, which
   // may be secrets containing `$`), and before validation so `"bind": "${GW_BIND}"` works.
-  const fileCheck = validateConfig(substituteEnv(fileRead.parsed, env, warnings));
+  const { env, check: fileCheck } = await validateFileLayer(fileRead.parsed, opts.env ?? process.env, paths.stateDir, warnings);
   if (!fileCheck.ok) throw new ConfigError(paths.configPath, fileCheck.issues, "invalid");
   const file = fileCheck.config;
 
