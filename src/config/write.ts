@@ -43,13 +43,13 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   await ensurePrivateDir(dir);
   const tmp = join(dir, `.${basename(path)}.${randomHex()}.tmp`);
   const handle = await open(tmp, "wx", mode);
   try {
-    await handle.writeFile(text, "utf8");
+    await handle.writeFile(text, "utf8"); // the encoding applies to strings only
     await handle.sync();
   } catch (err) {
     await handle.close().catch(() => {});
