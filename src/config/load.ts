@@ -5,7 +5,7 @@
  * searches for `.ts`/`.js` configs, rc files, package.json, dotenv or remote `extends`.
  * Arrays replace instead of concatenating, and an `undefined` never masks a lower layer.
  */
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
@@ -209,8 +209,11 @@ export function parseDotenv(text: string): Record<string, string> {
       // Quoted values may span lines.
       const start = i;
       let body = value.slice(1);
-      while (!hasClosingQuote(body, q) && i + 1 < lines.length) body += `\n${lines[++i]}`;
-      const end = closingQuoteIndex(body, q);
+      let end = closingQuoteIndex(body, q);
+      while (end < 0 && i + 1 < lines.length) {
+        body += `\n${lines[++i]}`;
+        end = closingQuoteIndex(body, q);
+      }
       if (end < 0) {
         // Unterminated quote: skip this line only.
         i = start;
@@ -241,21 +244,22 @@ function closingQuoteIndex(body: string, q: string): number {
   return -1;
 }
 
-function hasClosingQuote(body: string, q: string): boolean {
-  return closingQuoteIndex(body, q) >= 0;
-}
-
 /** `<stateDir>/.env` as a map; missing → {}; too large or unreadable → {} plus a warning. */
 export async function readStateDotenv(stateDir: string, warnings: string[]): Promise<Record<string, string>> {
   const path = join(stateDir, ".env");
   let text: string;
   try {
-    const file = Bun.file(path);
-    if (file.size > DOTENV_MAX_BYTES) {
-      warnings.push(`${path}: larger than 1 MiB; ignored`);
-      return {};
+    // One open: the size check and the read see the same file (a missing .env costs one syscall).
+    const handle = await open(path, "r");
+    try {
+      if ((await handle.stat()).size > DOTENV_MAX_BYTES) {
+        warnings.push(`${path}: larger than 1 MiB; ignored`);
+        return {};
+      }
+      text = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
     }
-    text = await readFile(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" && code !== "ENOTDIR") warnings.push(`${path}: ${(err as Error).message}; ignored`);
