@@ -4,7 +4,7 @@
  * (they name where a secret lives, not the secret).
  */
 import { isPlainObject } from "./keypath.ts";
-import { SecretInput } from "./schema.ts";
+import { issuePath, SecretInput } from "./schema.ts";
 
 export const REDACTED = "__OPENCLAW_REDACTED__";
 
@@ -76,8 +76,6 @@ export function restoreRedacted(incoming: unknown, current: unknown): { doc: unk
   const secrets = new Set<string>();
   redactConfig(current, secrets);
   const unresolved: string[] = [];
-  const label = (path: Array<string | number>) =>
-    path.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "") || "<root>";
   const walk = (v: unknown, cur: unknown, path: Array<string | number>, sensitive: boolean): unknown => {
     if (typeof v === "string") {
       if (!v.includes(REDACTED)) return v;
@@ -86,7 +84,7 @@ export function restoreRedacted(incoming: unknown, current: unknown): { doc: unk
         if (sensitive) forms.add(REDACTED);
         if (forms.has(v)) return cur;
       }
-      unresolved.push(label(path));
+      unresolved.push(issuePath(path));
       return v;
     }
     if (Array.isArray(v)) return v.map((x, i) => walk(x, Array.isArray(cur) ? cur[i] : undefined, [...path, i], sensitive));

@@ -248,7 +248,8 @@ export interface ConfigIssue {
   message: string;
 }
 
-function issuePath(path: readonly PropertyKey[]): string {
+/** `a.b[0].c` (keys joined by dots, indexes bracketed); `<root>` for the empty path. */
+export function issuePath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
