@@ -160,7 +160,6 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
   }
   if (!config) {
     const message = parseProblem ?? formatConfigIssues(configPath, issues);
-    const recovery = await recoverySource(configPath, raw);
     const unknownOnly = issues.length > 0 && issues.every((i) => i.message.startsWith("Unknown key"));
     if (unknownOnly && parsed && typeof parsed === "object") {
       const copy = structuredClone(parsed) as Record<string, unknown>;
@@ -183,6 +182,8 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
         return undefined;
       }
     }
+    // Only now look for a backup: the unknown-keys fix above needs none.
+    const recovery = await recoverySource(configPath, raw);
     const clobbered = `${configPath}.clobbered.${fileTimestamp(deps.now())}`;
     out.push({
       checkId: "config/valid",
