@@ -245,7 +245,7 @@ function closingQuoteIndex(body: string, q: string): number {
 }
 
 /** `<stateDir>/.env` as a map; missing → {}; too large or unreadable → {} plus a warning. */
-export async function readStateDotenv(stateDir: string, warnings: string[]): Promise<Record<string, string>> {
+async function readStateDotenv(stateDir: string, warnings: string[]): Promise<Record<string, string>> {
   const path = join(stateDir, ".env");
   let text: string;
   try {

@@ -241,7 +241,6 @@ export const ConfigSchema = z.strictObject({
 });
 
 export type OpenClawConfig = z.infer<typeof ConfigSchema>;
-export type GatewayConfig = NonNullable<OpenClawConfig["gateway"]>;
 
 export interface ConfigIssue {
   path: string;
@@ -259,7 +258,7 @@ export function issuePath(path: readonly PropertyKey[]): string {
 }
 
 /** Flatten zod issues to `{path, message}`; unknown keys get one issue per key with its full path. */
-export function toConfigIssues(error: ZodError): ConfigIssue[] {
+function toConfigIssues(error: ZodError): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
