@@ -15,10 +15,11 @@
  */
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ConfigError, loadConfig, readConfigFile, substituteEnv, composeEnv, type CliOverrides, type LoadedConfig } from "./load.ts";
+import { isPlainObject } from "./keypath.ts";
+import { ConfigError, loadConfig, readConfigFile, validateFileLayer, type CliOverrides, type LoadedConfig } from "./load.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { containsRedactionPlaceholder } from "./redact.ts";
-import { validateConfig, type ConfigIssue } from "./schema.ts";
+import type { ConfigIssue } from "./schema.ts";
 import { compareCalVer, readTouchedVersion } from "./version-guard.ts";
 import { writeFileAtomic } from "./write.ts";
 import { VERSION } from "../version.ts";
@@ -94,9 +95,8 @@ async function usableLastGood(raw: string, paths: ResolvedPaths, env: Env): Prom
   } catch {
     return false;
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return false;
-  const composed = await composeEnv(env, paths.stateDir, parsed);
-  return validateConfig(substituteEnv(parsed, composed, [])).ok;
+  if (!isPlainObject(parsed)) return false;
+  return (await validateFileLayer(parsed, env, paths.stateDir)).check.ok;
 }
 
 async function pruneClobbered(configPath: string): Promise<void> {
@@ -125,8 +125,7 @@ export async function loadConfigWithRecovery(opts: {
     if (!fileInvalid) {
       try {
         const file = await readConfigFile(paths.configPath);
-        const composed = await composeEnv(env, paths.stateDir, file.parsed);
-        fileInvalid = !validateConfig(substituteEnv(file.parsed, composed, [])).ok;
+        fileInvalid = !(await validateFileLayer(file.parsed, env, paths.stateDir)).check.ok;
       } catch {
         fileInvalid = true;
       }

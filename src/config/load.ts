@@ -5,11 +5,12 @@
  * searches for `.ts`/`.js` configs, rc files, package.json, dotenv or remote `extends`.
  * Arrays replace instead of concatenating, and an `undefined` never masks a lower layer.
  */
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isPlainObject } from "./keypath.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { parseEnvPort } from "./paths.ts";
-import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig } from "./schema.ts";
+import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig, ValidationResult } from "./schema.ts";
 import { validateConfig } from "./schema.ts";
 
 /** Values that come from command-line flags (highest precedence). */
@@ -63,7 +64,6 @@ export function formatConfigIssues(configPath: string, issues: ConfigIssue[]): s
 }
 
 type Obj = Record<string, unknown>;
-const isPlainObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Deep merge, earlier sources win; arrays and scalars replace; undefined is skipped. */
 export function mergeLayers<T>(...sources: Array<T | null | undefined>): T {
@@ -209,8 +209,11 @@ export function parseDotenv(text: string): Record<string, string> {
       // Quoted values may span lines.
       const start = i;
       let body = value.slice(1);
-      while (!hasClosingQuote(body, q) && i + 1 < lines.length) body += `\n${lines[++i]}`;
-      const end = closingQuoteIndex(body, q);
+      let end = closingQuoteIndex(body, q);
+      while (end < 0 && i + 1 < lines.length) {
+        body += `\n${lines[++i]}`;
+        end = closingQuoteIndex(body, q);
+      }
       if (end < 0) {
         // Unterminated quote: skip this line only.
         i = start;
@@ -241,21 +244,22 @@ function closingQuoteIndex(body: string, q: string): number {
   return -1;
 }
 
-function hasClosingQuote(body: string, q: string): boolean {
-  return closingQuoteIndex(body, q) >= 0;
-}
-
 /** `<stateDir>/.env` as a map; missing → {}; too large or unreadable → {} plus a warning. */
-export async function readStateDotenv(stateDir: string, warnings: string[]): Promise<Record<string, string>> {
+async function readStateDotenv(stateDir: string, warnings: string[]): Promise<Record<string, string>> {
   const path = join(stateDir, ".env");
   let text: string;
   try {
-    const file = Bun.file(path);
-    if (file.size > DOTENV_MAX_BYTES) {
-      warnings.push(`${path}: larger than 1 MiB; ignored`);
-      return {};
+    // One open: the size check and the read see the same file (a missing .env costs one syscall).
+    const handle = await open(path, "r");
+    try {
+      if ((await handle.stat()).size > DOTENV_MAX_BYTES) {
+        warnings.push(`${path}: larger than 1 MiB; ignored`);
+        return {};
+      }
+      text = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
     }
-    text = await readFile(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" && code !== "ENOTDIR") warnings.push(`${path}: ${(err as Error).message}; ignored`);
@@ -288,6 +292,20 @@ export async function composeEnv(base: Env, stateDir: string, doc: unknown, warn
   return out;
 }
 
+/**
+ * Validate the file layer on its own, as the loader sees it: the environment is composed
+ * (`composeEnv`) and `${VAR}` substituted before the schema runs.
+ */
+export async function validateFileLayer(
+  parsed: unknown,
+  base: Env,
+  stateDir: string,
+  warnings: string[] = [],
+): Promise<{ env: Env; check: ValidationResult }> {
+  const env = await composeEnv(base, stateDir, parsed, warnings);
+  return { env, check: validateConfig(substituteEnv(parsed, env, warnings)) };
+}
+
 function sourceOf(cli: unknown, env: unknown, file: unknown, hasDefault: boolean): Source | undefined {
   if (cli !== undefined) return "cli";
   if (env !== undefined) return "env";
@@ -304,10 +322,9 @@ export async function loadConfig(opts: {
   const cli = opts.cli ?? {};
   const fileRead = await readConfigFile(paths.configPath);
   const warnings: string[] = [];
-  const env = await composeEnv(opts.env ?? process.env, paths.stateDir, fileRead.parsed, warnings);
   // `${VAR}` is config-file syntax: substitute the file layer only (never CLI/env values, which
   // may be secrets containing `$`), and before validation so `"bind": "${GW_BIND}"` works.
-  const fileCheck = validateConfig(substituteEnv(fileRead.parsed, env, warnings));
+  const { env, check: fileCheck } = await validateFileLayer(fileRead.parsed, opts.env ?? process.env, paths.stateDir, warnings);
   if (!fileCheck.ok) throw new ConfigError(paths.configPath, fileCheck.issues, "invalid");
   const file = fileCheck.config;
 

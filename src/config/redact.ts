@@ -3,7 +3,8 @@
  * A string under a sensitive key becomes `__OPENCLAW_REDACTED__`; SecretRefs are kept
  * (they name where a secret lives, not the secret).
  */
-import { SecretInput } from "./schema.ts";
+import { isPlainObject } from "./keypath.ts";
+import { issuePath, SecretInput } from "./schema.ts";
 
 export const REDACTED = "__OPENCLAW_REDACTED__";
 
@@ -75,8 +76,6 @@ export function restoreRedacted(incoming: unknown, current: unknown): { doc: unk
   const secrets = new Set<string>();
   redactConfig(current, secrets);
   const unresolved: string[] = [];
-  const label = (path: Array<string | number>) =>
-    path.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "") || "<root>";
   const walk = (v: unknown, cur: unknown, path: Array<string | number>, sensitive: boolean): unknown => {
     if (typeof v === "string") {
       if (!v.includes(REDACTED)) return v;
@@ -85,13 +84,13 @@ export function restoreRedacted(incoming: unknown, current: unknown): { doc: unk
         if (sensitive) forms.add(REDACTED);
         if (forms.has(v)) return cur;
       }
-      unresolved.push(label(path));
+      unresolved.push(issuePath(path));
       return v;
     }
     if (Array.isArray(v)) return v.map((x, i) => walk(x, Array.isArray(cur) ? cur[i] : undefined, [...path, i], sensitive));
     if (v && typeof v === "object") {
       const out: Record<string, unknown> = {};
-      const curObj = cur && typeof cur === "object" && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
+      const curObj = isPlainObject(cur) ? cur : undefined;
       for (const [k, x] of Object.entries(v)) {
         const keySensitive = isSensitiveKey(k) && !(path.length === 0 && NOT_SENSITIVE_AT_ROOT.has(k));
         out[k] = walk(x, curObj?.[k], [...path, k], sensitive || keySensitive);

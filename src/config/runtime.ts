@@ -60,7 +60,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Container heuristics: Docker/Podman marker files or a container cgroup. */
-export function inContainer(): boolean {
+function inContainer(): boolean {
   if (existsSync("/.dockerenv") || existsSync("/run/.containerenv")) return true;
   try {
     const cgroup = readFileSync("/proc/1/cgroup", "utf8");

@@ -241,14 +241,14 @@ export const ConfigSchema = z.strictObject({
 });
 
 export type OpenClawConfig = z.infer<typeof ConfigSchema>;
-export type GatewayConfig = NonNullable<OpenClawConfig["gateway"]>;
 
 export interface ConfigIssue {
   path: string;
   message: string;
 }
 
-function issuePath(path: readonly PropertyKey[]): string {
+/** `a.b[0].c` (keys joined by dots, indexes bracketed); `<root>` for the empty path. */
+export function issuePath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
@@ -258,7 +258,7 @@ function issuePath(path: readonly PropertyKey[]): string {
 }
 
 /** Flatten zod issues to `{path, message}`; unknown keys get one issue per key with its full path. */
-export function toConfigIssues(error: ZodError): ConfigIssue[] {
+function toConfigIssues(error: ZodError): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {

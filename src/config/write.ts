@@ -16,6 +16,7 @@
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
+import { isPlainObject } from "./keypath.ts";
 import { substituteEnv } from "./load.ts";
 import type { Env } from "./paths.ts";
 import { generateToken } from "./runtime.ts";
@@ -42,13 +43,13 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   await ensurePrivateDir(dir);
   const tmp = join(dir, `.${basename(path)}.${randomHex()}.tmp`);
   const handle = await open(tmp, "wx", mode);
   try {
-    await handle.writeFile(text, "utf8");
+    await handle.writeFile(text, "utf8"); // the encoding applies to strings only
     await handle.sync();
   } catch (err) {
     await handle.close().catch(() => {});
@@ -69,7 +70,7 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
 /** Set `meta.lastTouchedVersion` and `meta.lastTouchedAt`; returns a copy, keeps other meta keys. */
 export function stampMeta<T extends object>(config: T, now: Date = new Date()): T {
   const meta = (config as { meta?: unknown }).meta;
-  const base = meta && typeof meta === "object" && !Array.isArray(meta) ? meta : {};
+  const base = isPlainObject(meta) ? meta : {};
   return { ...config, meta: { ...base, lastTouchedVersion: VERSION, lastTouchedAt: now.toISOString() } };
 }
 
@@ -117,10 +118,10 @@ export function backupPathFor(configPath: string): string {
  * (nothing written) when the result would not be a valid config.
  */
 export async function writeConfigDocument(path: string, doc: unknown, opts: WriteOptions = {}): Promise<WriteResult> {
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+  if (!isPlainObject(doc)) {
     throw new ConfigWriteError(path, [{ path: "<root>", message: "config must be an object" }]);
   }
-  const stamped = stampMeta(doc as Record<string, unknown>, opts.now);
+  const stamped = stampMeta(doc, opts.now);
   const check = validateConfig(substituteEnv(stamped, opts.env ?? process.env, []));
   if (!check.ok) throw new ConfigWriteError(path, check.issues);
   const text = serializeConfig(stamped);

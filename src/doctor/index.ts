@@ -7,14 +7,16 @@
  */
 import { chmod, chown, copyFile, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { readConfigFile } from "../config/load.ts";
+import { isPlainObject } from "../config/keypath.ts";
+import { fileTimestamp, lastGoodPathFor, listClobbered } from "../config/last-good.ts";
+import { formatConfigIssues, readConfigFile } from "../config/load.ts";
 import type { Env, ResolvedPaths } from "../config/paths.ts";
 import { validateConfig, type ConfigIssue, type OpenClawConfig } from "../config/schema.ts";
-import { stampMeta, writeFileAtomic } from "../config/write.ts";
+import { backupPathFor, serializeConfig, stampMeta, writeFileAtomic } from "../config/write.ts";
 import { auditService, REWRITE_FIXES } from "../service/audit.ts";
 import { newerConfigRefusal, repairPolicyExternal } from "../service/guard.ts";
 import type { ServiceHost } from "../service/host.ts";
-import { managerFor, prepareInstall, serviceTargetPaths } from "../service/index.ts";
+import { managerFor, prepareInstall } from "../service/index.ts";
 import { scanGatewayServices } from "../service/scan.ts";
 import type { ServiceState } from "../service/types.ts";
 import type { Listener } from "../system/ports.ts";
@@ -61,7 +63,7 @@ async function readText(path: string): Promise<string | undefined> {
 }
 
 /** Write `text` atomically, keep the previous owner (a root doctor must not steal a service's file). */
-export async function writePreservingOwner(path: string, text: string, fileMode = 0o600): Promise<void> {
+async function writePreservingOwner(path: string, text: string, fileMode = 0o600): Promise<void> {
   const before = await statOrUndefined(path);
   await writeFileAtomic(path, text, fileMode);
   if (before && typeof process.getuid === "function" && process.getuid() === 0) {
@@ -69,15 +71,24 @@ export async function writePreservingOwner(path: string, text: string, fileMode 
   }
 }
 
-/** `2026-09-01T10-22-33-123Z` */
-export function fileStamp(d: Date): string {
-  return d.toISOString().replace(/[:.]/g, "-");
+/** Copy `from` to `to` and make the copy owner-only. */
+async function copyPrivate(from: string, to: string): Promise<void> {
+  await copyFile(from, to);
+  await chmod(to, 0o600);
+}
+
+/** Keep the current config as `<config>.bak`, then write `doc` stamped (owner kept). Returns the backup path. */
+async function rewriteConfig(configPath: string, doc: object): Promise<string> {
+  const backup = backupPathFor(configPath);
+  await copyPrivate(configPath, backup);
+  await writePreservingOwner(configPath, serializeConfig(stampMeta(doc)));
+  return backup;
 }
 
 function validText(text: string): { ok: true; config: OpenClawConfig } | { ok: false } {
   try {
     const parsed = text.trim() === "" ? {} : Bun.JSON5.parse(text);
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false };
+    if (!isPlainObject(parsed)) return { ok: false };
     const v = validateConfig(parsed);
     return v.ok ? v : { ok: false };
   } catch {
@@ -100,7 +111,8 @@ function deletePath(obj: Record<string, unknown>, path: string): boolean {
 // Config
 
 async function recoverySource(configPath: string, raw: string | null): Promise<{ label: string; text: string } | undefined> {
-  const candidates = [`${configPath}.last-good`, `${configPath}.bak`, ...[1, 2, 3, 4].map((n) => `${configPath}.bak.${n}`)];
+  const bak = backupPathFor(configPath);
+  const candidates = [lastGoodPathFor(configPath), bak, ...[1, 2, 3, 4].map((n) => `${bak}.${n}`)];
   for (const c of candidates) {
     const text = await readText(c);
     if (text !== undefined && validText(text).ok) return { label: c, text };
@@ -147,8 +159,7 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
     else issues = v.issues;
   }
   if (!config) {
-    const message = parseProblem ?? [`Invalid config at ${configPath}:`, ...issues.map((i) => `  × ${i.path}: ${i.message}`)].join("\n");
-    const recovery = await recoverySource(configPath, raw);
+    const message = parseProblem ?? formatConfigIssues(configPath, issues);
     const unknownOnly = issues.length > 0 && issues.every((i) => i.message.startsWith("Unknown key"));
     if (unknownOnly && parsed && typeof parsed === "object") {
       const copy = structuredClone(parsed) as Record<string, unknown>;
@@ -164,16 +175,16 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
           fixHint: `openclaw doctor --fix removes ${keys.join(", ")} (the previous file is kept as ${basename(configPath)}.bak)`,
           fixable: true,
           fix: async () => {
-            await copyFile(configPath, `${configPath}.bak`);
-            await chmod(`${configPath}.bak`, 0o600);
-            await writePreservingOwner(configPath, `${JSON.stringify(stampMeta(v.config), null, 2)}\n`);
-            return `removed unknown key(s) ${keys.join(", ")} from ${configPath} (previous file: ${configPath}.bak)`;
+            const backup = await rewriteConfig(configPath, v.config);
+            return `removed unknown key(s) ${keys.join(", ")} from ${configPath} (previous file: ${backup})`;
           },
         });
         return undefined;
       }
     }
-    const clobbered = `${configPath}.clobbered.${fileStamp(deps.now())}`;
+    // Only now look for a backup: the unknown-keys fix above needs none.
+    const recovery = await recoverySource(configPath, raw);
+    const clobbered = `${configPath}.clobbered.${fileTimestamp(deps.now())}`;
     out.push({
       checkId: "config/valid",
       severity: "error",
@@ -185,8 +196,7 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
       fixable: Boolean(recovery),
       fix: recovery
         ? async () => {
-            await copyFile(configPath, clobbered);
-            await chmod(clobbered, 0o600);
+            await copyPrivate(configPath, clobbered);
             await writePreservingOwner(configPath, recovery.text);
             return `restored ${configPath} from ${recovery.label}; the broken file is kept as ${clobbered}`;
           }
@@ -215,11 +225,9 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
       fixHint: `openclaw doctor --fix sets gateway.mode to "local" in ${configPath} (comments in the file are not kept; the previous file is kept as ${basename(configPath)}.bak)`,
       fixable: true,
       fix: async () => {
-        await copyFile(configPath, `${configPath}.bak`);
-        await chmod(`${configPath}.bak`, 0o600);
         const next = { ...(parsed as OpenClawConfig), gateway: { ...(parsed as OpenClawConfig).gateway, mode: "local" as const } };
-        await writePreservingOwner(configPath, `${JSON.stringify(stampMeta(next), null, 2)}\n`);
-        return `set gateway.mode=local in ${configPath} (previous file: ${configPath}.bak)`;
+        const backup = await rewriteConfig(configPath, next);
+        return `set gateway.mode=local in ${configPath} (previous file: ${backup})`;
       },
     });
   }
@@ -227,17 +235,15 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
 }
 
 async function checkRecovered(deps: DoctorDeps, out: Finding[]): Promise<void> {
-  const dir = dirname(deps.paths.configPath);
-  const base = basename(deps.paths.configPath);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(`${base}.clobbered.`)).sort();
-  if (names.length === 0) return;
-  const newest = join(dir, names.at(-1)!);
+  const copies = await listClobbered(deps.paths.configPath); // newest first
+  if (copies.length === 0) return;
+  const newest = copies[0];
   out.push({
     checkId: "config/recovered",
     severity: "info",
-    message: `The config was recovered earlier; the broken copy is kept at ${newest}${names.length > 1 ? ` (${names.length} broken copies in total)` : ""}.`,
+    message: `The config was recovered earlier; the broken copy is kept at ${newest}${copies.length > 1 ? ` (${copies.length} broken copies in total)` : ""}.`,
     path: newest,
-    fixHint: `Compare it with the current config, then delete it: rm ${names.map((n) => join(dir, n)).join(" ")}`,
+    fixHint: `Compare it with the current config, then delete it: rm ${copies.toReversed().join(" ")}`,
     fixable: false,
   });
 }
@@ -418,13 +424,9 @@ async function rewriteDefinition(deps: DoctorDeps, state: ServiceState): Promise
   const prepared = await prepareInstall(deps.host, { paths: deps.paths, system: state.scope === "system", dryRun: true });
   const written: string[] = [];
   for (const f of prepared.plan.files) {
-    const { mkdir } = await import("node:fs/promises");
-    await mkdir(dirname(f.path), { recursive: true, mode: 0o700 });
-    if (f.path === state.definition?.path) {
-      await copyFile(f.path, `${f.path}.bak`);
-      await chmod(`${f.path}.bak`, 0o600);
-    }
-    await writeFileAtomic(f.path, f.content as never, f.mode);
+    // writeFileAtomic creates the directory (0700) when it is missing.
+    if (f.path === state.definition?.path) await copyPrivate(f.path, `${f.path}.bak`);
+    await writeFileAtomic(f.path, f.content, f.mode);
     written.push(f.path);
   }
   let reload = "";
@@ -517,4 +519,3 @@ export async function applyFixes(findings: Finding[]): Promise<FixResult[]> {
   return results;
 }
 
-export { serviceTargetPaths };

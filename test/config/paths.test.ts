@@ -19,6 +19,13 @@ import { useTempDirs } from "./helpers.ts";
 
 const tempDir = useTempDirs("openclaw-paths-test-");
 
+/** A temp home with these directories already in it. */
+function homeWith(...dirs: string[]): string {
+  const home = tempDir();
+  for (const dir of dirs) mkdirSync(join(home, dir));
+  return home;
+}
+
 describe("resolveHome", () => {
   test("OPENCLAW_HOME wins over HOME and USERPROFILE", () => {
     expect(resolveHome({ OPENCLAW_HOME: "/srv/claw", HOME: "/home/op", USERPROFILE: "C:\\Users\\op" })).toBe("/srv/claw");
@@ -172,17 +179,14 @@ describe("resolvePaths", () => {
 
   describe("legacy ~/.clawdbot fallback", () => {
     test("used when ~/.openclaw is absent and ~/.clawdbot exists", () => {
-      const home = tempDir();
-      mkdirSync(join(home, ".clawdbot"));
+      const home = homeWith(".clawdbot");
       const p = resolvePaths({ env: { HOME: home } });
       expect(p.stateDir).toBe(join(home, ".clawdbot"));
       expect(p.configPath).toBe(join(home, ".clawdbot", "openclaw.json"));
     });
 
     test("~/.openclaw wins when both exist", () => {
-      const home = tempDir();
-      mkdirSync(join(home, ".clawdbot"));
-      mkdirSync(join(home, ".openclaw"));
+      const home = homeWith(".clawdbot", ".openclaw");
       expect(resolvePaths({ env: { HOME: home } }).stateDir).toBe(join(home, ".openclaw"));
     });
 
@@ -192,15 +196,13 @@ describe("resolvePaths", () => {
     });
 
     test("not used for a --profile or with OPENCLAW_STATE_DIR", () => {
-      const home = tempDir();
-      mkdirSync(join(home, ".clawdbot"));
+      const home = homeWith(".clawdbot");
       expect(resolvePaths({ profile: "work", env: { HOME: home } }).stateDir).toBe(join(home, ".openclaw-work"));
       expect(resolvePaths({ env: { HOME: home, OPENCLAW_STATE_DIR: join(home, "s") } }).stateDir).toBe(join(home, "s"));
     });
 
     test("an env-only OPENCLAW_PROFILE still gets the legacy fallback (state dir does not move)", () => {
-      const home = tempDir();
-      mkdirSync(join(home, ".clawdbot"));
+      const home = homeWith(".clawdbot");
       const p = resolvePaths({ env: { HOME: home, OPENCLAW_PROFILE: "work" } });
       expect(p.stateDir).toBe(join(home, ".clawdbot"));
       expect(p.defaultPort).toBe(41984);

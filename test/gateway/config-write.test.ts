@@ -2,7 +2,7 @@
  * config.set / config.patch / config.apply / secrets.reload over the real protocol, against an
  * in-process gateway with the config lifecycle running.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GatewayClient, GatewayRequestError } from "../../src/protocol/client.ts";
@@ -10,26 +10,10 @@ import { REDACTED } from "../../src/config/redact.ts";
 import { VERSION } from "../../src/version.ts";
 import { freePort } from "../../scripts/lib/proc.ts";
 import { startTestGateway, TEST_TOKEN } from "../helpers/gateway.ts";
-import { baseConfig, startTestRuntime, waitUntil, type TestRuntime } from "../helpers/runtime.ts";
+import { useTestRuntimes } from "../helpers/config-gateway.ts";
+import { baseConfig, waitUntil, type TestRuntime } from "../helpers/runtime.ts";
 
-const running: TestRuntime[] = [];
-const clients: GatewayClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  for (const t of running.splice(0)) await t.stop();
-});
-
-async function start(config: unknown = baseConfig(), opts: Parameters<typeof startTestRuntime>[0] = {}): Promise<TestRuntime> {
-  const t = await startTestRuntime({ config, ...opts });
-  running.push(t);
-  return t;
-}
-
-async function connect(t: TestRuntime, opts: { token?: string; scopes?: string[] } = {}): Promise<GatewayClient> {
-  const c = await t.connect(opts);
-  clients.push(c);
-  return c;
-}
+const { start, connect } = useTestRuntimes();
 
 async function rpcError(p: Promise<unknown>): Promise<GatewayRequestError> {
   try {

@@ -2,30 +2,14 @@
  * Hot reload with sockets connected, one test per behaviour: every reload mode, rename-over
  * edits, invalid edits, shared-secret rotation, and the in-process restart on a new port.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { GatewayClient, GatewayConnectError } from "../../src/protocol/client.ts";
 import { freePort, tryConnect } from "../../scripts/lib/proc.ts";
 import { TEST_TOKEN } from "../helpers/gateway.ts";
-import { baseConfig, startTestRuntime, waitUntil, type TestRuntime } from "../helpers/runtime.ts";
+import { useTestRuntimes } from "../helpers/config-gateway.ts";
+import { baseConfig, waitUntil } from "../helpers/runtime.ts";
 
-const running: TestRuntime[] = [];
-const clients: GatewayClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  for (const t of running.splice(0)) await t.stop();
-});
-
-async function start(config: unknown = baseConfig(), opts: Parameters<typeof startTestRuntime>[0] = {}): Promise<TestRuntime> {
-  const t = await startTestRuntime({ config, ...opts });
-  running.push(t);
-  return t;
-}
-
-async function connect(t: TestRuntime, opts: { token?: string; scopes?: string[] } = {}): Promise<GatewayClient> {
-  const c = await t.connect(opts);
-  clients.push(c);
-  return c;
-}
+const { start, connect } = useTestRuntimes();
 
 function closeInfo(c: GatewayClient): { code: number; reason: string } | undefined {
   return (c as unknown as { closeInfo?: { code: number; reason: string } }).closeInfo;
