@@ -13,7 +13,7 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
-import { assertSingleLine, recordedPort, type InstallSpec, type ServiceIdentity } from "./spec.ts";
+import { assertSingleLine, installedDefinition, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ export function readPlistDefinition(path: string, xml: string): InstalledDefinit
   if (dict.EnvironmentVariables && typeof dict.EnvironmentVariables === "object" && !Array.isArray(dict.EnvironmentVariables)) {
     for (const [k, v] of Object.entries(dict.EnvironmentVariables)) environment[k] = String(v);
   }
-  return {
+  return installedDefinition({
     path,
     scope: "user",
     text: xml,
@@ -208,11 +208,7 @@ export function readPlistDefinition(path: string, xml: string): InstalledDefinit
     workingDirectory: typeof dict.WorkingDirectory === "string" ? dict.WorkingDirectory : undefined,
     environment,
     envFile,
-    port: recordedPort(args, environment),
-    stateDir: environment.OPENCLAW_STATE_DIR,
-    configPath: environment.OPENCLAW_CONFIG_PATH,
-    profile: environment.OPENCLAW_PROFILE,
-  };
+  });
 }
 
 /** `launchctl print` output → runtime. */

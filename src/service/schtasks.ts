@@ -11,7 +11,7 @@ import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
-import { recordedPort, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
+import { installedDefinition, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
 export const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
@@ -189,7 +189,7 @@ export function readGatewayCmd(path: string, text: string): InstalledDefinition 
     }
     programArguments = splitCmdLine(line.replace(/\s*<\s*NUL\s*$/i, ""));
   }
-  return {
+  return installedDefinition({
     path,
     scope: "user",
     text,
@@ -197,11 +197,7 @@ export function readGatewayCmd(path: string, text: string): InstalledDefinition 
     workingDirectory,
     environment,
     envFile,
-    port: recordedPort(programArguments, environment),
-    stateDir: environment.OPENCLAW_STATE_DIR,
-    configPath: environment.OPENCLAW_CONFIG_PATH,
-    profile: environment.OPENCLAW_PROFILE,
-  };
+  });
 }
 
 /** `schtasks /Query /V /FO LIST` → fields (first record). */

@@ -13,7 +13,7 @@ import { chmod, copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine, type RunResult } from "./exec.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
-import { assertSingleLine, envRecord, recordedPort, ServiceSpecError, type InstallSpec, type Scope, type ServiceIdentity } from "./spec.ts";
+import { assertSingleLine, envRecord, installedDefinition, ServiceSpecError, type InstallSpec, type Scope, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ export function readUnitDefinition(path: string, text: string, scope: Scope, spe
   const envFileRaw = unit.get("Service", "EnvironmentFile");
   const envFile = envFileRaw ? unspecify(envFileRaw.replace(/^-/, ""), specifiers) : undefined;
   const wd = unit.get("Service", "WorkingDirectory");
-  return {
+  return installedDefinition({
     path,
     scope,
     text,
@@ -238,11 +238,7 @@ export function readUnitDefinition(path: string, text: string, scope: Scope, spe
     workingDirectory: wd ? unspecify(wd.replace(/^-/, ""), specifiers) : undefined,
     environment,
     envFile,
-    port: recordedPort(programArguments, environment),
-    stateDir: environment.OPENCLAW_STATE_DIR,
-    configPath: environment.OPENCLAW_CONFIG_PATH,
-    profile: environment.OPENCLAW_PROFILE,
-  };
+  });
 }
 
 /** `KEY=value` lines of an EnvironmentFile (quotes removed); unreadable → {}. */
