@@ -3,12 +3,12 @@
  * macOS, Task Scheduler on Windows), prepare an install (port, environment, secrets, refusals),
  * and run install / uninstall / start / stop / restart with the shared guards.
  */
-import { readFile } from "node:fs/promises";
 import { ConfigError, loadConfig, readConfigFile, type LoadedConfig } from "../config/load.ts";
 import { parseEnvPort, profileDefaultPort, type ResolvedPaths } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
 import { collectSecrets, SECRET_GATEWAY_KEYS, serviceEnvironment, type ManagerKind } from "./environment.ts";
+import { readText } from "./files.ts";
 import { externalSupervisorLines, newerConfigRefusal, repairPolicyExternal, supervisorExternal } from "./guard.ts";
 import type { ServiceHost } from "./host.ts";
 import { LaunchdManager, launchdPaths } from "./launchd.ts";
@@ -89,14 +89,6 @@ export class InstallBlocked extends Error {
 }
 
 const blocked = (lines: string[], result?: string) => new InstallBlocked(lines.map((l, i) => (i === 0 ? `Gateway install blocked: ${l}` : l)), result);
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /** Where the service's state lives for a scope. */
 export function serviceTargetPaths(host: ServiceHost, paths: ResolvedPaths, scope: Scope): { stateDir: string; configPath: string; home: string } {

@@ -9,9 +9,10 @@
  * `stop` = `bootout` (session only; the agent loads again at next login); `stop --disable` =
  * `disable` + `bootout`; `start` = `enable` + `bootstrap` when unloaded + `kickstart`.
  */
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
+import { readText } from "./files.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
 import { assertSingleLine, installedDefinition, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
@@ -248,14 +249,6 @@ export class LaunchdManager implements ServiceManager {
     return launchdPaths(this.host, this.identity, stateDir);
   }
 
-  private async read(path: string): Promise<string | undefined> {
-    try {
-      return await readFile(path, "utf8");
-    } catch {
-      return undefined;
-    }
-  }
-
   private launchctl(...args: string[]) {
     return this.host.run(["launchctl", ...args], { timeoutMs: 30_000 });
   }
@@ -282,8 +275,8 @@ export class LaunchdManager implements ServiceManager {
 
   async inspect(): Promise<ServiceState> {
     const p = this.paths();
-    const xml = await this.read(p.plist);
-    const daemon = await this.read(p.daemonPlist);
+    const xml = await readText(p.plist);
+    const daemon = await readText(p.daemonPlist);
     const state: ServiceState = {
       manager: "launchd",
       label: "LaunchAgent",
@@ -372,8 +365,8 @@ export class LaunchdManager implements ServiceManager {
     const p = this.paths(spec.stateDir);
     const lines: string[] = [];
     const warnings: string[] = [];
-    const existing = await this.read(p.plist);
-    const same = existing === plan.files[0].content && (await Promise.all(plan.files.slice(1).map(async (f) => (await this.read(f.path)) === f.content))).every(Boolean);
+    const existing = await readText(p.plist);
+    const same = existing === plan.files[0].content && (await Promise.all(plan.files.slice(1).map(async (f) => (await readText(f.path)) === f.content))).every(Boolean);
     const before = await this.printJob();
     if (same && !opts.force && before?.status === "running") {
       const ready = await this.waitLoaded(spec.port);

@@ -5,6 +5,7 @@
  * subcommand of openclaw (or its former names). The current profile's own definition is left out.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
+import { exists } from "./files.ts";
 import type { ServiceHost } from "./host.ts";
 import { readPlistDefinition } from "./launchd.ts";
 import { gatewayTaskNames } from "./schtasks.ts";
@@ -42,13 +43,6 @@ async function readSmall(path: string): Promise<string | undefined> {
 
 async function listDir(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => [] as string[]);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 const LEGACY_NAME = /^(clawdbot|moltbot)-gateway/;

@@ -7,9 +7,10 @@
  * When task creation is denied, a launcher in the user's Startup folder runs the same script at
  * logon instead.
  */
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
+import { exists, readText, removeFile } from "./files.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
 import { installedDefinition, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
@@ -239,21 +240,6 @@ export class SchtasksManager implements ServiceManager {
     return this.host.run(["schtasks", ...args], { timeoutMs: 30_000 });
   }
 
-  private async read(path: string): Promise<string | undefined> {
-    try {
-      return await readFile(path, "utf8");
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    return stat(path).then(
-      () => true,
-      () => false,
-    );
-  }
-
   async query(): Promise<Record<string, string> | undefined> {
     const r = await this.schtasks("/Query", "/TN", this.task, "/V", "/FO", "LIST");
     return r.code === 0 ? parseSchtasksList(r.stdout) : undefined;
@@ -261,7 +247,7 @@ export class SchtasksManager implements ServiceManager {
 
   async inspect(): Promise<ServiceState> {
     const p = this.paths();
-    const [task, script, fallback] = await Promise.all([this.query(), this.read(p.script), this.exists(p.startupLauncher)]);
+    const [task, script, fallback] = await Promise.all([this.query(), readText(p.script), exists(p.startupLauncher)]);
     const viaStartup = !task && fallback;
     const state: ServiceState = {
       manager: "schtasks",
@@ -339,7 +325,7 @@ export class SchtasksManager implements ServiceManager {
     const lines: string[] = [];
     const warnings: string[] = [];
     const before = await this.inspect();
-    const existing = await this.read(p.script);
+    const existing = await readText(p.script);
     const same = existing === plan.files[0].content;
     if (same && !opts.force && before.installed && before.runtime.status === "running") {
       return outcome("install", "already-installed", true, [`Gateway service already ${before.loadedText} and running (pid ${before.runtime.pid}, port ${spec.port}).`, "Reinstall with: openclaw gateway install --force"], [], before);
@@ -390,10 +376,7 @@ export class SchtasksManager implements ServiceManager {
       lines.push(`Removed Scheduled Task: ${this.task}`);
     }
     for (const f of [p.script, p.envScript, p.launcher, p.taskXml, p.startupLauncher]) {
-      if (await this.exists(f)) {
-        await rm(f, { force: true });
-        lines.push(`Removed ${f}`);
-      }
+      if (await removeFile(f)) lines.push(`Removed ${f}`);
     }
     const port = state.definition?.port;
     const stopped = await this.waitStopped(stateDir, port);

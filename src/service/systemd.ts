@@ -9,9 +9,10 @@
  * from notes §7 (never MemoryDenyWriteExecute: it silently disables Bun's JIT), secrets in
  * `/etc/openclaw/gateway[-<profile>].env`, WantedBy=multi-user.target.
  */
-import { chmod, copyFile, mkdir, readFile, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine, type RunResult } from "./exec.ts";
+import { readText, removeFile } from "./files.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
 import { assertSingleLine, envRecord, installedDefinition, ServiceSpecError, type InstallSpec, type Scope, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
@@ -317,19 +318,11 @@ export class SystemdManager implements ServiceManager {
     return this.host.path.join(this.host.dirs.systemStateRoot, this.identity.systemName);
   }
 
-  private async readIfExists(path: string): Promise<string | undefined> {
-    try {
-      return await readFile(path, "utf8");
-    } catch {
-      return undefined;
-    }
-  }
-
   /** The first system unit file with our name, if any. */
   async findSystemUnit(): Promise<{ path: string; text: string } | undefined> {
     for (const dir of this.host.dirs.systemdSystemSearch) {
       const path = this.host.path.join(dir, this.unit);
-      const text = await this.readIfExists(path);
+      const text = await readText(path);
       if (text !== undefined) return { path, text };
     }
     return undefined;
@@ -337,7 +330,7 @@ export class SystemdManager implements ServiceManager {
 
   async findUserUnit(): Promise<{ path: string; text: string } | undefined> {
     const path = this.userPath();
-    const text = await this.readIfExists(path);
+    const text = await readText(path);
     return text === undefined ? undefined : { path, text };
   }
 
@@ -500,9 +493,9 @@ export class SystemdManager implements ServiceManager {
     }
     const plan = this.plan(spec);
     const unitFile = plan.files[0];
-    const existing = await this.readIfExists(unitFile.path);
+    const existing = await readText(unitFile.path);
     const envPlanned = plan.files.find((f) => f.path === spec.envFile);
-    const envExisting = await this.readIfExists(spec.envFile);
+    const envExisting = await readText(spec.envFile);
     const same = existing === unitFile.content && (envPlanned ? envExisting === envPlanned.content : envExisting === undefined);
     const before = await this.show(scope);
     const wasRunning = before ? runtimeFromShow(before) : undefined;
@@ -574,9 +567,7 @@ export class SystemdManager implements ServiceManager {
     await rm(`${def.path}.bak`, { force: true });
     lines.push(`Removed systemd service: ${def.path}`);
     if (def.envFile) {
-      const existed = await this.readIfExists(def.envFile);
-      await rm(def.envFile, { force: true });
-      if (existed !== undefined) lines.push(`Removed environment file: ${def.envFile}`);
+      if (await removeFile(def.envFile)) lines.push(`Removed environment file: ${def.envFile}`);
     }
     if (!state.unavailable) {
       await this.run(scope, "uninstall", "daemon-reload");
