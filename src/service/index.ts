@@ -167,7 +167,7 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
   const collected = collectSecrets(host.env, { token: req.token, fileConfig });
   // Secrets already in the installed env file are kept (a reinstall from another shell loses
   // nothing); --token and this shell's values replace them.
-  const kept = await installedSecrets(host, manager, scope);
+  const kept = await installedSecrets(manager, scope);
   const merged = new Map<string, string>(kept);
   for (const [k, v] of collected.secrets) merged.set(k, v);
   const secrets = [...merged.entries()].sort(([a], [b]) => a.localeCompare(b));
@@ -222,15 +222,9 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
 }
 
 /** Secrets of the installed definition: its env file, plus a token/password embedded inline (moved out). */
-export async function installedSecrets(host: ServiceHost, manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
-  let state: ServiceState;
-  try {
-    state = await manager.inspect();
-  } catch {
-    return [];
-  }
-  const def = state.definition;
-  if (!def || state.scope !== scope) return [];
+export async function installedSecrets(manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
+  const def = await manager.definition().catch(() => undefined);
+  if (!def || def.scope !== scope) return [];
   const out = new Map<string, string>();
   for (const key of SECRET_GATEWAY_KEYS) if (def.environment[key]) out.set(key, def.environment[key]);
   if (def.envFile) {

@@ -273,6 +273,16 @@ export class LaunchdManager implements ServiceManager {
     return `LaunchAgent plist exists, but macOS has no usable GUI session for this user (${firstLine(r)}).`;
   }
 
+  async definition(): Promise<InstalledDefinition | undefined> {
+    const path = this.paths().plist;
+    const xml = await readText(path);
+    try {
+      return xml === undefined ? undefined : readPlistDefinition(path, xml);
+    } catch {
+      return undefined;
+    }
+  }
+
   async inspect(): Promise<ServiceState> {
     const p = this.paths();
     const xml = await readText(p.plist);

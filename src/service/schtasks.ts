@@ -245,6 +245,12 @@ export class SchtasksManager implements ServiceManager {
     return r.code === 0 ? parseSchtasksList(r.stdout) : undefined;
   }
 
+  async definition(): Promise<InstalledDefinition | undefined> {
+    const path = this.paths().script;
+    const text = await readText(path);
+    return text === undefined ? undefined : readGatewayCmd(path, text);
+  }
+
   async inspect(): Promise<ServiceState> {
     const p = this.paths();
     const [task, script, fallback] = await Promise.all([this.query(), readText(p.script), exists(p.startupLauncher)]);

@@ -356,11 +356,20 @@ export class SystemdManager implements ServiceManager {
     return scope === "user" ? { h: this.host.home, S: this.host.path.join(this.host.home, ".local", "state") } : { h: "/root", S: this.host.dirs.systemStateRoot };
   }
 
-  async inspect(): Promise<ServiceState> {
+  /** The unit file of the scope this manager acts on, and the same-name unit of the other scope. */
+  private async locate(): Promise<{ scope: Scope; file?: { path: string; text: string }; other?: { path: string; text: string } }> {
     const [userUnit, systemUnit] = await Promise.all([this.findUserUnit(), this.findSystemUnit()]);
     const scope: Scope = this.requestedScope ?? (userUnit ? "user" : systemUnit ? "system" : "user");
-    const file = scope === "user" ? userUnit : systemUnit;
-    const other = scope === "user" ? systemUnit : userUnit;
+    return scope === "user" ? { scope, file: userUnit, other: systemUnit } : { scope, file: systemUnit, other: userUnit };
+  }
+
+  async definition(): Promise<InstalledDefinition | undefined> {
+    const { scope, file } = await this.locate();
+    return file ? readUnitDefinition(file.path, file.text, scope, this.specifiers(scope)) : undefined;
+  }
+
+  async inspect(): Promise<ServiceState> {
+    const { scope, file, other } = await this.locate();
     const state: ServiceState = {
       manager: "systemd",
       label: "systemd",
