@@ -115,7 +115,3 @@ export function installedDefinition(fields: DefinitionFields): InstalledDefiniti
 export function assertSingleLine(what: string, value: string): void {
   if (/[\r\n\0]/.test(value)) throw new ServiceSpecError(`${what} contains a line break or NUL byte; service definitions cannot hold it.`);
 }
-
-export function envRecord(entries: Array<[string, string]>): Record<string, string> {
-  return Object.fromEntries(entries);
-}

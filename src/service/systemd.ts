@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../config/write.ts";
 import { firstLine, type RunResult } from "./exec.ts";
 import { readText, removeFile } from "./files.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
-import { assertSingleLine, envRecord, installedDefinition, ServiceSpecError, type InstallSpec, type Scope, type ServiceIdentity } from "./spec.ts";
+import { assertSingleLine, installedDefinition, ServiceSpecError, type InstallSpec, type Scope, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ export class SystemdManager implements ServiceManager {
     return this.host.path.join(this.host.dirs.systemEnvDir, `${this.identity.stem}.env`);
   }
   userEnvFile(stateDir: string): string {
-    return this.host.path.join(stateDir, this.identity.profile ? `gateway-${this.identity.profile}.systemd.env` : "gateway.systemd.env");
+    return this.host.path.join(stateDir, `${this.identity.stem}.systemd.env`);
   }
   systemStateDir(): string {
     return this.host.path.join(this.host.dirs.systemStateRoot, this.identity.systemName);
@@ -352,6 +352,10 @@ export class SystemdManager implements ServiceManager {
     return r.code === 0 ? parseShow(r.stdout) : undefined;
   }
 
+  private journalCommand(scope: Scope): string {
+    return `journalctl ${scope === "user" ? "--user " : ""}-u ${this.unit} -n 200 --no-pager`;
+  }
+
   specifiers(scope: Scope): Record<string, string> {
     return scope === "user" ? { h: this.host.home, S: this.host.path.join(this.host.home, ".local", "state") } : { h: "/root", S: this.host.dirs.systemStateRoot };
   }
@@ -380,7 +384,7 @@ export class SystemdManager implements ServiceManager {
       loadedText: "enabled",
       notLoadedText: "disabled",
       runtime: { status: "unknown" },
-      logsHint: `journalctl ${scope === "user" ? "--user " : ""}-u ${this.unit} -n 200 --no-pager`,
+      logsHint: this.journalCommand(scope),
     };
     if (file) state.definition = readUnitDefinition(file.path, file.text, scope, this.specifiers(scope));
     if (other) state.otherScope = { scope: scope === "user" ? "system" : "user", path: other.path };
@@ -475,11 +479,11 @@ export class SystemdManager implements ServiceManager {
     const lines = [`${what}: ${this.describeRuntime(r.runtime)}${port !== undefined && r.runtime.status === "running" && !r.portOpen ? `; port ${port} is not listening` : ""}.`];
     if (r.runtime.lastExitStatus === 78) lines.push("Exit code 78 means a configuration or ownership problem; systemd will not restart it (RestartPreventExitStatus=78).");
     if (r.runtime.detail) lines.push(r.runtime.detail);
-    lines.push(`Logs: journalctl ${scope === "user" ? "--user " : ""}-u ${this.unit} -n 200 --no-pager`);
+    lines.push(`Logs: ${this.journalCommand(scope)}`);
     return lines;
   }
 
-  private async run(scope: Scope, _action: string, ...args: string[]): Promise<RunResult & { line: string }> {
+  private async run(scope: Scope, ...args: string[]): Promise<RunResult & { line: string }> {
     const r = await this.systemctl(scope, ...args);
     return { ...r, line: `systemctl${scope === "user" ? " --user" : ""} ${args.join(" ")}: ${firstLine(r)}` };
   }
@@ -532,14 +536,14 @@ export class SystemdManager implements ServiceManager {
       await writeFileAtomic(spec.envFile, envPlanned.content as string, 0o600);
     } else if (envExisting !== undefined) await rm(spec.envFile, { force: true });
     await mkdir(this.host.path.dirname(unitFile.path), { recursive: true, mode: scope === "user" ? 0o700 : 0o755 });
-    await writeUnit(unitFile.path, unitFile.content as string, unitFile.mode);
+    await writeFileAtomic(unitFile.path, unitFile.content as string, unitFile.mode);
     lines.push(`Installed systemd ${scope === "user" ? "user" : "system"} service: ${unitFile.path}`);
     if (envPlanned) lines.push(`Environment file (0600): ${spec.envFile} (${spec.secrets.map(([k]) => k).join(", ")})`);
     for (const args of [["daemon-reload"], ["enable", this.unit], ["reset-failed", this.unit], ["restart", this.unit]]) {
-      let r = await this.run(scope, "install", ...args);
+      let r = await this.run(scope, ...args);
       if (r.code !== 0 && args[0] === "restart" && /not found|not loaded/i.test(`${r.stderr}`)) {
-        await this.run(scope, "install", "daemon-reload");
-        r = await this.run(scope, "install", ...args);
+        await this.run(scope, "daemon-reload");
+        r = await this.run(scope, ...args);
       }
       if (r.code !== 0 && args[0] !== "reset-failed") {
         const props = await this.show(scope);
@@ -568,7 +572,7 @@ export class SystemdManager implements ServiceManager {
     const lines: string[] = [];
     const warnings: string[] = [];
     if (!state.unavailable) {
-      const r = await this.run(scope, "uninstall", "disable", "--now", this.unit);
+      const r = await this.run(scope, "disable", "--now", this.unit);
       if (r.code !== 0) warnings.push(r.line);
       else lines.push(`Stopped and disabled ${this.unit}.`);
     } else warnings.push(`${state.unavailable}; removing the unit file without stopping it.`);
@@ -579,8 +583,8 @@ export class SystemdManager implements ServiceManager {
       if (await removeFile(def.envFile)) lines.push(`Removed environment file: ${def.envFile}`);
     }
     if (!state.unavailable) {
-      await this.run(scope, "uninstall", "daemon-reload");
-      await this.run(scope, "uninstall", "reset-failed", this.unit);
+      await this.run(scope, "daemon-reload");
+      await this.run(scope, "reset-failed", this.unit);
       const stopped = await this.waitStopped(scope, def.port);
       const props = await this.show(scope);
       if (!stopped.ok || (props && props.LoadState !== "not-found")) {
@@ -599,28 +603,34 @@ export class SystemdManager implements ServiceManager {
     return this.host.uid === 0 ? `${this.userPath()} or ${this.systemWritePath()}` : this.userPath();
   }
 
-  private notInstalled(action: ActionOutcome["action"], _state: ServiceState): ActionOutcome {
-    return outcome(action, "not-installed", false, [], [`Gateway service not installed (${this.wherePaths()}).`, `Run: openclaw gateway install${this.requestedScope === "system" ? " --system" : ""}`], _state);
+  private notInstalled(action: ActionOutcome["action"], state: ServiceState): ActionOutcome {
+    return outcome(action, "not-installed", false, [], [`Gateway service not installed (${this.wherePaths()}).`, `Run: openclaw gateway install${this.requestedScope === "system" ? " --system" : ""}`], state);
+  }
+
+  /** Why an installed unit cannot be started, stopped or restarted from here: no manager to ask, or not root for a system unit. */
+  private refusal(action: "start" | "stop" | "restart", state: ServiceState): ActionOutcome | undefined {
+    if (state.unavailable) return outcome(action, "unavailable", false, [], [`Cannot ${action} ${this.unit}: ${state.unavailable}.`], state);
+    const notRoot = this.notRootLines(state.scope, action);
+    return notRoot ? outcome(action, "needs-root", false, [], notRoot, state) : undefined;
   }
 
   async start(): Promise<ActionOutcome> {
     const state = await this.inspect();
     if (!state.installed) return this.notInstalled("start", state);
-    if (state.unavailable) return outcome("start", "unavailable", false, [], [`Cannot start ${this.unit}: ${state.unavailable}.`], state);
-    const notRoot = this.notRootLines(state.scope, "start");
-    if (notRoot) return outcome("start", "needs-root", false, [], notRoot, state);
+    const refused = this.refusal("start", state);
+    if (refused) return refused;
     const port = state.definition?.port;
     const lines: string[] = [];
     if (!state.loaded) {
-      const r = await this.run(state.scope, "start", "enable", this.unit);
+      const r = await this.run(state.scope, "enable", this.unit);
       if (r.code === 0) lines.push(`Enabled ${this.unit} (it starts at ${state.scope === "user" ? "login" : "boot"} again).`);
     }
     if (state.runtime.status === "running") {
       const ready = await this.waitRunning(state.scope, port);
       if (ready.ok) return outcome("start", "already-running", true, [...lines, `Gateway service already running (pid ${ready.runtime.pid}, port ${port}).`], [], await this.inspect());
     }
-    await this.run(state.scope, "start", "reset-failed", this.unit);
-    const r = await this.run(state.scope, "start", "start", this.unit);
+    await this.run(state.scope, "reset-failed", this.unit);
+    const r = await this.run(state.scope, "start", this.unit);
     if (r.code !== 0) {
       const after = await this.inspect();
       return outcome("start", "failed", false, lines, [`Gateway start failed: ${r.line}`, ...this.failLines(state.scope, "The gateway did not start", { runtime: after.runtime, portOpen: false })], after);
@@ -637,13 +647,12 @@ export class SystemdManager implements ServiceManager {
     if (!state.installed) {
       return outcome("stop", "not-installed", true, [`Gateway service not installed (${this.wherePaths()}); nothing to stop.`], [], state);
     }
-    if (state.unavailable) return outcome("stop", "unavailable", false, [], [`Cannot stop ${this.unit}: ${state.unavailable}.`], state);
-    const notRoot = this.notRootLines(state.scope, "stop");
-    if (notRoot) return outcome("stop", "needs-root", false, [], notRoot, state);
+    const refused = this.refusal("stop", state);
+    if (refused) return refused;
     const port = state.definition?.port;
     const lines: string[] = [];
     if (opts.disable && state.loaded) {
-      const r = await this.run(state.scope, "stop", "disable", this.unit);
+      const r = await this.run(state.scope, "disable", this.unit);
       if (r.code !== 0) return outcome("stop", "failed", false, [], [`Gateway stop failed: ${r.line}`], state);
       lines.push(`Disabled ${this.unit}: it will not start at ${state.scope === "user" ? "login" : "boot"} until openclaw gateway start.`);
     }
@@ -651,7 +660,7 @@ export class SystemdManager implements ServiceManager {
       const stopped = await this.waitStopped(state.scope, port);
       if (stopped.ok) return outcome("stop", "already-stopped", true, [...lines, "Gateway service already stopped."], [], await this.inspect());
     }
-    const r = await this.run(state.scope, "stop", "stop", this.unit);
+    const r = await this.run(state.scope, "stop", this.unit);
     if (r.code !== 0) return outcome("stop", "failed", false, lines, [`Gateway stop failed: ${r.line}`], await this.inspect());
     const stopped = await this.waitStopped(state.scope, port);
     const after = await this.inspect();
@@ -665,13 +674,12 @@ export class SystemdManager implements ServiceManager {
   async restart(): Promise<ActionOutcome> {
     const state = await this.inspect();
     if (!state.installed) return this.notInstalled("restart", state);
-    if (state.unavailable) return outcome("restart", "unavailable", false, [], [`Cannot restart ${this.unit}: ${state.unavailable}.`], state);
-    const notRoot = this.notRootLines(state.scope, "restart");
-    if (notRoot) return outcome("restart", "needs-root", false, [], notRoot, state);
+    const refused = this.refusal("restart", state);
+    if (refused) return refused;
     const port = state.definition?.port;
     const oldPid = state.runtime.status === "running" ? state.runtime.pid : undefined;
-    await this.run(state.scope, "restart", "reset-failed", this.unit);
-    const r = await this.run(state.scope, "restart", "restart", this.unit);
+    await this.run(state.scope, "reset-failed", this.unit);
+    const r = await this.run(state.scope, "restart", this.unit);
     if (r.code !== 0) {
       const after = await this.inspect();
       return outcome("restart", "failed", false, [], [`Gateway restart failed: ${r.line}`, ...this.failLines(state.scope, "The gateway did not start", { runtime: after.runtime, portOpen: false })], after);
@@ -690,11 +698,6 @@ export class SystemdManager implements ServiceManager {
   }
 }
 
-/** Write a unit file atomically with its final mode (0600 user, 0644 system). */
-async function writeUnit(path: string, text: string, mode: number): Promise<void> {
-  await writeFileAtomic(path, text, mode);
-}
-
 /** What differs between an installed definition and what install would write now. */
 export function describeDrift(old: InstalledDefinition, spec: InstallSpec): string[] {
   const out: string[] = [];
@@ -704,7 +707,7 @@ export function describeDrift(old: InstalledDefinition, spec: InstallSpec): stri
   const prog = (a: string[]) => a.slice(0, Math.max(0, gw(a)));
   if (prog(have).join("\0") !== prog(want).join("\0")) out.push(`program ${prog(have).join(" ") || "(none)"} → ${prog(want).join(" ")}`);
   if (old.port !== spec.port) out.push(`port ${old.port ?? "(none)"} → ${spec.port}`);
-  const env = envRecord(spec.environment);
+  const env = Object.fromEntries(spec.environment);
   if ((old.stateDir ?? "") !== env.OPENCLAW_STATE_DIR) out.push(`state dir ${old.stateDir ?? "(none)"} → ${env.OPENCLAW_STATE_DIR}`);
   if ((old.configPath ?? "") !== env.OPENCLAW_CONFIG_PATH) out.push(`config ${old.configPath ?? "(none)"} → ${env.OPENCLAW_CONFIG_PATH}`);
   if ((old.profile ?? "") !== (env.OPENCLAW_PROFILE ?? "")) out.push(`profile ${old.profile ?? "(default)"} → ${env.OPENCLAW_PROFILE ?? "(default)"}`);
