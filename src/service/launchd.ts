@@ -253,17 +253,16 @@ export class LaunchdManager implements ServiceManager {
     return this.host.run(["launchctl", ...args], { timeoutMs: 30_000 });
   }
 
+  /** Run one launchctl step; when it fails, the message `launchctl <args>: <first error line>`. */
+  private async step(...args: string[]): Promise<string | undefined> {
+    const r = await this.launchctl(...args);
+    return r.code === 0 ? undefined : `launchctl ${args.join(" ")}: ${firstLine(r)}`;
+  }
+
   /** Loaded job's runtime, or undefined when the job is not loaded. */
   async printJob(): Promise<ServiceRuntime | undefined> {
     const r = await this.launchctl("print", this.target());
     return r.code === 0 ? parseLaunchctlPrint(r.stdout) : undefined;
-  }
-
-  async isDisabled(): Promise<boolean> {
-    const r = await this.launchctl("print-disabled", this.domain());
-    if (r.code !== 0) return false;
-    const m = new RegExp(`"${this.label.replace(/\./g, "\\.")}"\\s*=>\\s*(\\w+)`).exec(r.stdout);
-    return m?.[1] === "disabled" || m?.[1] === "true";
   }
 
   async guiProblem(): Promise<string | undefined> {
@@ -400,13 +399,13 @@ export class LaunchdManager implements ServiceManager {
     if (spec.secrets.length) lines.push(`Environment file (0600): ${spec.envFile} (${spec.secrets.map(([k]) => k).join(", ")})`);
     if (before) {
       // A changed plist only takes effect after the job is reloaded.
-      const out = await this.launchctl("bootout", this.target());
-      if (out.code !== 0) warnings.push(`launchctl bootout ${this.target()}: ${firstLine(out)}`);
+      const failed = await this.step("bootout", this.target());
+      if (failed) warnings.push(failed);
       await this.waitUnloaded(undefined);
     }
     await this.launchctl("enable", this.target());
-    const boot = await this.launchctl("bootstrap", this.domain(), p.plist);
-    if (boot.code !== 0) return outcome("install", "failed", false, lines, [...warnings, `Gateway install failed: launchctl bootstrap ${this.domain()} ${p.plist}: ${firstLine(boot)}`]);
+    const bootFailed = await this.step("bootstrap", this.domain(), p.plist);
+    if (bootFailed) return outcome("install", "failed", false, lines, [...warnings, `Gateway install failed: ${bootFailed}`]);
     await this.launchctl("kickstart", this.target());
     const ready = await this.waitLoaded(spec.port, before?.pid);
     const state = await this.inspect();
@@ -422,8 +421,8 @@ export class LaunchdManager implements ServiceManager {
     const lines: string[] = [];
     const port = state.definition?.port;
     if (state.loaded) {
-      const r = await this.launchctl("bootout", this.target());
-      if (r.code !== 0) return outcome("uninstall", "failed", false, [], [`launchctl bootout ${this.target()}: ${firstLine(r)}`], state);
+      const failed = await this.step("bootout", this.target());
+      if (failed) return outcome("uninstall", "failed", false, [], [failed], state);
       lines.push(`Unloaded ${this.target()}.`);
     }
     for (const f of [p.plist, state.definition?.envFile ?? p.envFile, p.wrapper]) await rm(f, { force: true });
@@ -434,11 +433,18 @@ export class LaunchdManager implements ServiceManager {
     return outcome("uninstall", "uninstalled", true, lines, [], await this.inspect());
   }
 
+  /** Why start or restart cannot go ahead: no plist, or no GUI session to load it in. The plist path does not depend on the state dir. */
+  private refusal(action: "start" | "restart", state: ServiceState): ActionOutcome | undefined {
+    if (!state.installed) return outcome(action, "not-installed", false, [], [`Gateway service not installed (${this.paths().plist}).`, "Run: openclaw gateway install"], state);
+    if (state.unavailable) return outcome(action, "unavailable", false, [], [state.unavailable], state);
+    return undefined;
+  }
+
   async start(): Promise<ActionOutcome> {
     const state = await this.inspect();
-    const p = this.paths(state.definition?.stateDir ?? this.stateDir);
-    if (!state.installed) return outcome("start", "not-installed", false, [], [`Gateway service not installed (${p.plist}).`, "Run: openclaw gateway install"], state);
-    if (state.unavailable) return outcome("start", "unavailable", false, [], [state.unavailable], state);
+    const refused = this.refusal("start", state);
+    if (refused) return refused;
+    const plist = this.paths().plist;
     const port = state.definition?.port;
     if (state.runtime.status === "running") {
       const ready = await this.waitLoaded(port);
@@ -446,8 +452,8 @@ export class LaunchdManager implements ServiceManager {
     }
     await this.launchctl("enable", this.target());
     if (!state.loaded) {
-      const boot = await this.launchctl("bootstrap", this.domain(), p.plist);
-      if (boot.code !== 0) return outcome("start", "failed", false, [], [`launchctl bootstrap ${this.domain()} ${p.plist}: ${firstLine(boot)}`], state);
+      const failed = await this.step("bootstrap", this.domain(), plist);
+      if (failed) return outcome("start", "failed", false, [], [failed], state);
     }
     await this.launchctl("kickstart", this.target());
     const ready = await this.waitLoaded(port);
@@ -462,13 +468,13 @@ export class LaunchdManager implements ServiceManager {
     const port = state.definition?.port;
     const lines: string[] = [];
     if (opts.disable) {
-      const r = await this.launchctl("disable", this.target());
-      if (r.code !== 0) return outcome("stop", "failed", false, [], [`launchctl disable ${this.target()}: ${firstLine(r)}`], state);
+      const failed = await this.step("disable", this.target());
+      if (failed) return outcome("stop", "failed", false, [], [failed], state);
       lines.push(`Disabled ${this.label}: it will not load at login until openclaw gateway start.`);
     }
     if (!state.loaded) return outcome("stop", "already-stopped", true, [...lines, "Gateway service already stopped (not loaded)."], [], await this.inspect());
-    const r = await this.launchctl("bootout", this.target());
-    if (r.code !== 0) return outcome("stop", "failed", false, lines, [`launchctl bootout ${this.target()}: ${firstLine(r)}`], state);
+    const failed = await this.step("bootout", this.target());
+    if (failed) return outcome("stop", "failed", false, lines, [failed], state);
     const gone = await this.waitUnloaded(port);
     const after = await this.inspect();
     if (!gone.ok) return outcome("stop", "still-running", false, lines, [`Booted out ${this.label}, but ${gone.portOpen ? `port ${port} still answers` : "it is still loaded"}.`], after);
@@ -478,21 +484,21 @@ export class LaunchdManager implements ServiceManager {
 
   async restart(): Promise<ActionOutcome> {
     const state = await this.inspect();
-    const p = this.paths(state.definition?.stateDir ?? this.stateDir);
-    if (!state.installed) return outcome("restart", "not-installed", false, [], [`Gateway service not installed (${p.plist}).`, "Run: openclaw gateway install"], state);
-    if (state.unavailable) return outcome("restart", "unavailable", false, [], [state.unavailable], state);
+    const refused = this.refusal("restart", state);
+    if (refused) return refused;
+    const plist = this.paths().plist;
     const port = state.definition?.port;
     const oldPid = state.runtime.status === "running" ? state.runtime.pid : undefined;
     const lines: string[] = [];
     if (!state.loaded) {
       // Recover an installed-but-unloaded agent; never bootout a loaded one to restart it.
       await this.launchctl("enable", this.target());
-      const boot = await this.launchctl("bootstrap", this.domain(), p.plist);
-      if (boot.code !== 0) return outcome("restart", "failed", false, [], [`launchctl bootstrap ${this.domain()} ${p.plist}: ${firstLine(boot)}`], state);
+      const failed = await this.step("bootstrap", this.domain(), plist);
+      if (failed) return outcome("restart", "failed", false, [], [failed], state);
       lines.push(`Loaded ${this.label} (it was not loaded).`);
     } else {
-      const r = await this.launchctl("kickstart", "-k", this.target());
-      if (r.code !== 0) return outcome("restart", "failed", false, [], [`launchctl kickstart -k ${this.target()}: ${firstLine(r)}`], state);
+      const failed = await this.step("kickstart", "-k", this.target());
+      if (failed) return outcome("restart", "failed", false, [], [failed], state);
     }
     const ready = await this.waitLoaded(port, oldPid);
     const after = await this.inspect();
