@@ -90,8 +90,13 @@ export function windowsAccount(env: Record<string, string | undefined>, fallback
   return env.USERDOMAIN ? `${env.USERDOMAIN}\\${user}` : user;
 }
 
+/** `<SystemRoot>\System32\wscript.exe`, the host that runs the launchers. */
+function wscriptPath(systemRoot: string | undefined): string {
+  return `${(systemRoot ?? "C:\\Windows").replace(/\\$/, "")}\\System32\\wscript.exe`;
+}
+
 export function renderTaskXml(spec: InstallSpec, opts: { account: string; launcher: string; systemRoot?: string }): string {
-  const wscript = `${(opts.systemRoot ?? "C:\\Windows").replace(/\\$/, "")}\\System32\\wscript.exe`;
+  const wscript = wscriptPath(opts.systemRoot);
   const x = xmlText;
   return crlf([
     '<?xml version="1.0" encoding="UTF-16"?>',
@@ -321,8 +326,7 @@ export class SchtasksManager implements ServiceManager {
 
   private async launch(p: SchtasksPaths, hasTask: boolean) {
     if (hasTask) return this.schtasks("/Run", "/TN", this.task);
-    const wscript = `${(this.host.env.SystemRoot ?? "C:\\Windows").replace(/\\$/, "")}\\System32\\wscript.exe`;
-    return this.host.run([wscript, "//B", "//NoLogo", p.startupLauncher], { timeoutMs: 15_000 });
+    return this.host.run([wscriptPath(this.host.env.SystemRoot), "//B", "//NoLogo", p.startupLauncher], { timeoutMs: 15_000 });
   }
 
   async install(spec: InstallSpec, opts: { force?: boolean }): Promise<ActionOutcome> {
