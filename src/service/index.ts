@@ -174,13 +174,14 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
   const missing = collected.missing.filter((name) => !merged.has(name));
   for (const name of missing) warnings.push(`The config refers to \${${name}}, but ${name} is not set in this shell; the service will not have it.`);
 
+  const launchd = kind === "launchd" ? launchdPaths(host, identity, target.stateDir) : undefined;
   const envFile =
     kind === "systemd"
       ? scope === "system"
         ? (manager as SystemdManager).systemEnvFile()
         : (manager as SystemdManager).userEnvFile(target.stateDir)
-      : kind === "launchd"
-        ? launchdPaths(host, identity, target.stateDir).envFile
+      : launchd
+        ? launchd.envFile
         : schtasksPaths(host, identity, target.stateDir).envScript;
   const spec: InstallSpec = {
     identity,
@@ -203,7 +204,7 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
     secrets,
     envFile,
     serviceUser: req.serviceUser,
-    logFiles: kind === "launchd" ? { stdout: launchdPaths(host, identity, target.stateDir).stdout, stderr: launchdPaths(host, identity, target.stateDir).stderr } : undefined,
+    logFiles: launchd ? { stdout: launchd.stdout, stderr: launchd.stderr } : undefined,
   };
   if (scope === "system" && host.program.some((p) => /^\/(home|root)\//.test(p))) {
     warnings.push(`${host.program.join(" ")} lives in a home directory; a system service may not be able to read it. Install the binary somewhere like /usr/local/bin/openclaw and run install from there.`);
@@ -285,14 +286,14 @@ async function checkOwnership(host: ServiceHost, manager: ServiceManager, scope:
     }
   }
   if (manager instanceof LaunchdManager) {
-    const daemon = await readText(manager.paths().daemonPlist);
-    if (daemon !== undefined) {
+    const daemonPlist = manager.paths().daemonPlist;
+    if ((await readText(daemonPlist)) !== undefined) {
       if (repairPolicyExternal(host.env)) {
-        throw new InstallBlocked([`LaunchDaemon ${manager.paths().daemonPlist} owns this gateway (OPENCLAW_SERVICE_REPAIR_POLICY=external); skipped the LaunchAgent install.`], "managed-externally", true);
+        throw new InstallBlocked([`LaunchDaemon ${daemonPlist} owns this gateway (OPENCLAW_SERVICE_REPAIR_POLICY=external); skipped the LaunchAgent install.`], "managed-externally", true);
       }
       throw blocked([
-        `LaunchDaemon ${manager.paths().daemonPlist} already owns the label ${manager.label}; a LaunchAgent with the same label would fight it.`,
-        `Remove it first: sudo launchctl bootout system/${manager.label} && sudo rm ${manager.paths().daemonPlist}`,
+        `LaunchDaemon ${daemonPlist} already owns the label ${manager.label}; a LaunchAgent with the same label would fight it.`,
+        `Remove it first: sudo launchctl bootout system/${manager.label} && sudo rm ${daemonPlist}`,
       ], "system-daemon-exists");
     }
   }
