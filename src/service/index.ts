@@ -315,13 +315,13 @@ export async function runLifecycle(host: ServiceHost, req: ManagerRequest, actio
   const manager = managerFor(host, req);
   if (!manager) return outcome(action, "unsupported", false, [], [`No supported service manager on ${host.platform}.`]);
   if (supervisorExternal(host.env)) return outcome(action, "external-supervisor", false, [], externalSupervisorLines(action));
-  const state = await manager.inspect();
-  const configPath = state.definition?.configPath;
+  // The guard needs only the definition's config path; each action inspects the service itself.
+  const configPath = (await manager.definition())?.configPath;
   if (configPath) {
     const file = await readConfigFile(configPath).catch(() => undefined);
     const touched = (file?.parsed as OpenClawConfig | undefined)?.meta?.lastTouchedVersion;
     const refusal = newerConfigRefusal(touched, ACTION_TEXT[action], host.env);
-    if (refusal) return outcome(action, "newer-config", false, [], refusal, state);
+    if (refusal) return outcome(action, "newer-config", false, [], refusal, await manager.inspect());
   }
   switch (action) {
     case "uninstall":
