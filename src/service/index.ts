@@ -13,7 +13,7 @@ import { externalSupervisorLines, newerConfigRefusal, repairPolicyExternal, supe
 import type { ServiceHost } from "./host.ts";
 import { LaunchdManager, launchdPaths } from "./launchd.ts";
 import { readGatewayCmd, SchtasksManager, schtasksPaths } from "./schtasks.ts";
-import { gatewayArguments, RESERVED_LAUNCHD_PROFILES, serviceIdentity, ServiceSpecError, type InstallSpec, type Scope } from "./spec.ts";
+import { ENV_NAME, gatewayArguments, RESERVED_LAUNCHD_PROFILES, serviceIdentity, ServiceSpecError, type InstallSpec, type Scope } from "./spec.ts";
 import { parseEnvFile, SystemdManager } from "./systemd.ts";
 import { outcome, type ActionOutcome, type PlannedInstall, type ServiceManager, type ServiceState } from "./types.ts";
 
@@ -232,7 +232,7 @@ export async function installedSecrets(manager: ServiceManager, scope: Scope): P
     const text = await readText(def.envFile);
     if (text !== undefined) {
       const values = manager.kind === "schtasks" ? readGatewayCmd(def.envFile, text).environment : parseEnvFile(text);
-      for (const [k, v] of Object.entries(values)) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) out.set(k, v);
+      for (const [k, v] of Object.entries(values)) if (ENV_NAME.test(k)) out.set(k, v);
     }
   }
   return [...out.entries()];

@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
 import { exists, readText, removeFile } from "./files.ts";
 import { pollUntil, type ServiceHost } from "./host.ts";
-import { installedDefinition, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
+import { assertEnvName, installedDefinition, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
 export const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
@@ -34,7 +34,7 @@ export function cmdArg(arg: string): string {
 }
 
 export function cmdSet(key: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new ServiceSpecError(`Invalid environment variable name "${key}".`);
+  assertEnvName(key);
   assertCmdSafe(`Environment variable ${key}`, value);
   return `set "${key}=${value.replace(/%/g, "%%")}"`;
 }

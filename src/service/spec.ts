@@ -111,6 +111,13 @@ export function installedDefinition(fields: DefinitionFields): InstalledDefiniti
   };
 }
 
+/** A portable environment variable name. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function assertEnvName(key: string): void {
+  if (!ENV_NAME.test(key)) throw new ServiceSpecError(`Invalid environment variable name "${key}".`);
+}
+
 /** Reject values a line-based definition cannot hold. */
 export function assertSingleLine(what: string, value: string): void {
   if (/[\r\n\0]/.test(value)) throw new ServiceSpecError(`${what} contains a line break or NUL byte; service definitions cannot hold it.`);
