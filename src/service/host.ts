@@ -66,7 +66,7 @@ export interface ServiceHost {
 }
 
 
-export function defaultDirs(platform: string, env: Env, home: string): ServiceDirs {
+function defaultDirs(platform: string, env: Env, home: string): ServiceDirs {
   const p = platform === "win32" ? path.win32 : path.posix;
   const xdg = env.XDG_CONFIG_HOME?.trim();
   const appData = env.APPDATA?.trim() || p.join(home, "AppData", "Roaming");
@@ -118,7 +118,7 @@ export function defaultServiceHost(env: Env = process.env): ServiceHost {
   };
 }
 
-export function passwdHome(passwd: string, name: string): string | undefined {
+function passwdHome(passwd: string, name: string): string | undefined {
   for (const line of passwd.split("\n")) {
     const f = line.split(":");
     if (f.length >= 7 && f[0] === name) return f[5] || undefined;

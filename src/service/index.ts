@@ -19,7 +19,7 @@ import { outcome, type ActionOutcome, type PlannedInstall, type ServiceManager, 
 
 export type { ActionOutcome, ServiceState } from "./types.ts";
 
-export function managerKind(platform: string): ManagerKind | undefined {
+function managerKind(platform: string): ManagerKind | undefined {
   if (platform === "linux") return "systemd";
   if (platform === "darwin") return "launchd";
   if (platform === "win32") return "schtasks";
@@ -223,7 +223,7 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
 }
 
 /** Secrets of the installed definition: its env file, plus a token/password embedded inline (moved out). */
-export async function installedSecrets(manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
+async function installedSecrets(manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
   const def = await manager.definition().catch(() => undefined);
   if (!def || def.scope !== scope) return [];
   const out = new Map<string, string>();

@@ -48,7 +48,7 @@ async function listDir(dir: string): Promise<string[]> {
 const LEGACY_NAME = /^(clawdbot|moltbot)-gateway/;
 const KNOWN_PROGRAM = /openclaw|clawdbot|moltbot/i;
 
-export function hasMarker(text: string): boolean {
+function hasMarker(text: string): boolean {
   return /OPENCLAW_SERVICE_MARKER[=\s"'<>/a-z]*openclaw/i.test(text) && /OPENCLAW_SERVICE_KIND[=\s"'<>/a-z]*gateway/i.test(text);
 }
 

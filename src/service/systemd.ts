@@ -88,7 +88,7 @@ const HARDENING = [
 ];
 
 /** True when a path lives in a home directory (a system service should not run code from there). */
-export function underHome(path: string): boolean {
+function underHome(path: string): boolean {
   return /^\/(home|root|run\/user)(\/|$)/.test(path);
 }
 
@@ -138,9 +138,9 @@ export function renderSystemdUnit(spec: InstallSpec): string {
 // Reading
 
 export interface UnitFile {
-  /** `section.key` → values in order (an empty assignment resets the list). */
-  values: Map<string, string[]>;
+  /** The last value of `key` in `section`. */
   get(section: string, key: string): string | undefined;
+  /** Every value of `key` in `section`, in order (an empty assignment resets the list). */
   all(section: string, key: string): string[];
 }
 
@@ -166,7 +166,6 @@ export function parseUnitFile(text: string): UnitFile {
     else values.set(key, [...(values.get(key) ?? []), value]);
   }
   return {
-    values,
     get: (s, k) => values.get(`${s}.${k}`)?.at(-1),
     all: (s, k) => values.get(`${s}.${k}`) ?? [],
   };
@@ -261,7 +260,7 @@ export function parseEnvFile(text: string): Record<string, string> {
 
 const SHOW_PROPS = "Id,LoadState,ActiveState,SubState,Result,NRestarts,MainPID,ExecMainStatus,ExecMainCode,UnitFileState";
 
-export function parseShow(stdout: string): Record<string, string> {
+function parseShow(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of stdout.split(/\r?\n/)) {
     const eq = line.indexOf("=");
@@ -270,7 +269,7 @@ export function parseShow(stdout: string): Record<string, string> {
   return out;
 }
 
-export function runtimeFromShow(props: Record<string, string>): ServiceRuntime {
+function runtimeFromShow(props: Record<string, string>): ServiceRuntime {
   const active = props.ActiveState;
   const pid = Number(props.MainPID);
   const status = active === "active" || active === "reloading" ? "running" : active === "inactive" || active === "failed" ? "stopped" : "unknown";
@@ -699,7 +698,7 @@ export class SystemdManager implements ServiceManager {
 }
 
 /** What differs between an installed definition and what install would write now. */
-export function describeDrift(old: InstalledDefinition, spec: InstallSpec): string[] {
+function describeDrift(old: InstalledDefinition, spec: InstallSpec): string[] {
   const out: string[] = [];
   const want = spec.programArguments;
   const have = old.programArguments;
