@@ -4,6 +4,7 @@
  * external-supervisor / external-repair policies.
  */
 import type { Env } from "../config/paths.ts";
+import { newerConfigLines } from "../config/version-guard.ts";
 import { VERSION } from "../version.ts";
 
 /** Compare calendar versions (`2026.9.6`, `2026.10.1-beta.2`); prerelease suffixes sort first. */
@@ -31,11 +32,7 @@ export function truthy(value: string | undefined): boolean {
 export function newerConfigRefusal(touchedVersion: string | undefined, action: string, env: Env, current = VERSION): string[] | undefined {
   if (!touchedVersion || compareVersions(touchedVersion, current) <= 0) return undefined;
   if (truthy(env.OPENCLAW_ALLOW_OLDER_BINARY_DESTRUCTIVE_ACTIONS)) return undefined;
-  return [
-    `Refusing to ${action} because this OpenClaw binary (${current}) is older than the config last written by OpenClaw ${touchedVersion}.`,
-    "Run the newer openclaw binary on PATH, or reinstall the intended gateway service from the newer install.",
-    "Set OPENCLAW_ALLOW_OLDER_BINARY_DESTRUCTIVE_ACTIONS=1 only for an intentional downgrade or recovery action.",
-  ];
+  return newerConfigLines(action, touchedVersion, current);
 }
 
 export function supervisorExternal(env: Env): boolean {

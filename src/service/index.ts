@@ -6,6 +6,7 @@
 import { ConfigError, loadConfig, readConfigFile, type LoadedConfig } from "../config/load.ts";
 import { parseEnvPort, profileDefaultPort, type ResolvedPaths } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
+import { GuardedAction, readTouchedVersion } from "../config/version-guard.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
 import { collectSecrets, SECRET_GATEWAY_KEYS, serviceEnvironment, type ManagerKind } from "./environment.ts";
 import { readText } from "./files.ts";
@@ -305,10 +306,10 @@ async function checkOwnership(host: ServiceHost, manager: ServiceManager, scope:
 export type LifecycleAction = "uninstall" | "start" | "stop" | "restart";
 
 const ACTION_TEXT: Record<LifecycleAction, string> = {
-  uninstall: "uninstall the gateway service",
-  start: "start the gateway service",
-  stop: "stop the gateway service",
-  restart: "restart the gateway service",
+  uninstall: GuardedAction.serviceUninstall,
+  start: GuardedAction.serviceStartup,
+  stop: GuardedAction.serviceStop,
+  restart: GuardedAction.serviceRestart,
 };
 
 export async function runLifecycle(host: ServiceHost, req: ManagerRequest, action: LifecycleAction, opts: { disable?: boolean } = {}): Promise<ActionOutcome> {
@@ -318,9 +319,7 @@ export async function runLifecycle(host: ServiceHost, req: ManagerRequest, actio
   // The guard needs only the definition's config path; each action inspects the service itself.
   const configPath = (await manager.definition())?.configPath;
   if (configPath) {
-    const file = await readConfigFile(configPath).catch(() => undefined);
-    const touched = (file?.parsed as OpenClawConfig | undefined)?.meta?.lastTouchedVersion;
-    const refusal = newerConfigRefusal(touched, ACTION_TEXT[action], host.env);
+    const refusal = newerConfigRefusal(await readTouchedVersion(configPath), ACTION_TEXT[action], host.env);
     if (refusal) return outcome(action, "newer-config", false, [], refusal, await manager.inspect());
   }
   switch (action) {
