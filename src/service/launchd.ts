@@ -390,10 +390,8 @@ export class LaunchdManager implements ServiceManager {
     await mkdir(this.host.path.join(spec.stateDir, "tmp"), { recursive: true, mode: 0o700 });
     await mkdir(this.host.dirs.macLogs, { recursive: true, mode: 0o700 });
     await mkdir(this.host.dirs.launchAgents, { recursive: true });
-    for (const f of plan.files) {
-      await mkdir(this.host.path.dirname(f.path), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(f.path, f.content as string, f.mode);
-    }
+    // writeFileAtomic creates each file's directory (0700): service-env/ for the env file and wrapper.
+    for (const f of plan.files) await writeFileAtomic(f.path, f.content as string, f.mode);
     for (const r of plan.remove) await rm(r, { force: true });
     lines.push(`Installed LaunchAgent: ${p.plist}`);
     if (spec.secrets.length) lines.push(`Environment file (0600): ${spec.envFile} (${spec.secrets.map(([k]) => k).join(", ")})`);

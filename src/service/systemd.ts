@@ -530,10 +530,9 @@ export class SystemdManager implements ServiceManager {
       await chmod(`${unitFile.path}.bak`, 0o600);
       lines.push(`Previous unit backed up to: ${unitFile.path}.bak`);
     }
-    if (envPlanned) {
-      await mkdir(this.host.path.dirname(spec.envFile), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(spec.envFile, envPlanned.content as string, 0o600);
-    } else if (envExisting !== undefined) await rm(spec.envFile, { force: true });
+    // writeFileAtomic creates the env file's directory (0700), e.g. /etc/openclaw.
+    if (envPlanned) await writeFileAtomic(spec.envFile, envPlanned.content as string, 0o600);
+    else if (envExisting !== undefined) await rm(spec.envFile, { force: true });
     await mkdir(this.host.path.dirname(unitFile.path), { recursive: true, mode: scope === "user" ? 0o700 : 0o755 });
     await writeFileAtomic(unitFile.path, unitFile.content as string, unitFile.mode);
     lines.push(`Installed systemd ${scope === "user" ? "user" : "system"} service: ${unitFile.path}`);
