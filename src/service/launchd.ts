@@ -13,7 +13,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
 import { readText } from "./files.ts";
-import { pollUntil, type ServiceHost } from "./host.ts";
+import { waitUntilDown, waitUntilUp, type ServiceHost } from "./host.ts";
 import { assertSingleLine, ENV_NAME, installedDefinition, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
@@ -339,26 +339,17 @@ export class LaunchdManager implements ServiceManager {
 
   private async waitLoaded(port: number | undefined, notPid?: number) {
     let last: ServiceRuntime = { status: "unknown" };
-    let portOpen = false;
-    const ok = await pollUntil(this.host, this.host.timing.readyMs, async () => {
+    const r = await waitUntilUp(this.host, port, async () => {
       const job = await this.printJob();
       if (!job) return undefined;
       last = job;
-      if (job.status !== "running" || !job.pid || job.pid === notPid) return undefined;
-      portOpen = port === undefined ? true : await this.host.portOpen(port);
-      return portOpen ? true : undefined;
+      return job.status === "running" && job.pid && job.pid !== notPid ? true : undefined;
     });
-    return { ok: ok === true, runtime: last, portOpen };
+    return { ...r, runtime: last };
   }
 
-  private async waitUnloaded(port: number | undefined) {
-    let portOpen = false;
-    const ok = await pollUntil(this.host, this.host.timing.stopMs, async () => {
-      if (await this.printJob()) return undefined;
-      portOpen = port === undefined ? false : await this.host.portOpen(port);
-      return portOpen ? undefined : true;
-    });
-    return { ok: ok === true, portOpen };
+  private waitUnloaded(port: number | undefined) {
+    return waitUntilDown(this.host, port, async () => (await this.printJob()) !== undefined);
   }
 
   private failLines(what: string, r: { runtime: ServiceRuntime; portOpen: boolean }, port?: number): string[] {

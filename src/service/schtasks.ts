@@ -11,7 +11,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine } from "./exec.ts";
 import { exists, readText, removeFile } from "./files.ts";
-import { pollUntil, type ServiceHost } from "./host.ts";
+import { waitUntilDown, waitUntilUp, type ServiceHost } from "./host.ts";
 import { assertEnvName, installedDefinition, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
@@ -297,24 +297,15 @@ export class SchtasksManager implements ServiceManager {
 
   private async waitRunning(stateDir: string, port: number | undefined, notPid?: number) {
     let pid: number | undefined;
-    let portOpen = false;
-    const ok = await pollUntil(this.host, this.host.timing.readyMs, async () => {
+    const r = await waitUntilUp(this.host, port, async () => {
       pid = await this.host.gatewayPid(stateDir);
-      if (!pid || pid === notPid) return undefined;
-      portOpen = port === undefined ? true : await this.host.portOpen(port);
-      return portOpen ? true : undefined;
+      return pid && pid !== notPid ? true : undefined;
     });
-    return { ok: ok === true, pid, portOpen };
+    return { ...r, pid };
   }
 
-  private async waitStopped(stateDir: string, port: number | undefined) {
-    let portOpen = false;
-    const ok = await pollUntil(this.host, this.host.timing.stopMs, async () => {
-      if (await this.host.gatewayPid(stateDir)) return undefined;
-      portOpen = port === undefined ? false : await this.host.portOpen(port);
-      return portOpen ? undefined : true;
-    });
-    return { ok: ok === true, portOpen };
+  private waitStopped(stateDir: string, port: number | undefined) {
+    return waitUntilDown(this.host, port, async () => Boolean(await this.host.gatewayPid(stateDir)));
   }
 
   /** End the task and the gateway it started (End does not always reach the grandchild). */

@@ -13,7 +13,7 @@ import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { writeFileAtomic } from "../config/write.ts";
 import { firstLine, type RunResult } from "./exec.ts";
 import { readText, removeFile } from "./files.ts";
-import { pollUntil, type ServiceHost } from "./host.ts";
+import { waitUntilDown, waitUntilUp, type ServiceHost } from "./host.ts";
 import { assertEnvName, assertSingleLine, installedDefinition, ServiceSpecError, type InstallSpec, type Scope, type ServiceIdentity } from "./spec.ts";
 import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
 
@@ -439,31 +439,25 @@ export class SystemdManager implements ServiceManager {
   /** Wait until the unit is active with a main PID (different from `notPid`) and its port answers. */
   private async waitRunning(scope: Scope, port: number | undefined, notPid?: number): Promise<{ ok: boolean; runtime: ServiceRuntime; portOpen: boolean }> {
     let last: ServiceRuntime = { status: "unknown" };
-    let portOpen = false;
-    const done = await pollUntil(this.host, this.host.timing.readyMs, async () => {
+    const r = await waitUntilUp(this.host, port, async () => {
       const props = await this.show(scope);
       if (!props) return undefined;
-      last = runtimeFromShow(props);
+      const runtime = (last = runtimeFromShow(props));
       if (props.ActiveState === "failed" || props.Result === "start-limit-hit") return false;
       if (props.ActiveState === "inactive" && props.SubState === "dead" && props.ExecMainStatus === "78") return false;
-      if (last.status !== "running" || !last.pid || last.pid === notPid) return undefined;
-      portOpen = port === undefined ? true : await this.host.portOpen(port);
-      return portOpen ? true : undefined;
+      return runtime.status === "running" && runtime.pid && runtime.pid !== notPid ? true : undefined;
     });
-    return { ok: done === true, runtime: last, portOpen };
+    return { ...r, runtime: last };
   }
 
   private async waitStopped(scope: Scope, port: number | undefined): Promise<{ ok: boolean; runtime: ServiceRuntime; portOpen: boolean }> {
     let last: ServiceRuntime = { status: "unknown" };
-    let portOpen = false;
-    const done = await pollUntil(this.host, this.host.timing.stopMs, async () => {
+    const r = await waitUntilDown(this.host, port, async () => {
       const props = await this.show(scope);
-      last = props ? runtimeFromShow(props) : { status: "stopped" };
-      if (last.status === "running" || last.state === "deactivating") return undefined;
-      portOpen = port === undefined ? false : await this.host.portOpen(port);
-      return portOpen ? undefined : true;
+      const runtime = (last = props ? runtimeFromShow(props) : { status: "stopped" });
+      return runtime.status === "running" || runtime.state === "deactivating";
     });
-    return { ok: done === true, runtime: last, portOpen };
+    return { ...r, runtime: last };
   }
 
   private describeRuntime(r: ServiceRuntime): string {
