@@ -13,7 +13,7 @@ import { firstLine } from "./exec.ts";
 import { exists, readText, removeFile } from "./files.ts";
 import { waitUntilDown, waitUntilUp, type ServiceHost } from "./host.ts";
 import { assertEnvName, installedDefinition, ServiceSpecError, type InstallSpec, type ServiceIdentity } from "./spec.ts";
-import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceRuntime, type ServiceState } from "./types.ts";
+import { outcome, type ActionOutcome, type InstalledDefinition, type PlannedFile, type PlannedInstall, type ServiceManager, type ServiceState } from "./types.ts";
 
 const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
 
