@@ -4,6 +4,7 @@
  * lines we rely on, and without secrets inline?
  */
 import { stat } from "node:fs/promises";
+import { exists } from "./files.ts";
 import { parsePlist } from "./launchd.ts";
 import { parseUnitFile } from "./systemd.ts";
 import type { ServiceState } from "./types.ts";
@@ -23,13 +24,6 @@ export interface AuditExpectation {
   profile?: string;
   configPath?: string;
   stateDir?: string;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 export async function auditService(state: ServiceState, expect: AuditExpectation): Promise<AuditIssue[]> {
@@ -62,8 +56,9 @@ export async function auditService(state: ServiceState, expect: AuditExpectation
   }
   if (def.environment.OPENCLAW_GATEWAY_TOKEN) issues.push({ code: "gateway-token-embedded", level: "warn", message: "Gateway service embeds OPENCLAW_GATEWAY_TOKEN and should be reinstalled." });
   if (def.environment.OPENCLAW_GATEWAY_PASSWORD) issues.push({ code: "gateway-password-embedded", level: "warn", message: "Gateway service embeds OPENCLAW_GATEWAY_PASSWORD and should be reinstalled." });
-  if (def.envFile && (await exists(def.envFile))) {
-    const mode = (await stat(def.envFile)).mode & 0o777;
+  const envFileInfo = def.envFile ? await stat(def.envFile).catch(() => undefined) : undefined;
+  if (envFileInfo) {
+    const mode = envFileInfo.mode & 0o777;
     if (mode & 0o077) issues.push({ code: "gateway-env-file-permissions", level: "error", message: `Service environment file ${def.envFile} is mode 0${mode.toString(8)}; secrets must be owner-only (0600).` });
   }
   if (state.manager === "systemd") {

@@ -16,7 +16,7 @@ const RESERVED = new Set(["HOME", "PATH", "TMPDIR", "USER", "LOGNAME", "SHELL", 
 export const SECRET_GATEWAY_KEYS = ["OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD"] as const;
 
 /** A PATH that does not depend on the installing shell's version managers or shims. */
-export function minimalPath(host: ServiceHost, scope: Scope, kind: ManagerKind): string {
+function minimalPath(host: ServiceHost, scope: Scope, kind: ManagerKind): string {
   if (kind === "schtasks") return "";
   if (kind === "launchd") return "/opt/homebrew/bin:/opt/homebrew/sbin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
   const dirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];

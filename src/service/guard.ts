@@ -4,6 +4,7 @@
  * external-supervisor / external-repair policies.
  */
 import type { Env } from "../config/paths.ts";
+import { ALLOW_OLDER_ENV, newerConfigLines } from "../config/version-guard.ts";
 import { VERSION } from "../version.ts";
 
 /** Compare calendar versions (`2026.9.6`, `2026.10.1-beta.2`); prerelease suffixes sort first. */
@@ -23,19 +24,15 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export function truthy(value: string | undefined): boolean {
+function truthy(value: string | undefined): boolean {
   return /^(1|true|yes|on)$/i.test(value?.trim() ?? "");
 }
 
 /** The three refusal lines, or undefined when the action may go ahead. */
 export function newerConfigRefusal(touchedVersion: string | undefined, action: string, env: Env, current = VERSION): string[] | undefined {
   if (!touchedVersion || compareVersions(touchedVersion, current) <= 0) return undefined;
-  if (truthy(env.OPENCLAW_ALLOW_OLDER_BINARY_DESTRUCTIVE_ACTIONS)) return undefined;
-  return [
-    `Refusing to ${action} because this OpenClaw binary (${current}) is older than the config last written by OpenClaw ${touchedVersion}.`,
-    "Run the newer openclaw binary on PATH, or reinstall the intended gateway service from the newer install.",
-    "Set OPENCLAW_ALLOW_OLDER_BINARY_DESTRUCTIVE_ACTIONS=1 only for an intentional downgrade or recovery action.",
-  ];
+  if (truthy(env[ALLOW_OLDER_ENV])) return undefined;
+  return newerConfigLines(action, touchedVersion, current);
 }
 
 export function supervisorExternal(env: Env): boolean {

@@ -66,7 +66,7 @@ export interface ServiceHost {
 }
 
 
-export function defaultDirs(platform: string, env: Env, home: string): ServiceDirs {
+function defaultDirs(platform: string, env: Env, home: string): ServiceDirs {
   const p = platform === "win32" ? path.win32 : path.posix;
   const xdg = env.XDG_CONFIG_HOME?.trim();
   const appData = env.APPDATA?.trim() || p.join(home, "AppData", "Roaming");
@@ -118,7 +118,7 @@ export function defaultServiceHost(env: Env = process.env): ServiceHost {
   };
 }
 
-export function passwdHome(passwd: string, name: string): string | undefined {
+function passwdHome(passwd: string, name: string): string | undefined {
   for (const line of passwd.split("\n")) {
     const f = line.split(":");
     if (f.length >= 7 && f[0] === name) return f[5] || undefined;
@@ -126,8 +126,34 @@ export function passwdHome(passwd: string, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Wait (up to `readyMs`) until the manager reports the gateway running — `running()` is true, or
+ * false to give up early — and then its port answers.
+ */
+export async function waitUntilUp(host: ServiceHost, port: number | undefined, running: () => Promise<boolean | undefined>): Promise<{ ok: boolean; portOpen: boolean }> {
+  let portOpen = false;
+  const done = await pollUntil(host, host.timing.readyMs, async () => {
+    const up = await running();
+    if (up !== true) return up;
+    portOpen = port === undefined ? true : await host.portOpen(port);
+    return portOpen ? true : undefined;
+  });
+  return { ok: done === true, portOpen };
+}
+
+/** Wait (up to `stopMs`) until the manager no longer reports the gateway (`present()` false) and its port is closed. */
+export async function waitUntilDown(host: ServiceHost, port: number | undefined, present: () => Promise<boolean>): Promise<{ ok: boolean; portOpen: boolean }> {
+  let portOpen = false;
+  const done = await pollUntil(host, host.timing.stopMs, async () => {
+    if (await present()) return undefined;
+    portOpen = port === undefined ? false : await host.portOpen(port);
+    return portOpen ? undefined : true;
+  });
+  return { ok: done === true, portOpen };
+}
+
 /** Poll `probe` until it returns a value (not undefined) or the deadline passes; bounded in count too. */
-export async function pollUntil<T>(host: ServiceHost, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+async function pollUntil<T>(host: ServiceHost, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   const maxTries = Math.ceil(timeoutMs / Math.max(1, host.timing.pollMs)) + 2;
   for (let i = 0; i < maxTries; i++) {

@@ -3,23 +3,24 @@
  * macOS, Task Scheduler on Windows), prepare an install (port, environment, secrets, refusals),
  * and run install / uninstall / start / stop / restart with the shared guards.
  */
-import { readFile } from "node:fs/promises";
 import { ConfigError, loadConfig, readConfigFile, type LoadedConfig } from "../config/load.ts";
 import { parseEnvPort, profileDefaultPort, type ResolvedPaths } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
+import { GuardedAction, readTouchedVersion } from "../config/version-guard.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
 import { collectSecrets, SECRET_GATEWAY_KEYS, serviceEnvironment, type ManagerKind } from "./environment.ts";
+import { readText } from "./files.ts";
 import { externalSupervisorLines, newerConfigRefusal, repairPolicyExternal, supervisorExternal } from "./guard.ts";
 import type { ServiceHost } from "./host.ts";
 import { LaunchdManager, launchdPaths } from "./launchd.ts";
 import { readGatewayCmd, SchtasksManager, schtasksPaths } from "./schtasks.ts";
-import { gatewayArguments, RESERVED_LAUNCHD_PROFILES, serviceIdentity, ServiceSpecError, type InstallSpec, type Scope } from "./spec.ts";
+import { ENV_NAME, gatewayArguments, RESERVED_LAUNCHD_PROFILES, serviceIdentity, ServiceSpecError, type InstallSpec, type Scope } from "./spec.ts";
 import { parseEnvFile, SystemdManager } from "./systemd.ts";
 import { outcome, type ActionOutcome, type PlannedInstall, type ServiceManager, type ServiceState } from "./types.ts";
 
 export type { ActionOutcome, ServiceState } from "./types.ts";
 
-export function managerKind(platform: string): ManagerKind | undefined {
+function managerKind(platform: string): ManagerKind | undefined {
   if (platform === "linux") return "systemd";
   if (platform === "darwin") return "launchd";
   if (platform === "win32") return "schtasks";
@@ -89,14 +90,6 @@ export class InstallBlocked extends Error {
 }
 
 const blocked = (lines: string[], result?: string) => new InstallBlocked(lines.map((l, i) => (i === 0 ? `Gateway install blocked: ${l}` : l)), result);
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /** Where the service's state lives for a scope. */
 export function serviceTargetPaths(host: ServiceHost, paths: ResolvedPaths, scope: Scope): { stateDir: string; configPath: string; home: string } {
@@ -175,20 +168,21 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
   const collected = collectSecrets(host.env, { token: req.token, fileConfig });
   // Secrets already in the installed env file are kept (a reinstall from another shell loses
   // nothing); --token and this shell's values replace them.
-  const kept = await installedSecrets(host, manager, scope);
+  const kept = await installedSecrets(manager, scope);
   const merged = new Map<string, string>(kept);
   for (const [k, v] of collected.secrets) merged.set(k, v);
   const secrets = [...merged.entries()].sort(([a], [b]) => a.localeCompare(b));
   const missing = collected.missing.filter((name) => !merged.has(name));
   for (const name of missing) warnings.push(`The config refers to \${${name}}, but ${name} is not set in this shell; the service will not have it.`);
 
+  const launchd = kind === "launchd" ? launchdPaths(host, identity, target.stateDir) : undefined;
   const envFile =
     kind === "systemd"
       ? scope === "system"
         ? (manager as SystemdManager).systemEnvFile()
         : (manager as SystemdManager).userEnvFile(target.stateDir)
-      : kind === "launchd"
-        ? launchdPaths(host, identity, target.stateDir).envFile
+      : launchd
+        ? launchd.envFile
         : schtasksPaths(host, identity, target.stateDir).envScript;
   const spec: InstallSpec = {
     identity,
@@ -211,7 +205,7 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
     secrets,
     envFile,
     serviceUser: req.serviceUser,
-    logFiles: kind === "launchd" ? { stdout: launchdPaths(host, identity, target.stateDir).stdout, stderr: launchdPaths(host, identity, target.stateDir).stderr } : undefined,
+    logFiles: launchd ? { stdout: launchd.stdout, stderr: launchd.stderr } : undefined,
   };
   if (scope === "system" && host.program.some((p) => /^\/(home|root)\//.test(p))) {
     warnings.push(`${host.program.join(" ")} lives in a home directory; a system service may not be able to read it. Install the binary somewhere like /usr/local/bin/openclaw and run install from there.`);
@@ -230,22 +224,16 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
 }
 
 /** Secrets of the installed definition: its env file, plus a token/password embedded inline (moved out). */
-export async function installedSecrets(host: ServiceHost, manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
-  let state: ServiceState;
-  try {
-    state = await manager.inspect();
-  } catch {
-    return [];
-  }
-  const def = state.definition;
-  if (!def || state.scope !== scope) return [];
+async function installedSecrets(manager: ServiceManager, scope: Scope): Promise<Array<[string, string]>> {
+  const def = await manager.definition().catch(() => undefined);
+  if (!def || def.scope !== scope) return [];
   const out = new Map<string, string>();
   for (const key of SECRET_GATEWAY_KEYS) if (def.environment[key]) out.set(key, def.environment[key]);
   if (def.envFile) {
     const text = await readText(def.envFile);
     if (text !== undefined) {
       const values = manager.kind === "schtasks" ? readGatewayCmd(def.envFile, text).environment : parseEnvFile(text);
-      for (const [k, v] of Object.entries(values)) if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) out.set(k, v);
+      for (const [k, v] of Object.entries(values)) if (ENV_NAME.test(k)) out.set(k, v);
     }
   }
   return [...out.entries()];
@@ -299,14 +287,14 @@ async function checkOwnership(host: ServiceHost, manager: ServiceManager, scope:
     }
   }
   if (manager instanceof LaunchdManager) {
-    const daemon = await readText(manager.paths().daemonPlist);
-    if (daemon !== undefined) {
+    const daemonPlist = manager.paths().daemonPlist;
+    if ((await readText(daemonPlist)) !== undefined) {
       if (repairPolicyExternal(host.env)) {
-        throw new InstallBlocked([`LaunchDaemon ${manager.paths().daemonPlist} owns this gateway (OPENCLAW_SERVICE_REPAIR_POLICY=external); skipped the LaunchAgent install.`], "managed-externally", true);
+        throw new InstallBlocked([`LaunchDaemon ${daemonPlist} owns this gateway (OPENCLAW_SERVICE_REPAIR_POLICY=external); skipped the LaunchAgent install.`], "managed-externally", true);
       }
       throw blocked([
-        `LaunchDaemon ${manager.paths().daemonPlist} already owns the label ${manager.label}; a LaunchAgent with the same label would fight it.`,
-        `Remove it first: sudo launchctl bootout system/${manager.label} && sudo rm ${manager.paths().daemonPlist}`,
+        `LaunchDaemon ${daemonPlist} already owns the label ${manager.label}; a LaunchAgent with the same label would fight it.`,
+        `Remove it first: sudo launchctl bootout system/${manager.label} && sudo rm ${daemonPlist}`,
       ], "system-daemon-exists");
     }
   }
@@ -318,23 +306,21 @@ async function checkOwnership(host: ServiceHost, manager: ServiceManager, scope:
 export type LifecycleAction = "uninstall" | "start" | "stop" | "restart";
 
 const ACTION_TEXT: Record<LifecycleAction, string> = {
-  uninstall: "uninstall the gateway service",
-  start: "start the gateway service",
-  stop: "stop the gateway service",
-  restart: "restart the gateway service",
+  uninstall: GuardedAction.serviceUninstall,
+  start: GuardedAction.serviceStartup,
+  stop: GuardedAction.serviceStop,
+  restart: GuardedAction.serviceRestart,
 };
 
 export async function runLifecycle(host: ServiceHost, req: ManagerRequest, action: LifecycleAction, opts: { disable?: boolean } = {}): Promise<ActionOutcome> {
   const manager = managerFor(host, req);
   if (!manager) return outcome(action, "unsupported", false, [], [`No supported service manager on ${host.platform}.`]);
   if (supervisorExternal(host.env)) return outcome(action, "external-supervisor", false, [], externalSupervisorLines(action));
-  const state = await manager.inspect();
-  const configPath = state.definition?.configPath;
+  // The guard needs only the definition's config path; each action inspects the service itself.
+  const configPath = (await manager.definition())?.configPath;
   if (configPath) {
-    const file = await readConfigFile(configPath).catch(() => undefined);
-    const touched = (file?.parsed as OpenClawConfig | undefined)?.meta?.lastTouchedVersion;
-    const refusal = newerConfigRefusal(touched, ACTION_TEXT[action], host.env);
-    if (refusal) return outcome(action, "newer-config", false, [], refusal, state);
+    const refusal = newerConfigRefusal(await readTouchedVersion(configPath), ACTION_TEXT[action], host.env);
+    if (refusal) return outcome(action, "newer-config", false, [], refusal, await manager.inspect());
   }
   switch (action) {
     case "uninstall":

@@ -5,6 +5,7 @@
  * subcommand of openclaw (or its former names). The current profile's own definition is left out.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
+import { exists } from "./files.ts";
 import type { ServiceHost } from "./host.ts";
 import { readPlistDefinition } from "./launchd.ts";
 import { gatewayTaskNames } from "./schtasks.ts";
@@ -44,17 +45,10 @@ async function listDir(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => [] as string[]);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 const LEGACY_NAME = /^(clawdbot|moltbot)-gateway/;
 const KNOWN_PROGRAM = /openclaw|clawdbot|moltbot/i;
 
-export function hasMarker(text: string): boolean {
+function hasMarker(text: string): boolean {
   return /OPENCLAW_SERVICE_MARKER[=\s"'<>/a-z]*openclaw/i.test(text) && /OPENCLAW_SERVICE_KIND[=\s"'<>/a-z]*gateway/i.test(text);
 }
 

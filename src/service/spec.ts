@@ -5,6 +5,7 @@
  * that go to an owner-only environment file.
  */
 import { resolve } from "node:path";
+import type { InstalledDefinition } from "./types.ts";
 
 export type Scope = "user" | "system";
 
@@ -86,7 +87,7 @@ export function gatewayArguments(program: string[], port: number): string[] {
  * The recorded port of a definition: `--port N` in its arguments, else
  * `OPENCLAW_GATEWAY_PORT` in its environment.
  */
-export function recordedPort(args: string[], env: Record<string, string>): number | undefined {
+function recordedPort(args: string[], env: Record<string, string>): number | undefined {
   const i = args.indexOf("--port");
   const raw = i >= 0 ? args[i + 1] : args.find((a) => a.startsWith("--port="))?.slice(7);
   const fromArgs = raw !== undefined && /^\d{1,5}$/.test(raw) ? Number(raw) : undefined;
@@ -95,11 +96,29 @@ export function recordedPort(args: string[], env: Record<string, string>): numbe
   return fromEnv && /^\d{1,5}$/.test(fromEnv) ? Number(fromEnv) : undefined;
 }
 
+/** What a definition reader finds in the file; the rest of an `InstalledDefinition` follows from it. */
+type DefinitionFields = Pick<InstalledDefinition, "path" | "scope" | "text" | "programArguments" | "workingDirectory" | "environment" | "envFile">;
+
+/** A definition read back from disk, with the port, state dir, config and profile it records. */
+export function installedDefinition(fields: DefinitionFields): InstalledDefinition {
+  const env = fields.environment;
+  return {
+    ...fields,
+    port: recordedPort(fields.programArguments, env),
+    stateDir: env.OPENCLAW_STATE_DIR,
+    configPath: env.OPENCLAW_CONFIG_PATH,
+    profile: env.OPENCLAW_PROFILE,
+  };
+}
+
+/** A portable environment variable name. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function assertEnvName(key: string): void {
+  if (!ENV_NAME.test(key)) throw new ServiceSpecError(`Invalid environment variable name "${key}".`);
+}
+
 /** Reject values a line-based definition cannot hold. */
 export function assertSingleLine(what: string, value: string): void {
   if (/[\r\n\0]/.test(value)) throw new ServiceSpecError(`${what} contains a line break or NUL byte; service definitions cannot hold it.`);
-}
-
-export function envRecord(entries: Array<[string, string]>): Record<string, string> {
-  return Object.fromEntries(entries);
 }

@@ -88,6 +88,8 @@ export interface InstallOptions {
 export interface ServiceManager {
   readonly kind: ServiceState["manager"];
   inspect(): Promise<ServiceState>;
+  /** The definition `inspect()` reports, read from disk without asking the service manager. */
+  definition(): Promise<InstalledDefinition | undefined>;
   plan(spec: InstallSpec): PlannedInstall;
   install(spec: InstallSpec, opts: InstallOptions): Promise<ActionOutcome>;
   uninstall(): Promise<ActionOutcome>;
