@@ -104,10 +104,15 @@ export function contentHash(body: string): string {
   return fnv1a32(body).toString(16).padStart(8, "0");
 }
 
+/** The file text: the content-hash line, then the body with its serial filled in. */
+function zoneText(body: string, hash: string, serial: number): string {
+  return `; openclaw-content-hash: ${hash}\n${body.replace(SERIAL_PLACEHOLDER, String(serial))}`;
+}
+
 export function renderZone(input: ZoneInput, serial: number): { text: string; hash: string } {
   const body = renderZoneBody(input);
   const hash = contentHash(body);
-  return { text: `; openclaw-content-hash: ${hash}\n${body.replace(SERIAL_PLACEHOLDER, String(serial))}`, hash };
+  return { text: zoneText(body, hash, serial), hash };
 }
 
 /** `YYYYMMDD01`, or one more than the previous serial when that is not lower. */
@@ -149,7 +154,7 @@ export async function writeZone(stateDir: string, input: ZoneInput, now: Date = 
     return { path, changed: false, serial: prevSerial, text: previous };
   }
   const serial = nextSerial(prevSerial, now);
-  const { text } = renderZone(input, serial);
+  const text = zoneText(body, hash, serial);
   await mkdir(resolve(stateDir, "dns"), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, text, 0o644);
   return { path, changed: true, serial, text };
