@@ -15,7 +15,7 @@ import { fnv1a32 } from "../config/paths.ts";
 import { writeFileAtomic } from "../config/write.ts";
 import type { Logger } from "../log/logger.ts";
 import { makeBeacon, type GatewayBeacon } from "./beacons.ts";
-import { buildTxt, parseTxt, SERVICE_TYPE, type TxtInput } from "./identity.ts";
+import { buildTxt, dnsDomain, parseTxt, SERVICE_TYPE, type TxtInput } from "./identity.ts";
 import { expandIPv6, ipv4ToInt } from "./interfaces.ts";
 import { tailnetAddresses } from "./tailscale.ts";
 
@@ -25,16 +25,11 @@ export class WideAreaError extends Error {
   override name = "WideAreaError";
 }
 
-const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
 /** `openclaw.internal` → `openclaw.internal.`; throws `WideAreaError` when not a DNS name. */
 export function normalizeDomain(raw: string): string {
-  const trimmed = raw.trim().replace(/\.$/, "").toLowerCase();
-  const labels = trimmed.split(".");
-  if (!trimmed || trimmed.length > 253 || labels.some((l) => !LABEL_RE.test(l)) || trimmed === "local") {
-    throw new WideAreaError(DOMAIN_ERROR);
-  }
-  return `${trimmed}.`;
+  const domain = dnsDomain(raw);
+  if (!domain) throw new WideAreaError(DOMAIN_ERROR);
+  return domain;
 }
 
 /** Zone-safe host label: lowercase, anything outside `[a-z0-9-]` becomes `-`. */
