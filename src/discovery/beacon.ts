@@ -34,7 +34,7 @@ import {
   type InPacket,
   type Rec,
 } from "./records.ts";
-import { createMdnsTransport, MDNS_PORT, type ErrnoError, type MdnsTransport, type RemoteInfo } from "./transport.ts";
+import { createMdnsTransport, errorText, MDNS_PORT, type ErrnoError, type MdnsTransport, type RemoteInfo } from "./transport.ts";
 
 export interface BeaconTiming {
   /** Random wait before the first probe (RFC 6762 §8.1: 0–250 ms). */
@@ -307,7 +307,7 @@ export class Beacon {
     this.transport = undefined;
     void transport?.close();
     const max = this.timing.retryDelaysMs.length;
-    const detail = `${err.code ? `${err.code}: ` : ""}${err.message}`;
+    const detail = errorText(err);
     if (this.attempts >= max) {
       this.setState("failed");
       this.log.warn(`mDNS advertising stopped after ${max + 1} failed attempts (${detail}); the gateway keeps running without it`);
@@ -470,7 +470,7 @@ export class Beacon {
     for (const iface of this.ifaces) {
       if (run !== this.run || this.isStopped() || !this.transport) return;
       const err = await this.transport.send(build(iface), { iface });
-      if (err) this.once.warn(`send:${iface.name}:${err.code ?? err.message}`, `mDNS send on ${iface.name} failed (${err.code ? `${err.code}: ` : ""}${err.message})`);
+      if (err) this.once.warn(`send:${iface.name}:${err.code ?? err.message}`, `mDNS send on ${iface.name} failed (${errorText(err)})`);
     }
   }
 
