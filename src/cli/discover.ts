@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from "../config/load.ts";
 import { resolvePaths, type Env } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { dedupeAndSort, hostForUrl, type GatewayBeacon } from "../discovery/beacons.ts";
+import { dnsDomain } from "../discovery/identity.ts";
 import { globals } from "./globals.ts";
 
 export const DEFAULT_TIMEOUT_MS = 2_000;
@@ -40,13 +41,9 @@ export function wideAreaDomain(config: OpenClawConfig | undefined, env: Env, war
   const wa = config?.discovery?.wideArea;
   const raw = env.OPENCLAW_WIDE_AREA_DOMAIN?.trim() || (wa?.enabled === false ? undefined : wa?.domain);
   if (!raw) return undefined;
-  const trimmed = raw.trim().replace(/\.$/, "").toLowerCase();
-  const ok = trimmed.length > 0 && trimmed.length <= 253 && trimmed.split(".").every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l));
-  if (!ok || trimmed === "local") {
-    warnings.push(`wide-area discovery domain must be a valid DNS name (got ${JSON.stringify(raw)}); browsing local. only`);
-    return undefined;
-  }
-  return `${trimmed}.`;
+  const domain = dnsDomain(raw);
+  if (!domain) warnings.push(`wide-area discovery domain must be a valid DNS name (got ${JSON.stringify(raw)}); browsing local. only`);
+  return domain;
 }
 
 export async function discoverGateways(opts: {

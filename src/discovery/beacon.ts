@@ -14,7 +14,7 @@
  * hostile packets), the beacon logs once, retries a bounded number of times, and never throws
  * or rejects into the gateway.
  */
-import type { Packet } from "dns-packet";
+import type { Answer, Packet } from "dns-packet";
 import type { Logger } from "../log/logger.ts";
 import { inSubnet, interfaceSignature, listMulticastInterfaces, type MdnsInterface } from "./interfaces.ts";
 import { renamedHost, renamedInstance, SERVICE_FQDN, SERVICES_META_FQDN } from "./identity.ts";
@@ -34,7 +34,7 @@ import {
   type InPacket,
   type Rec,
 } from "./records.ts";
-import { createMdnsTransport, MDNS_PORT, type ErrnoError, type MdnsTransport, type RemoteInfo } from "./transport.ts";
+import { createMdnsTransport, errorText, MDNS_PORT, type ErrnoError, type MdnsTransport, type RemoteInfo } from "./transport.ts";
 
 export interface BeaconTiming {
   /** Random wait before the first probe (RFC 6762 §8.1: 0–250 ms). */
@@ -111,6 +111,11 @@ export interface BeaconOptions {
 const AUTHORITATIVE_ANSWER = 1 << 10;
 const LEGACY_TTL_CAP = 10;
 
+/** A multicast mDNS response (id 0, authoritative). */
+function response(answers: Answer[], additionals?: Answer[]): Packet {
+  return { type: "response", id: 0, flags: AUTHORITATIVE_ANSWER, answers, additionals };
+}
+
 interface ProbeFlags {
   instance: boolean;
   host: boolean;
@@ -182,9 +187,9 @@ export class Beacon {
   start(): void {
     if (this._state !== "idle") return;
     this.setState("waiting");
-    this.checkTimer = setInterval(() => this.guard("interface check", () => this.check()), this.timing.checkIntervalMs);
+    this.checkTimer = setInterval(() => void this.guard("interface check", () => this.check()), this.timing.checkIntervalMs);
     (this.checkTimer as { unref?: () => void }).unref?.();
-    void this.sleep(this.random() * this.timing.initialDelayMaxMs).then(() => this.guardAsync("start", () => this.boot()));
+    void this.sleep(this.random() * this.timing.initialDelayMaxMs).then(() => this.guard("start", () => this.boot()));
   }
 
   /** Goodbye (TTL 0) when announced, then close the socket. Idempotent, bounded, never rejects. */
@@ -207,15 +212,8 @@ export class Beacon {
     } catch {}
   }
 
-  private guard(what: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.once.warn(`bug:${what}`, `internal error during ${what}: ${(err as Error).message}`);
-    }
-  }
-
-  private async guardAsync(what: string, fn: () => Promise<void>): Promise<void> {
+  /** Run `fn` (sync or async); a throw or rejection is logged once, never passed on. */
+  private async guard(what: string, fn: () => void | Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (err) {
@@ -277,7 +275,7 @@ export class Beacon {
       return;
     }
     this.useInterfaces(ifaces);
-    void this.guardAsync("probe", () => this.probeAndAnnounce(++this.run));
+    void this.guard("probe", () => this.probeAndAnnounce(++this.run));
   }
 
   private isStopped(): boolean {
@@ -299,15 +297,20 @@ export class Beacon {
     this.transport?.join(ifaces);
   }
 
-  private onFatal(err: ErrnoError, session: number): void {
-    if (this.isStopped() || session !== this.session) return;
-    this.session++;
+  /** End the current probe/announce run and close the socket; a later boot opens a new one. */
+  private dropSocket(): void {
     this.run++;
+    this.session++;
     const transport = this.transport;
     this.transport = undefined;
     void transport?.close();
+  }
+
+  private onFatal(err: ErrnoError, session: number): void {
+    if (this.isStopped() || session !== this.session) return;
+    this.dropSocket();
     const max = this.timing.retryDelaysMs.length;
-    const detail = `${err.code ? `${err.code}: ` : ""}${err.message}`;
+    const detail = errorText(err);
     if (this.attempts >= max) {
       this.setState("failed");
       this.log.warn(`mDNS advertising stopped after ${max + 1} failed attempts (${detail}); the gateway keeps running without it`);
@@ -317,7 +320,7 @@ export class Beacon {
     this.setState("retrying");
     this.once.warn(`fatal:${err.code ?? err.message}`, `advertise failed (${detail}); retrying in ${delay} ms (attempt ${this.attempts}/${max})`);
     void this.sleep(delay).then(() => {
-      if (!this.isStopped() && this._state === "retrying") return this.guardAsync("retry", () => this.boot());
+      if (!this.isStopped() && this._state === "retrying") return this.guard("retry", () => this.boot());
     });
   }
 
@@ -326,29 +329,26 @@ export class Beacon {
     const ifaces = this.safeInterfaces();
     const sig = interfaceSignature(ifaces);
     if (this._state === "waiting") {
-      if (ifaces.length > 0) void this.guardAsync("start", () => this.boot());
+      if (ifaces.length > 0) void this.guard("start", () => this.boot());
       return;
     }
     if (sig !== this.ifaceSig) {
       if (ifaces.length === 0) {
         this.log.info("no multicast-capable network interface left; mDNS advertising waits until one appears");
-        this.run++;
+        // Nothing to advertise on: close the socket; the next check boots again once one is back.
+        this.dropSocket();
         this.useInterfaces(ifaces);
         this.setState("waiting");
-        // Nothing to advertise on: close the socket; the next check boots again once one is back.
-        void this.transport?.close();
-        this.transport = undefined;
-        this.session++;
         return;
       }
       this.log.info(`network interfaces changed (${ifaces.map((i) => i.name).join(", ")}); probing again`);
       this.useInterfaces(ifaces);
-      void this.guardAsync("re-probe", () => this.probeAndAnnounce(++this.run));
+      void this.guard("re-probe", () => this.probeAndAnnounce(++this.run));
       return;
     }
     const every = Math.max(1, Math.round(this.timing.reannounceMs / this.timing.checkIntervalMs));
     if (this._state === "announced" && ++this.checks % every === 0) {
-      void this.guardAsync("re-announce", () => this.announce(this.run, 1));
+      void this.guard("re-announce", () => this.announce(this.run, 1));
     }
   }
 
@@ -367,7 +367,7 @@ export class Beacon {
     this.transport = undefined;
     if (!transport) return;
     if (wasAnnounced && this.ifaces.length > 0) {
-      const sends = this.ifaces.map((iface) => transport.send(this.goodbyePacket(iface), { iface }));
+      const sends = this.ifaces.map((iface) => transport.send(this.announcePacket(iface, true), { iface }));
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([Promise.all(sends), new Promise((r) => (timer = setTimeout(r, this.timing.goodbyeWaitMs)))]);
       clearTimeout(timer);
@@ -428,12 +428,9 @@ export class Beacon {
     this.conflictsTotal++;
     this.conflictTimes.push(Date.now());
     if (this.conflictsTotal > this.timing.maxConflicts) {
-      this.run++;
+      this.dropSocket();
       this.setState("failed");
       this.log.warn(`mDNS advertising stopped after ${this.timing.maxConflicts} name conflicts; the gateway keeps running without it`);
-      void this.transport?.close();
-      this.transport = undefined;
-      this.session++;
       return false;
     }
     return true;
@@ -470,7 +467,7 @@ export class Beacon {
     for (const iface of this.ifaces) {
       if (run !== this.run || this.isStopped() || !this.transport) return;
       const err = await this.transport.send(build(iface), { iface });
-      if (err) this.once.warn(`send:${iface.name}:${err.code ?? err.message}`, `mDNS send on ${iface.name} failed (${err.code ? `${err.code}: ` : ""}${err.message})`);
+      if (err) this.once.warn(`send:${iface.name}:${err.code ?? err.message}`, `mDNS send on ${iface.name} failed (${errorText(err)})`);
     }
   }
 
@@ -491,24 +488,11 @@ export class Beacon {
     };
   }
 
-  private announcePacket(iface: MdnsInterface): Packet {
+  /** Unsolicited records for one interface: the announcement, or the goodbye (TTL 0, without the shared meta PTR). */
+  private announcePacket(iface: MdnsInterface, goodbye = false): Packet {
     const r = this.records;
-    return {
-      type: "response",
-      id: 0,
-      flags: AUTHORITATIVE_ANSWER,
-      answers: [r.ptr, r.meta, r.srv, r.txt, ...addressRecords(this.hostLabel, [iface])].map((x) => toAnswer(x)),
-    };
-  }
-
-  private goodbyePacket(iface: MdnsInterface): Packet {
-    const r = this.records;
-    return {
-      type: "response",
-      id: 0,
-      flags: AUTHORITATIVE_ANSWER,
-      answers: [r.ptr, r.srv, r.txt, ...addressRecords(this.hostLabel, [iface])].map((x) => toAnswer(x, { ttl: 0 })),
-    };
+    const recs = goodbye ? [r.ptr, r.srv, r.txt] : [r.ptr, r.meta, r.srv, r.txt];
+    return response([...recs, ...addressRecords(this.hostLabel, [iface])].map((x) => toAnswer(x, goodbye ? { ttl: 0 } : {})));
   }
 
   // --- incoming packets ---------------------------------------------------------------------
@@ -543,7 +527,7 @@ export class Beacon {
     // Announced records challenged: probe again (RFC 6762 §9); a real owner answers the probe
     // and we rename, a stray packet changes nothing.
     this.log.info(`conflicting mDNS records seen for ${instanceConflict ? inst : hostName}; probing again`);
-    if (this.noteConflict()) void this.guardAsync("re-probe", () => this.probeAndAnnounce(++this.run));
+    if (this.noteConflict()) void this.guard("re-probe", () => this.probeAndAnnounce(++this.run));
   }
 
   private onQuery(p: InPacket, from: RemoteInfo): void {
@@ -582,13 +566,7 @@ export class Beacon {
       });
       // Multicast answers need no budget: each record goes out at most once a second per interface.
       if (answers.length === 0) continue;
-      const packet: Packet = {
-        type: "response",
-        id: 0,
-        flags: AUTHORITATIVE_ANSWER,
-        answers: answers.map((r) => toAnswer(r)),
-        additionals: reply.additionals.map((r) => toAnswer(r)),
-      };
+      const packet = response(answers.map((r) => toAnswer(r)), reply.additionals.map((r) => toAnswer(r)));
       const shared = answers.some((r) => !r.flush);
       const min = this.timing.sharedDelayMinMs;
       const delay = shared ? min + this.random() * (this.timing.sharedDelayMaxMs - min) : 0;

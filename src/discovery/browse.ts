@@ -12,7 +12,7 @@ import { makeBeacon, type GatewayBeacon } from "./beacons.ts";
 import { parseTxt, SERVICE_FQDN } from "./identity.ts";
 import { listMulticastInterfaces, type MdnsInterface } from "./interfaces.ts";
 import { lower, readPacket, sameName, toAnswer, type Rec, type SrvData } from "./records.ts";
-import { createMdnsTransport, MDNS_PORT, type ErrnoError, type MdnsTransport } from "./transport.ts";
+import { createMdnsTransport, errorText, MDNS_PORT, type ErrnoError, type MdnsTransport } from "./transport.ts";
 
 export interface BrowseOptions {
   timeoutMs: number;
@@ -96,28 +96,22 @@ async function openTransport(
     error: () => {},
     warning: () => {},
   };
-  const first = make();
-  try {
-    await first.open(port, events);
-    return { transport: first, shared: true };
-  } catch (err) {
-    await first.close();
-    const e = err as ErrnoError;
-    if (port === 0 || (e.code !== "EADDRINUSE" && e.code !== "EACCES")) {
-      warnings.push(`mDNS socket unavailable (${e.code ? `${e.code}: ` : ""}${e.message})`);
-      return undefined;
+  // `port` first (shared with other responders); when it is held, an ephemeral port.
+  for (const [i, p] of [port, 0].entries()) {
+    const transport = make();
+    try {
+      await transport.open(p, events);
+      return { transport, shared: i === 0 };
+    } catch (err) {
+      await transport.close();
+      const e = err as ErrnoError;
+      if (i === 1 || port === 0 || (e.code !== "EADDRINUSE" && e.code !== "EACCES")) {
+        warnings.push(`mDNS socket unavailable (${errorText(e)})`);
+        return undefined;
+      }
     }
   }
-  const second = make();
-  try {
-    await second.open(0, events);
-    return { transport: second, shared: false };
-  } catch (err) {
-    await second.close();
-    const e = err as ErrnoError;
-    warnings.push(`mDNS socket unavailable (${e.code ? `${e.code}: ` : ""}${e.message})`);
-    return undefined;
-  }
+  return undefined;
 }
 
 export async function browseLocal(opts: BrowseOptions): Promise<BrowseResult> {

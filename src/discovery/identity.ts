@@ -35,6 +35,13 @@ export function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
+/** `OpenClaw.Internal.` → `openclaw.internal.`; undefined unless it is a DNS name other than `local`. */
+export function dnsDomain(raw: string): string | undefined {
+  const name = raw.trim().replace(/\.$/, "").toLowerCase();
+  if (!name || name.length > 253 || name === MDNS_DOMAIN || !name.split(".").every((l) => LABEL_RE.test(l))) return undefined;
+  return `${name}.`;
+}
+
 /** A valid `OPENCLAW_MDNS_HOSTNAME` (one DNS label, `.local` allowed), else undefined. */
 export function mdnsHostnameFromEnv(env: Env): string | undefined {
   const label = (env.OPENCLAW_MDNS_HOSTNAME ?? "").trim().replace(/\.local\.?$/i, "");

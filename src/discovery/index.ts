@@ -137,11 +137,11 @@ export function startDiscovery(opts: DiscoveryOptions): DiscoveryHandle {
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const run = async () => {
     try {
-      const identity = beaconIdentity(env);
       const wideArea = opts.config.discovery?.wideArea;
       const domain = env.OPENCLAW_WIDE_AREA_DOMAIN?.trim() || wideArea?.domain;
       const zone = Boolean(domain) && wideArea?.enabled !== false;
       if (!decision.enabled && !zone) return;
+      const identity = beaconIdentity(env);
       const base = await txtInputs({ config: opts.config, port: opts.port, env, identity, tls: opts.tls, log });
       if (stopped) return;
       if (zone && domain) {

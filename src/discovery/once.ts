@@ -9,26 +9,20 @@ export class OnceLog {
 
   constructor(private readonly log: Logger) {}
 
-  /** Returns how many times `key` has been seen (1 on the first call). */
-  warn(key: string, message: string): number {
-    return this.emit("warn", key, message);
+  warn(key: string, message: string): void {
+    this.emit("warn", key, message);
   }
 
-  info(key: string, message: string): number {
-    return this.emit("info", key, message);
+  info(key: string, message: string): void {
+    this.emit("info", key, message);
   }
 
-  count(key: string): number {
-    return this.counts.get(key) ?? 0;
-  }
-
-  private emit(level: "warn" | "info", key: string, message: string): number {
+  private emit(level: "warn" | "info", key: string, message: string): void {
     const n = (this.counts.get(key) ?? 0) + 1;
     // Bound the map: a hostile peer can vary error texts, never the number of keys we keep.
     if (n === 1 && this.counts.size >= 256) this.counts.clear();
     this.counts.set(key, n);
     if (n === 1) this.log[level](message);
     else if ((n & (n - 1)) === 0) this.log.debug(`${message} (seen ${n} times)`);
-    return n;
   }
 }

@@ -50,6 +50,11 @@ interface RawSend {
 const SEND_TIMEOUT_MS = 1_000;
 const CLOSE_TIMEOUT_MS = 1_000;
 
+/** `EADDRINUSE: bind failed`, or just the message when there is no code. */
+export function errorText(err: ErrnoError): string {
+  return `${err.code ? `${err.code}: ` : ""}${err.message}`;
+}
+
 function asError(err: unknown): ErrnoError {
   return err instanceof Error ? (err as ErrnoError) : new Error(String(err));
 }

@@ -15,7 +15,7 @@ import { fnv1a32 } from "../config/paths.ts";
 import { writeFileAtomic } from "../config/write.ts";
 import type { Logger } from "../log/logger.ts";
 import { makeBeacon, type GatewayBeacon } from "./beacons.ts";
-import { buildTxt, parseTxt, SERVICE_TYPE, type TxtInput } from "./identity.ts";
+import { buildTxt, dnsDomain, parseTxt, SERVICE_TYPE, type TxtInput } from "./identity.ts";
 import { expandIPv6, ipv4ToInt } from "./interfaces.ts";
 import { tailnetAddresses } from "./tailscale.ts";
 
@@ -25,16 +25,11 @@ export class WideAreaError extends Error {
   override name = "WideAreaError";
 }
 
-const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
 /** `openclaw.internal` → `openclaw.internal.`; throws `WideAreaError` when not a DNS name. */
 export function normalizeDomain(raw: string): string {
-  const trimmed = raw.trim().replace(/\.$/, "").toLowerCase();
-  const labels = trimmed.split(".");
-  if (!trimmed || trimmed.length > 253 || labels.some((l) => !LABEL_RE.test(l)) || trimmed === "local") {
-    throw new WideAreaError(DOMAIN_ERROR);
-  }
-  return `${trimmed}.`;
+  const domain = dnsDomain(raw);
+  if (!domain) throw new WideAreaError(DOMAIN_ERROR);
+  return domain;
 }
 
 /** Zone-safe host label: lowercase, anything outside `[a-z0-9-]` becomes `-`. */
@@ -104,10 +99,15 @@ export function contentHash(body: string): string {
   return fnv1a32(body).toString(16).padStart(8, "0");
 }
 
+/** The file text: the content-hash line, then the body with its serial filled in. */
+function zoneText(body: string, hash: string, serial: number): string {
+  return `; openclaw-content-hash: ${hash}\n${body.replace(SERIAL_PLACEHOLDER, String(serial))}`;
+}
+
 export function renderZone(input: ZoneInput, serial: number): { text: string; hash: string } {
   const body = renderZoneBody(input);
   const hash = contentHash(body);
-  return { text: `; openclaw-content-hash: ${hash}\n${body.replace(SERIAL_PLACEHOLDER, String(serial))}`, hash };
+  return { text: zoneText(body, hash, serial), hash };
 }
 
 /** `YYYYMMDD01`, or one more than the previous serial when that is not lower. */
@@ -149,7 +149,7 @@ export async function writeZone(stateDir: string, input: ZoneInput, now: Date = 
     return { path, changed: false, serial: prevSerial, text: previous };
   }
   const serial = nextSerial(prevSerial, now);
-  const { text } = renderZone(input, serial);
+  const text = zoneText(body, hash, serial);
   await mkdir(resolve(stateDir, "dns"), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, text, 0o644);
   return { path, changed: true, serial, text };

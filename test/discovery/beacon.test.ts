@@ -4,7 +4,7 @@
  * input. Timings are shortened; the algorithm is the one the gateway runs.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Packet } from "dns-packet";
+import type { Answer, Packet } from "dns-packet";
 import { Beacon, type BeaconEvent, type BeaconTiming } from "../../src/discovery/beacon.ts";
 import type { MdnsInterface } from "../../src/discovery/interfaces.ts";
 import { createLogger, memorySink, type LogRecord } from "../../src/log/logger.ts";
@@ -71,6 +71,30 @@ async function announced(m: Made, timeoutMs = 3000): Promise<void> {
   await until(() => m.beacon.state === "announced", timeoutMs, `announced (state ${m.beacon.state})`);
 }
 
+/** A beacon on a link of its own, started and announced. */
+async function announcedBeacon(opts?: Parameters<typeof makeBeacon>[1]): Promise<{ link: FakeLink; m: Made }> {
+  const link = new FakeLink();
+  const m = makeBeacon(link, opts);
+  m.beacon.start();
+  await announced(m);
+  return { link, m };
+}
+
+/** A peer's SRV record (TTL 0: a goodbye). */
+function srvRecord(name: string, port: number, target: string, ttl = 120): Answer {
+  return { name, type: "SRV", ttl, data: { port, target, priority: 0, weight: 0 } };
+}
+
+/** A peer probing our instance name with the shared TXT and its own SRV. */
+function rivalProbe(port: number, target: string): Packet {
+  return { type: "query", id: 0, flags: 0, questions: [{ name: FQDN, type: "ANY" as never }], authorities: [txtRecord(), srvRecord(FQDN, port, target)] };
+}
+
+/** A peer's response claiming a name with its SRV record. */
+function claim(srv: Answer): Packet {
+  return { type: "response", id: 0, flags: 1 << 10, answers: [srv] };
+}
+
 /** The TXT record both probers agree on, so the tiebreak is decided by SRV (RFC 6762 §8.2 order). */
 function txtRecord(): NonNullable<Packet["authorities"]>[number] {
   return { name: FQDN, type: "TXT", ttl: 4500, data: TXT.map((t) => Buffer.from(t)) };
@@ -82,10 +106,7 @@ function query(questions: Array<{ name: string; type: string }>, answers: Packet
 
 describe("beacon: probe and announce", () => {
   test("probes three times with its records in the authority section, then announces PTR/SRV/TXT/A/AAAA", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     const probes = link.sent.filter(isProbe);
     expect(probes.length).toBe(3);
     const q = probes[0].decoded;
@@ -112,10 +133,7 @@ describe("beacon: probe and announce", () => {
   });
 
   test("re-announces periodically while announced", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link, { timing: { checkIntervalMs: 20, reannounceMs: 40 } });
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon({ timing: { checkIntervalMs: 20, reannounceMs: 40 } });
     const before = responses(link).length;
     await until(() => responses(link).length >= before + 2, 2000, "periodic re-announcements");
   });
@@ -123,10 +141,7 @@ describe("beacon: probe and announce", () => {
 
 describe("beacon: answering queries", () => {
   test("answers a PTR query with SRV, TXT and addresses as additional records", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     const n = link.sent.length;
     link.injectPacket(query([{ name: SERVICE, type: "PTR" }]), { address: "10.0.0.99", port: 5353 });
     await until(() => responses(link).some((s) => link.sent.indexOf(s) >= n), 2000, "a response");
@@ -137,10 +152,7 @@ describe("beacon: answering queries", () => {
   });
 
   test("answers SRV, TXT and A questions; ignores names it does not own", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     const n = link.sent.length;
     link.injectPacket(query([{ name: "someone-else.local", type: "A" }]), { address: "10.0.0.99", port: 5353 });
     link.injectPacket(query([{ name: "VM.LOCAL", type: "A" }]), { address: "10.0.0.99", port: 5353 });
@@ -152,10 +164,7 @@ describe("beacon: answering queries", () => {
   });
 
   test("known-answer suppression: no response when the querier already has the PTR", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link, { timing: { checkIntervalMs: 60_000, reannounceMs: 600_000 } });
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon({ timing: { checkIntervalMs: 60_000, reannounceMs: 600_000 } });
     await Bun.sleep(1100); // past the 1 s per-record multicast rate limit
     const n = link.sent.length;
     link.injectPacket(
@@ -167,10 +176,7 @@ describe("beacon: answering queries", () => {
   });
 
   test("legacy unicast query (source port ≠ 5353): unicast reply, same id, question echoed, TTL ≤ 10", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     link.injectPacket(query([{ name: SERVICE, type: "PTR" }], [], 4321), { address: "10.0.0.99", port: 40001 });
     await until(() => link.unicastTo("10.0.0.99", 40001).length > 0, 2000, "unicast reply");
     const r = link.unicastTo("10.0.0.99", 40001)[0].decoded;
@@ -229,10 +235,7 @@ describe("beacon: conflicts", () => {
     link.onSend = (s) => {
       if (isProbe(s) && s.from === "10.0.0.1" && link.sent.filter(isProbe).length === 1) {
         // A peer probing the same instance name with a higher port (later rdata) wins.
-        link.injectPacket(
-          { type: "query", id: 0, flags: 0, questions: [{ name: FQDN, type: "ANY" as never }], authorities: [txtRecord(), { name: FQDN, type: "SRV", ttl: 120, data: { port: 65000, target: "other.local", priority: 0, weight: 0 } }] },
-          { address: "10.0.0.7", port: 5353 },
-        );
+        link.injectPacket(rivalProbe(65000, "other.local"), { address: "10.0.0.7", port: 5353 });
       }
     };
     m.beacon.start();
@@ -246,10 +249,7 @@ describe("beacon: conflicts", () => {
     const m = makeBeacon(link, { timing: { probeIntervalMs: 60 } });
     link.onSend = (s) => {
       if (isProbe(s) && link.sent.filter(isProbe).length === 1) {
-        link.injectPacket(
-          { type: "query", id: 0, flags: 0, questions: [{ name: FQDN, type: "ANY" as never }], authorities: [txtRecord(), { name: FQDN, type: "SRV", ttl: 120, data: { port: 1, target: "a.local", priority: 0, weight: 0 } }] },
-          { address: "10.0.0.7", port: 5353 },
-        );
+        link.injectPacket(rivalProbe(1, "a.local"), { address: "10.0.0.7", port: 5353 });
       }
     };
     m.beacon.start();
@@ -258,15 +258,9 @@ describe("beacon: conflicts", () => {
   });
 
   test("a conflicting response after announcing triggers a new probe; a stray packet does not rename", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     const probesBefore = link.sent.filter(isProbe).length;
-    link.injectPacket(
-      { type: "response", id: 0, flags: 1 << 10, answers: [{ name: FQDN, type: "SRV", ttl: 120, data: { port: 1234, target: "evil.local", priority: 0, weight: 0 } }] },
-      { address: "10.0.0.66", port: 5353 },
-    );
+    link.injectPacket(claim(srvRecord(FQDN, 1234, "evil.local")), { address: "10.0.0.66", port: 5353 });
     await until(() => link.sent.filter(isProbe).length >= probesBefore + 3, 2000, "re-probe");
     await announced(m);
     expect(m.beacon.instanceName).toBe(INSTANCE);
@@ -274,15 +268,9 @@ describe("beacon: conflicts", () => {
   });
 
   test("goodbye records (TTL 0) with our name are not conflicts", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     const probesBefore = link.sent.filter(isProbe).length;
-    link.injectPacket(
-      { type: "response", id: 0, flags: 1 << 10, answers: [{ name: FQDN, type: "SRV", ttl: 0, data: { port: 1234, target: "old.local", priority: 0, weight: 0 } }] },
-      { address: "10.0.0.66", port: 5353 },
-    );
+    link.injectPacket(claim(srvRecord(FQDN, 1234, "old.local", 0)), { address: "10.0.0.66", port: 5353 });
     await Bun.sleep(100);
     expect(link.sent.filter(isProbe).length).toBe(probesBefore);
   });
@@ -293,10 +281,7 @@ describe("beacon: conflicts", () => {
     link.onSend = (s) => {
       if (!isProbe(s)) return;
       const name = s.decoded.questions[0].name;
-      link.injectPacket(
-        { type: "response", id: 0, flags: 1 << 10, answers: [{ name, type: "SRV", ttl: 120, data: { port: 9, target: "squatter.local", priority: 0, weight: 0 } }] },
-        { address: "10.0.0.66", port: 5353 },
-      );
+      link.injectPacket(claim(srvRecord(name, 9, "squatter.local")), { address: "10.0.0.66", port: 5353 });
     };
     m.beacon.start();
     await until(() => m.beacon.state === "failed", 5000, "failed");
@@ -307,10 +292,7 @@ describe("beacon: conflicts", () => {
 
 describe("beacon: goodbye", () => {
   test("stop() sends every record with TTL 0 and closes the socket", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     await m.beacon.stop();
     const last = responses(link).at(-1)!.decoded;
     expect(last.answers.map((a: any) => a.type).sort()).toEqual(["A", "AAAA", "PTR", "SRV", "TXT"]);
@@ -357,10 +339,7 @@ describe("beacon: isolation", () => {
   });
 
   test("a socket error after announcing: a new socket, probe and announce again", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     m.transports[0].fail("ENETDOWN");
     await until(() => m.transports.length === 2 && m.beacon.state === "announced", 3000, "re-announced");
     expect(m.transports[0].closed).toBe(true);
@@ -380,10 +359,7 @@ describe("beacon: isolation", () => {
   });
 
   test("interface change while announced: probes again and announces the new address", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     m.ifaces.current = [iface("eth0", "10.0.0.1", ["fe80::1"]), iface("eth1", "10.1.0.1")];
     await until(
       () => responses(link).some((s) => s.decoded.answers.some((a: any) => a.type === "A" && a.data === "10.1.0.1")),
@@ -394,10 +370,7 @@ describe("beacon: isolation", () => {
   });
 
   test("malformed datagrams: one warning, the beacon keeps answering", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link);
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon();
     const garbage = [
       new Uint8Array([1, 2, 3]),
       new Uint8Array(12).fill(0xff),
@@ -459,10 +432,7 @@ describe("beacon: isolation", () => {
   });
 
   test("a query flood gets a bounded number of answers per second (logged once)", async () => {
-    const link = new FakeLink();
-    const m = makeBeacon(link, { timing: { maxResponsesPerSecond: 10 } });
-    m.beacon.start();
-    await announced(m);
+    const { link, m } = await announcedBeacon({ timing: { maxResponsesPerSecond: 10 } });
     const n = link.sent.length;
     for (let i = 0; i < 200; i++) {
       link.injectPacket(query([{ name: SERVICE, type: "PTR" }], [], i + 1), { address: "10.0.0.99", port: 41000 + i });
