@@ -27,18 +27,15 @@
  * announcements exercise the real send path without reaching the host's network.
  */
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir, totalmem, loadavg } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { healthOnce, readConfig, configPath } from "../lib/gateway-child.ts";
 import { cleanEnv, freePort, OutputTap, readRssKiB, stopChild, waitForPort, within } from "../lib/proc.ts";
+import { countExitCodes, figure, machineInfo, median, round, say } from "./lib.ts";
+import { BENCH_TOKEN } from "./servers.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const TOKEN = "bench-token-0123456789abcdef0123";
-
-function say(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
 
 function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
   if (raw === undefined) return def;
@@ -47,15 +44,11 @@ function intArg(name: string, raw: string | undefined, def: number, min: number,
   return n;
 }
 
-export function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const stat = (samples: number[]) => ({ median: median(samples) === null ? null : round(median(samples)!), samples: samples.map((x) => round(x)) });
+/** Median and samples, rounded to 2 digits (the figure without min, max and runs). */
+const stat = (xs: number[]) => {
+  const { median, samples } = figure(xs);
+  return { median, samples };
+};
 const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? round(a / b, 3) : null);
 
 // --- reference server -----------------------------------------------------------------------------
@@ -135,7 +128,7 @@ async function startOne(kind: Kind, binary: string, reference: string): Promise<
   const stateDir = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
   const cleanup = () => rmSync(stateDir, { recursive: true, force: true });
   if (kind === "warm" || kind === "beacon") {
-    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: TOKEN } } }), {
+    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: BENCH_TOKEN } } }), {
       mode: 0o600,
     });
   }
@@ -155,7 +148,7 @@ async function startOne(kind: Kind, binary: string, reference: string): Promise<
     const portOpenMs = performance.now() - t0;
     if (kind === "reference") await wsRoundTrip(port);
     else {
-      const token = kind === "firstRun" ? readConfig(stateDir).gateway?.auth?.token : TOKEN;
+      const token = kind === "firstRun" ? readConfig(stateDir).gateway?.auth?.token : BENCH_TOKEN;
       if (!token) throw new Error("first run wrote no token");
       const health = await healthOnce(port, token, 5_000);
       if (health.ok !== true) throw new Error(`health not ok: ${JSON.stringify(health).slice(0, 200)}`);
@@ -362,22 +355,11 @@ async function main(): Promise<number> {
       beaconHealth: median(samples.beacon.healthMs),
       rssBeacon: median(samples.rss.beaconKiB),
     };
-    const cpuList = cpus();
     const result = {
       bench: "startup",
       date: new Date().toISOString(),
       config: { runs, warmup, idleMs, rssRuns, rssParallel, netns: process.env[IN_NETNS] === "1" ? process.env[NETNS_NAME] ?? true : false },
-      machine: {
-        cpus: cpuList.length,
-        cpuModel: cpuList[0]?.model ?? null,
-        kernel: release(),
-        platform: process.platform,
-        arch: process.arch,
-        bun: Bun.version,
-        bunRevision: Bun.revision,
-        totalMemMiB: Math.round(totalmem() / 2 ** 20),
-        loadavg: loadavg().map((x) => round(x)),
-      },
+      machine: machineInfo(),
       binary: {
         path: binary,
         bytes: statSync(binary).size,
@@ -410,7 +392,7 @@ async function main(): Promise<number> {
           idleRss: ratio(m.rssBeacon, m.rssBin),
         },
       },
-      stopExitCodes: summarizeCodes(stopExitCodes),
+      stopExitCodes: countExitCodes(stopExitCodes),
       errors,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -423,12 +405,6 @@ async function main(): Promise<number> {
 function readVersion(binary: string): string | null {
   const r = Bun.spawnSync([binary, "--version"], { env: cleanEnv(), stdout: "pipe", stderr: "ignore", timeout: 10_000 });
   return r.exitCode === 0 ? r.stdout.toString().trim() : null;
-}
-
-function summarizeCodes(codes: Array<number | null>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of codes) out[String(c)] = (out[String(c)] ?? 0) + 1;
-  return out;
 }
 
 if (import.meta.main) {
