@@ -30,8 +30,8 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { healthOnce, readConfig, configPath } from "../lib/gateway-child.ts";
-import { cleanEnv, freePort, OutputTap, readRssKiB, stopChild, waitForPort, within } from "../lib/proc.ts";
+import { healthOnce, readConfig, spawnGateway, writeTokenConfig, type GatewayChild } from "../lib/gateway-child.ts";
+import { cleanEnv, freePort, readRssKiB, waitForPort, within } from "../lib/proc.ts";
 import { countExitCodes, figure, machineInfo, median, round, say } from "./lib.ts";
 import { BENCH_TOKEN } from "./servers.ts";
 
@@ -112,12 +112,11 @@ function wsRoundTrip(port: number, timeoutMs = 5_000): Promise<void> {
 // --- one process ----------------------------------------------------------------------------------
 
 interface Started {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  out: OutputTap;
-  err: OutputTap;
+  child: GatewayChild;
   portOpenMs: number;
   firstOkMs: number;
-  cleanup: () => void;
+  /** SIGTERM (SIGKILL after `graceMs`), drain the output, remove the state dir; the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
 }
 
 type Kind = "warm" | "firstRun" | "beacon" | "reference";
@@ -126,25 +125,23 @@ type Kind = "warm" | "firstRun" | "beacon" | "reference";
 async function startOne(kind: Kind, binary: string, reference: string): Promise<Started> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
-  const cleanup = () => rmSync(stateDir, { recursive: true, force: true });
-  if (kind === "warm" || kind === "beacon") {
-    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: BENCH_TOKEN } } }), {
-      mode: 0o600,
-    });
-  }
-  const cmd = kind === "reference" ? [reference, String(port)] : [binary, "gateway", "--port", String(port)];
+  if (kind === "warm" || kind === "beacon") writeTokenConfig(stateDir, BENCH_TOKEN);
   const t0 = performance.now();
-  const proc = Bun.spawn(cmd, {
+  const child = spawnGateway({
+    ...(kind === "reference" ? { command: [reference], args: [String(port)] } : { command: [binary] }),
+    port,
+    stateDir,
     cwd: stateDir,
-    env: cleanEnv({ OPENCLAW_STATE_DIR: stateDir, OPENCLAW_DISABLE_BONJOUR: kind === "beacon" ? "0" : "1" }),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { OPENCLAW_DISABLE_BONJOUR: kind === "beacon" ? "0" : "1" },
   });
-  const out = new OutputTap(proc.stdout);
-  const err = new OutputTap(proc.stderr);
+  const stop = async (graceMs = 5_000) => {
+    const code = await child.stop(graceMs);
+    await within(Promise.all([child.stdout.done, child.stderr.done]), 1_000, undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+    return code;
+  };
   try {
-    await waitForPort(port, { timeoutMs: 15_000, intervalMs: 1, exited: proc.exited });
+    await waitForPort(port, { timeoutMs: 15_000, intervalMs: 1, exited: child.proc.exited });
     const portOpenMs = performance.now() - t0;
     if (kind === "reference") await wsRoundTrip(port);
     else {
@@ -154,21 +151,12 @@ async function startOne(kind: Kind, binary: string, reference: string): Promise<
       if (health.ok !== true) throw new Error(`health not ok: ${JSON.stringify(health).slice(0, 200)}`);
     }
     const firstOkMs = performance.now() - t0;
-    return { proc, out, err, portOpenMs, firstOkMs, cleanup };
+    return { child, portOpenMs, firstOkMs, stop };
   } catch (e) {
-    await stopChild(proc, 2_000);
-    await within(Promise.all([out.done, err.done]), 1_000, undefined);
-    cleanup();
-    const tail = (out.text + err.text).trim().split("\n").slice(-5).join("\n");
+    await stop(2_000);
+    const tail = child.output().trim().split("\n").slice(-5).join("\n");
     throw new Error(`${kind}: ${(e as Error).message}${tail ? `\n${tail}` : ""}`);
   }
-}
-
-async function stopOne(s: Started): Promise<number | null> {
-  const code = await stopChild(s.proc, 5_000);
-  await within(Promise.all([s.out.done, s.err.done]), 1_000, undefined);
-  s.cleanup();
-  return code;
 }
 
 // --- isolation -------------------------------------------------------------------------------------
@@ -279,7 +267,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < warmup; i++) {
       for (const kind of kinds) {
         try {
-          await stopOne(await startOne(kind, binary, reference));
+          await (await startOne(kind, binary, reference)).stop();
         } catch (e) {
           errors.push(`warmup ${(e as Error).message}`);
         }
@@ -290,7 +278,7 @@ async function main(): Promise<number> {
       for (const kind of kinds) {
         try {
           const s = await startOne(kind, binary, reference);
-          const code = await stopOne(s);
+          const code = await s.stop();
           stopExitCodes.push(code);
           if (kind === "reference") {
             samples.reference.portOpenMs.push(s.portOpenMs);
@@ -325,19 +313,19 @@ async function main(): Promise<number> {
         say(`idle RSS: ${started.length} processes idling ${idleMs} ms (${done + batch}/${rssRuns})`);
         await Bun.sleep(idleMs);
         for (const { kind, s } of started) {
-          const kib = readRssKiB(s.proc.pid);
+          const kib = readRssKiB(s.child.pid);
           if (kib === undefined) {
-            if (process.platform === "linux") errors.push(`rss: no VmRSS for pid ${s.proc.pid} (exit ${s.proc.exitCode})`);
+            if (process.platform === "linux") errors.push(`rss: no VmRSS for pid ${s.child.pid} (exit ${s.child.proc.exitCode})`);
           } else if (kind === "binary") samples.rss.binaryKiB.push(kib);
           else if (kind === "beacon") {
             samples.rss.beaconKiB.push(kib);
             beaconIdled++;
             // The beacon really ran: it probed and announced during the idle time.
-            if (s.out.text.includes("advertised gateway")) beaconAdvertised++;
+            if (s.child.stdout.text.includes("advertised gateway")) beaconAdvertised++;
           } else samples.rss.referenceKiB.push(kib);
         }
       } finally {
-        stopExitCodes = stopExitCodes.concat(await Promise.all(started.map(({ s }) => stopOne(s))));
+        stopExitCodes = stopExitCodes.concat(await Promise.all(started.map(({ s }) => s.stop())));
       }
       done += batch;
     }
