@@ -44,10 +44,14 @@ export function dropPageCache(path: string): boolean {
 }
 
 /** Compile scripts/bench/reference.ts like scripts/build.ts compiles openclaw. */
-export async function buildReference(outdir: string): Promise<string> {
-  const outfile = join(outdir, "openclaw-bench-reference");
+export function buildReference(outdir: string): Promise<string> {
+  return compileReference(join(import.meta.dir, "reference.ts"), join(outdir, "openclaw-bench-reference"));
+}
+
+/** Compile a reference program `entry` to the executable `outfile` with openclaw's build options. */
+export async function compileReference(entry: string, outfile: string): Promise<string> {
   const result = await Bun.build({
-    entrypoints: [join(import.meta.dir, "reference.ts")],
+    entrypoints: [entry],
     compile: { outfile, autoloadBunfig: false, autoloadDotenv: false },
     minify: true,
     bytecode: true,

@@ -33,7 +33,7 @@ import { parseArgs } from "node:util";
 import { healthOnce, readConfig, spawnGateway, writeTokenConfig, type GatewayChild } from "../lib/gateway-child.ts";
 import { cleanEnv, freePort, readRssKiB, waitForPort, within } from "../lib/proc.ts";
 import { countExitCodes, figure, machineInfo, median, round, say } from "./lib.ts";
-import { BENCH_TOKEN } from "./servers.ts";
+import { BENCH_TOKEN, compileReference } from "./servers.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -73,18 +73,8 @@ process.on("SIGTERM", () => { server.stop(true); process.exit(0); });
 
 async function buildReference(dir: string): Promise<string> {
   const src = join(dir, "reference.ts");
-  const outfile = join(dir, "reference-server");
   writeFileSync(src, REFERENCE_SOURCE);
-  await Bun.build({
-    entrypoints: [src],
-    compile: { outfile, autoloadBunfig: false, autoloadDotenv: false },
-    minify: true,
-    bytecode: true,
-    format: "esm",
-    define: { "process.env.NODE_ENV": JSON.stringify("production") },
-  });
-  if (!existsSync(outfile)) throw new Error("reference build produced no executable");
-  return outfile;
+  return compileReference(src, join(dir, "reference-server"));
 }
 
 /** Open a WebSocket, send one message, wait for the echo (bounded). */
