@@ -29,10 +29,17 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { configPath } from "../lib/gateway-child.ts";
 import { cleanEnv, freePort, OutputTap, stopChild, waitForPort } from "../lib/proc.ts";
-import { intArg, median, say } from "./lib.ts";
+import { median, say } from "./lib.ts";
 import { BENCH_TOKEN } from "./servers.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
+
+function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 

@@ -24,10 +24,17 @@ import { writeConfigDocument } from "../../src/config/write.ts";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { configPath, spawnGateway, waitUntilListening } from "../lib/gateway-child.ts";
 import { freePort, within } from "../lib/proc.ts";
-import { intArg, say } from "./lib.ts";
+import { say } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const TOKEN = "bench-reload-token-0123456789abcdef";
+
+function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -32,10 +32,17 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { healthOnce, readConfig, spawnGateway, writeTokenConfig, type GatewayChild } from "../lib/gateway-child.ts";
 import { cleanEnv, freePort, readRssKiB, waitForPort, within } from "../lib/proc.ts";
-import { countExitCodes, figure, intArg, machineInfo, median, round, say } from "./lib.ts";
+import { countExitCodes, figure, machineInfo, median, round, say } from "./lib.ts";
 import { BENCH_TOKEN, compileReference } from "./servers.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
+
+function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
 
 /** Median and samples, rounded to 2 digits (the figure without min, max and runs). */
 const stat = (xs: number[]) => {
