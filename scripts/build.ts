@@ -460,40 +460,31 @@ export function verifyArtifact(path: string, target: string, expectedBuildId: st
  */
 export async function recordBytecodeOrder(binary: string, workDir: string): Promise<string[]> {
   const { GatewayClient } = await import("../src/protocol/client.ts");
-  const { cleanEnv, freePort, OutputTap, stopChild, waitForPort, within } = await import("./lib/proc.ts");
+  const { readConfig, spawnGateway, writeTokenConfig } = await import("./lib/gateway-child.ts");
+  const { freePort, waitForPort, within } = await import("./lib/proc.ts");
   const profiles: string[] = [];
   for (const scenario of ["warm", "first-run"] as const) {
     const stateDir = mkdtempSync(join(workDir, `profile-${scenario}-`));
     const profile = join(workDir, `${scenario}.order`);
     const token = "build-profile-token-0123456789abcdef";
-    if (scenario === "warm") {
-      writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token } } }), { mode: 0o600 });
-    }
+    if (scenario === "warm") writeTokenConfig(stateDir, token);
     const port = await freePort();
-    const proc = Bun.spawn([binary, "gateway", "--port", String(port)], {
-      cwd: stateDir,
-      env: cleanEnv({ OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, BUN_BYTECODE_ORDER_OUT: profile }),
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const out = new OutputTap(proc.stdout);
-    const err = new OutputTap(proc.stderr);
+    const child = spawnGateway({ command: [binary], port, stateDir, cwd: stateDir, env: { HOME: stateDir, BUN_BYTECODE_ORDER_OUT: profile } });
     try {
-      await waitForPort(port, { timeoutMs: 20_000, exited: proc.exited });
-      const useToken = scenario === "warm" ? token : (JSON.parse(readFileSync(join(stateDir, "openclaw.json"), "utf8")) as { gateway?: { auth?: { token?: string } } }).gateway?.auth?.token;
+      await waitForPort(port, { timeoutMs: 20_000, exited: child.proc.exited });
+      const useToken = scenario === "warm" ? token : readConfig(stateDir).gateway?.auth?.token;
       const client = await GatewayClient.connect({ url: `ws://127.0.0.1:${port}`, token: useToken, connectTimeoutMs: 10_000, requestTimeoutMs: 10_000 });
       const health = await client.request<{ ok?: boolean }>("health");
       await within(client.close(), 2_000, undefined);
       if (health.ok !== true) throw new BuildError(`health answered ${JSON.stringify(health).slice(0, 200)}`);
-      const code = await stopChild(proc, 10_000);
+      const code = await child.stop(10_000);
       if (code !== 0) throw new BuildError(`exit ${code ?? "by SIGKILL"} after SIGTERM`);
       if (!existsSync(profile) || statSync(profile).size === 0) throw new BuildError(`no bytecode-order profile written to ${profile}`);
       profiles.push(profile);
     } catch (e) {
-      await stopChild(proc, 2_000);
-      await within(Promise.all([out.done, err.done]), 1_000, undefined);
-      const tail = (out.text + err.text).trim().split("\n").slice(-8).join("\n");
+      await child.stop(2_000);
+      await within(Promise.all([child.stdout.done, child.stderr.done]), 1_000, undefined);
+      const tail = child.output().trim().split("\n").slice(-8).join("\n");
       throw new BuildError(`${binary}: the ${scenario} gateway profile run failed: ${(e as Error).message}${tail ? `\n${tail}` : ""}`);
     } finally {
       rmSync(stateDir, { recursive: true, force: true });

@@ -307,13 +307,10 @@ async function benchSmoke(): Promise<void> {
 async function systemdE2e(): Promise<void> {
   const name = "systemd end to end (nspawn: install --system, kill -9, restart, stop, doctor --fix, uninstall)";
   const script = join(ROOT, "scripts", "e2e-systemd.sh");
-  let out = "";
   const r = await run("e2e-systemd", ["bash", script], { timeoutMs: 900_000, captureStderr: true, env: { OPENCLAW_E2E_BINARY: BINARY } });
-  out = r.stderr;
+  const out = r.stderr;
   if (r.exitCode === 77) {
-    const reason = /SKIP: (.*)/.exec(out)?.[1] ?? "skipped";
-    report.push(`SKIP ${name} (${reason})`);
-    say(`SKIP ${name} (${reason})`);
+    skip(name, /SKIP: (.*)/.exec(out)?.[1] ?? "skipped");
     return;
   }
   const summary = /e2e-systemd: (\d+) passed, (\d+) failed/.exec(out);

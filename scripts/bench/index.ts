@@ -20,7 +20,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "../build.ts";
 import { benchCli } from "./cli.ts";
-import { figure, intArg, machineInfo, markdownTable, metric, say, UsageError, type Metric } from "./lib.ts";
+import { figure, intArg, machineInfo, markdownTable, metric, round, say, UsageError, type Metric } from "./lib.ts";
 import { buildReference, dropPageCache, pinCpus, startServer, type Server } from "./servers.ts";
 import { fleetRun, throughputRun, type FleetSample, type Paired, type ThroughputKey } from "./sockets.ts";
 import { benchStartup } from "./startup.ts";
@@ -132,7 +132,7 @@ const pick = <T>(xs: T[], f: (x: T) => number | null | undefined): number[] =>
 
 export async function runSuite(opts: Options): Promise<{ result: Record<string, unknown>; table: string; errors: string[] }> {
   const t0 = performance.now();
-  const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
+  const loadAtStart = loadavg().map((x) => round(x));
   const errors: string[] = [];
   const work = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
   try {

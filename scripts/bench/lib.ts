@@ -151,5 +151,12 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** How many children exited with each code (`null`: killed hard), keyed by the code as text. */
+export function countExitCodes(codes: Array<number | null>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of codes) out[String(c)] = (out[String(c)] ?? 0) + 1;
+  return out;
+}
+
 /** KiB (from /proc) → MB (10^6 bytes), the unit the issue's memory targets use. */
 export const kibToMB = (kib: number): number => (kib * 1024) / 1e6;

@@ -7,7 +7,7 @@
  * Medians of `--runs` (default 10) with min/max. Reference in the same run: `bun -e 0` and the
  * binary's `--version` (process start floor). JSON on stdout.
  *
- *   bun scripts/bench/cli.ts [--binary dist/openclaw] [--runs 10]
+ *   bun scripts/bench/operator-cli.ts [--binary dist/openclaw] [--runs 10]
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { spawnGateway, waitUntilListening } from "../lib/gateway-child.ts";
 import { cleanEnv, freePort } from "../lib/proc.ts";
+import { figure } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const { values } = parseArgs({ options: { binary: { type: "string" }, runs: { type: "string" } } });
@@ -25,12 +26,10 @@ if (!existsSync(BINARY)) {
   process.exit(1);
 }
 
+/** Median, min, max and the sorted samples, to 1 digit. */
 function stat(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  const r = (n: number) => Math.round(n * 10) / 10;
-  return { median: r(median), min: r(s[0]), max: r(s.at(-1)!), samples: s.map(r) };
+  const { median, min, max, samples: sorted } = figure([...samples].sort((a, b) => a - b), 1);
+  return { median, min, max, samples: sorted };
 }
 
 async function timeRun(cmd: string[], env: Record<string, string>, expectCode = 0): Promise<number> {

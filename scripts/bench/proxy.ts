@@ -23,19 +23,16 @@
  * Targets (issue 4): ≤ 1 ms median added latency, ≥ 90 % of direct streaming throughput.
  * Stdout: one JSON object; progress on stderr. Only the children started here are stopped.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { configPath } from "../lib/gateway-child.ts";
 import { cleanEnv, freePort, OutputTap, stopChild, waitForPort } from "../lib/proc.ts";
-import { median } from "./lib.ts";
+import { median, say } from "./lib.ts";
+import { BENCH_TOKEN } from "./servers.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const TOKEN = "bench-token-0123456789abcdef0123";
-
-function say(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
 
 function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
   if (raw === undefined) return def;
@@ -126,19 +123,18 @@ async function main(): Promise<number> {
     const gwPort = await freePort();
     const stateDir = join(work, "state");
     const config = {
-      gateway: { mode: "local", auth: { mode: "token", token: TOKEN } },
+      gateway: { mode: "local", auth: { mode: "token", token: BENCH_TOKEN } },
       models: { providers: { fake: { baseUrl: `${fakeUrl}/v1`, api: "openai-completions", models: [{ id: "echo" }] } } },
       agents: { defaults: { model: "fake/echo" } },
     };
-    const { mkdirSync } = await import("node:fs");
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify(config), { mode: 0o600 });
+    writeFileSync(configPath(stateDir), JSON.stringify(config), { mode: 0o600 });
     const gwCmd = binary ? [binary] : [process.execPath, join(ROOT, "src/main.ts")];
     const gw = spawnChild([...gwCmd, "gateway", "--port", String(gwPort)], { OPENCLAW_STATE_DIR: stateDir });
     children.push(gw);
     await waitForPort(gwPort, { timeoutMs: 20_000, exited: gw.proc.exited });
     const gwUrl = `http://127.0.0.1:${gwPort}`;
-    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const auth = { Authorization: `Bearer ${BENCH_TOKEN}` };
     say(`fake upstream ${fakeUrl} (pid ${fake.proc.pid}), gateway ${gwUrl} (pid ${gw.proc.pid}, ${binary ?? "from source"})`);
 
     // --- latency ---

@@ -24,13 +24,10 @@ import { writeConfigDocument } from "../../src/config/write.ts";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { configPath, spawnGateway, waitUntilListening } from "../lib/gateway-child.ts";
 import { freePort, within } from "../lib/proc.ts";
+import { say } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const TOKEN = "bench-reload-token-0123456789abcdef";
-
-function say(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
 
 function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
   if (raw === undefined) return def;

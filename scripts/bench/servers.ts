@@ -4,11 +4,11 @@
  * built with the same options as openclaw). Both run as children on 127.0.0.1; only they are
  * stopped, by PID.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configPath } from "../lib/gateway-child.ts";
-import { cleanEnv, freePort, OutputTap, readRssKiB, stopChild, waitForPort, within } from "../lib/proc.ts";
+import { spawnGateway, writeTokenConfig } from "../lib/gateway-child.ts";
+import { freePort, readRssKiB, waitForPort, within } from "../lib/proc.ts";
 
 export const BENCH_TOKEN = "bench-token-0123456789abcdef0123";
 
@@ -44,10 +44,14 @@ export function dropPageCache(path: string): boolean {
 }
 
 /** Compile scripts/bench/reference.ts like scripts/build.ts compiles openclaw. */
-export async function buildReference(outdir: string): Promise<string> {
-  const outfile = join(outdir, "openclaw-bench-reference");
+export function buildReference(outdir: string): Promise<string> {
+  return compileReference(join(import.meta.dir, "reference.ts"), join(outdir, "openclaw-bench-reference"));
+}
+
+/** Compile a reference program `entry` to the executable `outfile` with openclaw's build options. */
+export async function compileReference(entry: string, outfile: string): Promise<string> {
   const result = await Bun.build({
-    entrypoints: [join(import.meta.dir, "reference.ts")],
+    entrypoints: [entry],
     compile: { outfile, autoloadBunfig: false, autoloadDotenv: false },
     minify: true,
     bytecode: true,
@@ -90,52 +94,43 @@ export function pinCpus(): { serverCpus: string; restore: () => void } | undefin
 export async function startServer(kind: Server["kind"], binary: string, opts: StartOptions = {}): Promise<Server> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
-  if (kind === "openclaw" && opts.writeConfig !== false) {
-    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: BENCH_TOKEN } } }), {
-      mode: 0o600,
-    });
-  }
+  if (kind === "openclaw" && opts.writeConfig !== false) writeTokenConfig(stateDir, BENCH_TOKEN);
   const sizes = opts.sizes ?? { hello: 0, reply: 0 };
   const taskset = opts.cpus ? Bun.which("taskset") : null;
-  const cmd = [
-    ...(taskset && opts.cpus ? [taskset, "-c", opts.cpus] : []),
-    ...(kind === "openclaw" ? [binary, "gateway", "--port", String(port)] : [binary, "server", String(port), String(sizes.hello), String(sizes.reply)]),
-  ];
   const spawnedAt = performance.now();
-  const proc = Bun.spawn(cmd, {
+  const child = spawnGateway({
+    command: [...(taskset && opts.cpus ? [taskset, "-c", opts.cpus] : []), binary],
+    args: kind === "openclaw" ? ["gateway", "--port", String(port)] : ["server", String(port), String(sizes.hello), String(sizes.reply)],
+    port,
+    stateDir,
     cwd: stateDir,
-    env: cleanEnv({ OPENCLAW_STATE_DIR: stateDir, HOME: stateDir, ...opts.env }),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { HOME: stateDir, ...opts.env },
   });
-  const out = new OutputTap(proc.stdout);
-  const err = new OutputTap(proc.stderr);
   const stop = async () => {
-    const code = await stopChild(proc, 5_000);
-    await within(Promise.all([out.done, err.done]), 1_000, undefined);
+    const code = await child.stop(5_000);
+    await within(Promise.all([child.stdout.done, child.stderr.done]), 1_000, undefined);
     rmSync(stateDir, { recursive: true, force: true });
     return code;
   };
   try {
-    await waitForPort(port, { timeoutMs: opts.portTimeoutMs ?? 15_000, intervalMs: 1, exited: proc.exited });
+    await waitForPort(port, { timeoutMs: opts.portTimeoutMs ?? 15_000, intervalMs: 1, exited: child.proc.exited });
   } catch (e) {
     await stop();
-    const tail = (out.text + err.text).trim().split("\n").slice(-5).join("\n");
+    const tail = child.output().trim().split("\n").slice(-5).join("\n");
     throw new Error(`${kind}: ${(e as Error).message}${tail ? `\n${tail}` : ""}`);
   }
   const portOpenMs = performance.now() - spawnedAt;
   return {
     kind,
     port,
-    pid: proc.pid,
+    pid: child.pid,
     url: `ws://127.0.0.1:${port}`,
     token: kind === "openclaw" && opts.writeConfig !== false ? BENCH_TOKEN : undefined,
     stateDir,
     spawnedAt,
     portOpenMs,
-    rssKiB: () => readRssKiB(proc.pid),
-    output: () => out.text + err.text,
+    rssKiB: () => readRssKiB(child.pid),
+    output: child.output,
     stop,
   };
 }

@@ -27,18 +27,15 @@
  * announcements exercise the real send path without reaching the host's network.
  */
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir, totalmem, loadavg } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { healthOnce, readConfig, configPath } from "../lib/gateway-child.ts";
-import { cleanEnv, freePort, OutputTap, readRssKiB, stopChild, waitForPort, within } from "../lib/proc.ts";
+import { healthOnce, readConfig, spawnGateway, writeTokenConfig, type GatewayChild } from "../lib/gateway-child.ts";
+import { cleanEnv, freePort, readRssKiB, waitForPort, within } from "../lib/proc.ts";
+import { countExitCodes, figure, machineInfo, median, round, say } from "./lib.ts";
+import { BENCH_TOKEN, compileReference } from "./servers.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const TOKEN = "bench-token-0123456789abcdef0123";
-
-function say(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
 
 function intArg(name: string, raw: string | undefined, def: number, min: number, max: number): number {
   if (raw === undefined) return def;
@@ -47,15 +44,11 @@ function intArg(name: string, raw: string | undefined, def: number, min: number,
   return n;
 }
 
-export function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const stat = (samples: number[]) => ({ median: median(samples) === null ? null : round(median(samples)!), samples: samples.map((x) => round(x)) });
+/** Median and samples, rounded to 2 digits (the figure without min, max and runs). */
+const stat = (xs: number[]) => {
+  const { median, samples } = figure(xs);
+  return { median, samples };
+};
 const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? round(a / b, 3) : null);
 
 // --- reference server -----------------------------------------------------------------------------
@@ -80,18 +73,8 @@ process.on("SIGTERM", () => { server.stop(true); process.exit(0); });
 
 async function buildReference(dir: string): Promise<string> {
   const src = join(dir, "reference.ts");
-  const outfile = join(dir, "reference-server");
   writeFileSync(src, REFERENCE_SOURCE);
-  await Bun.build({
-    entrypoints: [src],
-    compile: { outfile, autoloadBunfig: false, autoloadDotenv: false },
-    minify: true,
-    bytecode: true,
-    format: "esm",
-    define: { "process.env.NODE_ENV": JSON.stringify("production") },
-  });
-  if (!existsSync(outfile)) throw new Error("reference build produced no executable");
-  return outfile;
+  return compileReference(src, join(dir, "reference-server"));
 }
 
 /** Open a WebSocket, send one message, wait for the echo (bounded). */
@@ -119,12 +102,11 @@ function wsRoundTrip(port: number, timeoutMs = 5_000): Promise<void> {
 // --- one process ----------------------------------------------------------------------------------
 
 interface Started {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  out: OutputTap;
-  err: OutputTap;
+  child: GatewayChild;
   portOpenMs: number;
   firstOkMs: number;
-  cleanup: () => void;
+  /** SIGTERM (SIGKILL after `graceMs`), drain the output, remove the state dir; the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
 }
 
 type Kind = "warm" | "firstRun" | "beacon" | "reference";
@@ -133,49 +115,38 @@ type Kind = "warm" | "firstRun" | "beacon" | "reference";
 async function startOne(kind: Kind, binary: string, reference: string): Promise<Started> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "openclaw-bench-"));
-  const cleanup = () => rmSync(stateDir, { recursive: true, force: true });
-  if (kind === "warm" || kind === "beacon") {
-    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token: TOKEN } } }), {
-      mode: 0o600,
-    });
-  }
-  const cmd = kind === "reference" ? [reference, String(port)] : [binary, "gateway", "--port", String(port)];
+  if (kind === "warm" || kind === "beacon") writeTokenConfig(stateDir, BENCH_TOKEN);
   const t0 = performance.now();
-  const proc = Bun.spawn(cmd, {
+  const child = spawnGateway({
+    ...(kind === "reference" ? { command: [reference], args: [String(port)] } : { command: [binary] }),
+    port,
+    stateDir,
     cwd: stateDir,
-    env: cleanEnv({ OPENCLAW_STATE_DIR: stateDir, OPENCLAW_DISABLE_BONJOUR: kind === "beacon" ? "0" : "1" }),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    env: { OPENCLAW_DISABLE_BONJOUR: kind === "beacon" ? "0" : "1" },
   });
-  const out = new OutputTap(proc.stdout);
-  const err = new OutputTap(proc.stderr);
+  const stop = async (graceMs = 5_000) => {
+    const code = await child.stop(graceMs);
+    await within(Promise.all([child.stdout.done, child.stderr.done]), 1_000, undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+    return code;
+  };
   try {
-    await waitForPort(port, { timeoutMs: 15_000, intervalMs: 1, exited: proc.exited });
+    await waitForPort(port, { timeoutMs: 15_000, intervalMs: 1, exited: child.proc.exited });
     const portOpenMs = performance.now() - t0;
     if (kind === "reference") await wsRoundTrip(port);
     else {
-      const token = kind === "firstRun" ? readConfig(stateDir).gateway?.auth?.token : TOKEN;
+      const token = kind === "firstRun" ? readConfig(stateDir).gateway?.auth?.token : BENCH_TOKEN;
       if (!token) throw new Error("first run wrote no token");
       const health = await healthOnce(port, token, 5_000);
       if (health.ok !== true) throw new Error(`health not ok: ${JSON.stringify(health).slice(0, 200)}`);
     }
     const firstOkMs = performance.now() - t0;
-    return { proc, out, err, portOpenMs, firstOkMs, cleanup };
+    return { child, portOpenMs, firstOkMs, stop };
   } catch (e) {
-    await stopChild(proc, 2_000);
-    await within(Promise.all([out.done, err.done]), 1_000, undefined);
-    cleanup();
-    const tail = (out.text + err.text).trim().split("\n").slice(-5).join("\n");
+    await stop(2_000);
+    const tail = child.output().trim().split("\n").slice(-5).join("\n");
     throw new Error(`${kind}: ${(e as Error).message}${tail ? `\n${tail}` : ""}`);
   }
-}
-
-async function stopOne(s: Started): Promise<number | null> {
-  const code = await stopChild(s.proc, 5_000);
-  await within(Promise.all([s.out.done, s.err.done]), 1_000, undefined);
-  s.cleanup();
-  return code;
 }
 
 // --- isolation -------------------------------------------------------------------------------------
@@ -286,7 +257,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < warmup; i++) {
       for (const kind of kinds) {
         try {
-          await stopOne(await startOne(kind, binary, reference));
+          await (await startOne(kind, binary, reference)).stop();
         } catch (e) {
           errors.push(`warmup ${(e as Error).message}`);
         }
@@ -297,7 +268,7 @@ async function main(): Promise<number> {
       for (const kind of kinds) {
         try {
           const s = await startOne(kind, binary, reference);
-          const code = await stopOne(s);
+          const code = await s.stop();
           stopExitCodes.push(code);
           if (kind === "reference") {
             samples.reference.portOpenMs.push(s.portOpenMs);
@@ -332,19 +303,19 @@ async function main(): Promise<number> {
         say(`idle RSS: ${started.length} processes idling ${idleMs} ms (${done + batch}/${rssRuns})`);
         await Bun.sleep(idleMs);
         for (const { kind, s } of started) {
-          const kib = readRssKiB(s.proc.pid);
+          const kib = readRssKiB(s.child.pid);
           if (kib === undefined) {
-            if (process.platform === "linux") errors.push(`rss: no VmRSS for pid ${s.proc.pid} (exit ${s.proc.exitCode})`);
+            if (process.platform === "linux") errors.push(`rss: no VmRSS for pid ${s.child.pid} (exit ${s.child.proc.exitCode})`);
           } else if (kind === "binary") samples.rss.binaryKiB.push(kib);
           else if (kind === "beacon") {
             samples.rss.beaconKiB.push(kib);
             beaconIdled++;
             // The beacon really ran: it probed and announced during the idle time.
-            if (s.out.text.includes("advertised gateway")) beaconAdvertised++;
+            if (s.child.stdout.text.includes("advertised gateway")) beaconAdvertised++;
           } else samples.rss.referenceKiB.push(kib);
         }
       } finally {
-        stopExitCodes = stopExitCodes.concat(await Promise.all(started.map(({ s }) => stopOne(s))));
+        stopExitCodes = stopExitCodes.concat(await Promise.all(started.map(({ s }) => s.stop())));
       }
       done += batch;
     }
@@ -362,22 +333,11 @@ async function main(): Promise<number> {
       beaconHealth: median(samples.beacon.healthMs),
       rssBeacon: median(samples.rss.beaconKiB),
     };
-    const cpuList = cpus();
     const result = {
       bench: "startup",
       date: new Date().toISOString(),
       config: { runs, warmup, idleMs, rssRuns, rssParallel, netns: process.env[IN_NETNS] === "1" ? process.env[NETNS_NAME] ?? true : false },
-      machine: {
-        cpus: cpuList.length,
-        cpuModel: cpuList[0]?.model ?? null,
-        kernel: release(),
-        platform: process.platform,
-        arch: process.arch,
-        bun: Bun.version,
-        bunRevision: Bun.revision,
-        totalMemMiB: Math.round(totalmem() / 2 ** 20),
-        loadavg: loadavg().map((x) => round(x)),
-      },
+      machine: machineInfo(),
       binary: {
         path: binary,
         bytes: statSync(binary).size,
@@ -410,7 +370,7 @@ async function main(): Promise<number> {
           idleRss: ratio(m.rssBeacon, m.rssBin),
         },
       },
-      stopExitCodes: summarizeCodes(stopExitCodes),
+      stopExitCodes: countExitCodes(stopExitCodes),
       errors,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -423,12 +383,6 @@ async function main(): Promise<number> {
 function readVersion(binary: string): string | null {
   const r = Bun.spawnSync([binary, "--version"], { env: cleanEnv(), stdout: "pipe", stderr: "ignore", timeout: 10_000 });
   return r.exitCode === 0 ? r.stdout.toString().trim() : null;
-}
-
-function summarizeCodes(codes: Array<number | null>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of codes) out[String(c)] = (out[String(c)] ?? 0) + 1;
-  return out;
 }
 
 if (import.meta.main) {

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { readConfig } from "../lib/gateway-child.ts";
-import { figure, intArg, kibToMB, machineInfo, markdownTable, metric, say, type Metric } from "./lib.ts";
+import { countExitCodes, figure, intArg, kibToMB, machineInfo, markdownTable, metric, say, type Metric } from "./lib.ts";
 import { buildReference, dropPageCache, startServer, type Server } from "./servers.ts";
 import { closeSocket, handshake, requestOnce } from "./ws-client.ts";
 
@@ -174,9 +174,7 @@ export async function benchStartup(opts: StartupOptions): Promise<StartupResult>
       target: { on: "value", op: "<=", limit: 45, text: "≤ 45 MB" },
     }),
   ];
-  const stopExitCodes: Record<string, number> = {};
-  for (const c of codes) stopExitCodes[String(c)] = (stopExitCodes[String(c)] ?? 0) + 1;
-  return { metrics, samples: s, stopExitCodes, errors };
+  return { metrics, samples: s, stopExitCodes: countExitCodes(codes), errors };
 }
 
 // --- standalone -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * Run `openclaw gateway` as a child process the way a user would (from source or as the compiled
  * binary), with its own state dir and port, and talk to it over loopback only.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { cleanEnv, OutputTap, stopChild, waitForPort, within } from "./proc.ts";
@@ -96,6 +96,11 @@ export interface WrittenConfig {
 
 export function configPath(stateDir: string): string {
   return join(stateDir, "openclaw.json");
+}
+
+/** Write the config of a gateway set up before: local mode, token auth with `token` (mode 0600). */
+export function writeTokenConfig(stateDir: string, token: string): void {
+  writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token } } }), { mode: 0o600 });
 }
 
 export function readConfig(stateDir: string): WrittenConfig {
