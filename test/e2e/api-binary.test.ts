@@ -9,9 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { artifactName, buildId, compileTarget, hostTarget } from "../../scripts/build.ts";
-import { spawnGateway, waitUntilListening, type GatewayChild } from "../../scripts/lib/gateway-child.ts";
+import { spawnGateway, type GatewayChild } from "../../scripts/lib/gateway-child.ts";
 import { freePort } from "../../scripts/lib/proc.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
+import { waitListening } from "../helpers/children.ts";
 
 const TOKEN = "e2e-api-token-0123456789abcdef";
 const fake = new FakeUpstream();
@@ -30,11 +31,7 @@ async function start(): Promise<{ child: GatewayChild; client: OpenAI }> {
   const port = await freePort();
   const child = spawnGateway({ command: [binary], port, stateDir, cwd: stateDir });
   children.push(child);
-  try {
-    await waitUntilListening(child, 15_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- gateway output ---\n${child.output()}`);
-  }
+  await waitListening(child);
   return { child, client: new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: TOKEN, maxRetries: 0, timeout: 10_000 }) };
 }
 

@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { VERSION } from "../../src/version.ts";
-import { configPath, logMessages, runToExit, spawnGateway, waitUntilListening, type GatewayChild } from "../../scripts/lib/gateway-child.ts";
+import { configPath, logMessages, runToExit, spawnGateway, type GatewayChild } from "../../scripts/lib/gateway-child.ts";
 import { freePort, within } from "../../scripts/lib/proc.ts";
+import { waitListening } from "../helpers/children.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const COMMAND = [process.execPath, join(ROOT, "src", "main.ts")];
@@ -42,11 +43,7 @@ async function gateway(dir: string, extra: string[] = [], env: Record<string, st
   const port = fixedPort ?? (await freePort());
   const child = spawnGateway({ command: COMMAND, args: ["gateway", "--port", String(port), ...extra], port, stateDir: dir, cwd: ROOT, env });
   children.push(child);
-  try {
-    await waitUntilListening(child, 15_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- gateway output ---\n${child.output()}`);
-  }
+  await waitListening(child);
   return child;
 }
 

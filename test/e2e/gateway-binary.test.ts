@@ -3,30 +3,20 @@
  * a temp dir, then run it from a foreign working directory that holds a hostile bunfig.toml
  * (a preload) and .env (a different gateway token); the binary must ignore both.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { VERSION } from "../../src/version.ts";
 import { build, NOTICES_TITLE, verifyArtifact } from "../../scripts/build.ts";
 import { rootCommand } from "../../src/cli/root.ts";
 import { listCommands } from "../../src/cli/help.ts";
-import {
-  configPath,
-  healthOnce,
-  logMessages,
-  readConfig,
-  runToExit,
-  spawnGateway,
-  waitUntilListening,
-  type GatewayChild,
-} from "../../scripts/lib/gateway-child.ts";
-import { freePort, within } from "../../scripts/lib/proc.ts";
+import { configPath, healthOnce, logMessages, readConfig, runToExit } from "../../scripts/lib/gateway-child.ts";
+import { within } from "../../scripts/lib/proc.ts";
+import { useChildGateways } from "../helpers/children.ts";
+import { writeStateConfig } from "../helpers/state-dir.ts";
 
-const children: GatewayChild[] = [];
 let hostTarget = "";
-const dirs: string[] = [];
 let binary = "";
 let expectedBuildId = "";
 /** A working directory with a bunfig.toml preload and a .env, both of which must be ignored. */
@@ -34,23 +24,9 @@ let hostileCwd = "";
 let preloadMarker = "";
 const DOTENV_TOKEN = "dotenv-token-that-must-be-ignored-0123";
 
-function tempDir(prefix = "openclaw-e2e-bin-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
-
-async function start(stateDir: string): Promise<GatewayChild> {
-  const port = await freePort();
-  const child = spawnGateway({ command: [binary], port, stateDir, cwd: hostileCwd });
-  children.push(child);
-  try {
-    await waitUntilListening(child, 15_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- gateway output ---\n${child.output()}`);
-  }
-  return child;
-}
+const gateways = useChildGateways("openclaw-e2e-bin-");
+const tempDir = gateways.tempDir;
+const start = (stateDir: string) => gateways.start({ command: [binary], stateDir, cwd: hostileCwd });
 
 beforeAll(async () => {
   const outdir = tempDir("openclaw-e2e-build-");
@@ -66,11 +42,6 @@ beforeAll(async () => {
   writeFileSync(join(hostileCwd, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(preloadMarker)}, "1");\n`);
   writeFileSync(join(hostileCwd, ".env"), `OPENCLAW_GATEWAY_TOKEN=${DOTENV_TOKEN}\n`);
 }, 60_000);
-
-afterAll(async () => {
-  await Promise.all(children.map((c) => c.stop(2_000)));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 describe("compiled gateway binary", () => {
   test("the artifact exists and is executable", () => {
@@ -141,7 +112,7 @@ describe("compiled gateway binary", () => {
   test("SIGTERM sends `shutdown`, closes 1012 `service restart`, exits 0", async () => {
     const stateDir = tempDir();
     const token = "e2e-binary-token-0123456789";
-    writeFileSync(configPath(stateDir), JSON.stringify({ gateway: { mode: "local", auth: { mode: "token", token } } }), { mode: 0o600 });
+    writeStateConfig(stateDir, { gateway: { mode: "local", auth: { mode: "token", token } } });
     const child = await start(stateDir);
     const client = await GatewayClient.connect({ url: `ws://127.0.0.1:${child.port}`, token, connectTimeoutMs: 5_000 });
     const shutdown = client.waitForEvent("shutdown", 5_000);

@@ -2,65 +2,25 @@
  * End to end, from source: `bun src/main.ts gateway --port <free>` as a child process with its own
  * temp OPENCLAW_STATE_DIR, talked to over loopback only. Every child is stopped by PID in afterAll.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { GatewayClient, GatewayConnectError } from "../../src/protocol/client.ts";
 import { VERSION } from "../../src/version.ts";
-import {
-  configPath,
-  healthOnce,
-  logMessages,
-  readConfig,
-  runToExit,
-  spawnGateway,
-  waitUntilListening,
-  type GatewayChild,
-} from "../../scripts/lib/gateway-child.ts";
+import { configPath, healthOnce, logMessages, readConfig, runToExit } from "../../scripts/lib/gateway-child.ts";
 import { freePort, within } from "../../scripts/lib/proc.ts";
+import { ROOT, SOURCE_COMMAND as COMMAND, useChildGateways } from "../helpers/children.ts";
+import { writeStateConfig } from "../helpers/state-dir.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const COMMAND = [process.execPath, join(ROOT, "src", "main.ts")];
-
-const children: GatewayChild[] = [];
-const dirs: string[] = [];
-
-function tempDir(prefix = "openclaw-e2e-src-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
-
-function writeStateConfig(stateDir: string, config: unknown): string {
-  const p = configPath(stateDir);
-  writeFileSync(p, typeof config === "string" ? config : JSON.stringify(config, null, 2), { mode: 0o600 });
-  return p;
-}
-
-async function start(stateDir: string, extraArgs: string[] = []): Promise<GatewayChild> {
-  const port = await freePort();
-  const child = spawnGateway({ command: COMMAND, args: ["gateway", "--port", String(port), ...extraArgs], port, stateDir, cwd: ROOT });
-  children.push(child);
-  try {
-    await waitUntilListening(child, 15_000);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n--- gateway output ---\n${child.output()}`);
-  }
-  return child;
-}
+const gateways = useChildGateways("openclaw-e2e-src-");
+const tempDir = gateways.tempDir;
+const start = (stateDir: string) => gateways.start({ command: COMMAND, stateDir, cwd: ROOT });
 
 /** Run the CLI to completion from source (bounded) with a fresh state dir. */
 async function runCli(args: string[], stateDir: string, timeoutMs = 15_000) {
   const r = await runToExit({ command: COMMAND, args, cwd: ROOT, env: { OPENCLAW_STATE_DIR: stateDir }, timeoutMs });
   return { ...r, all: r.stdout + r.stderr, messages: logMessages(r.stdout + r.stderr).join("\n") };
 }
-
-afterAll(async () => {
-  await Promise.all(children.map((c) => c.stop(2_000)));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 describe("gateway from source", () => {
   test("--version prints the version line with the source build id", async () => {
@@ -132,9 +92,7 @@ describe("gateway from source", () => {
     const stateDir = tempDir();
     writeStateConfig(stateDir, { gateway: { mode: "local", auth: { mode: "token", token: "e2e-early-term-0123456789" } } });
     for (const waitFor of [/loading configuration/, /starting\.\.\./]) {
-      const port = await freePort();
-      const child = spawnGateway({ command: COMMAND, args: ["gateway", "--port", String(port)], port, stateDir, cwd: ROOT });
-      children.push(child);
+      const child = await gateways.spawn({ command: COMMAND, stateDir, cwd: ROOT });
       await child.stdout.waitFor(waitFor, 10_000);
       child.proc.kill("SIGTERM");
       const code = await within(child.proc.exited, 5_000, "no exit within 5 s" as const);

@@ -2,9 +2,7 @@
  * Test harness: an in-process gateway on a free loopback port with its own temp state dir,
  * and a raw WebSocket peer that records every frame and the close.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { loadConfig, type CliOverrides } from "../../src/config/load.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
@@ -12,6 +10,10 @@ import type { OpenClawConfig } from "../../src/config/schema.ts";
 import type { GatewayLimits } from "../../src/gateway/context.ts";
 import { startGateway, type GatewayHandle } from "../../src/gateway/server.ts";
 import { createLogger, memorySink, type LogRecord } from "../../src/log/logger.ts";
+import { tempDir, writeStateConfig } from "./state-dir.ts";
+
+/** Re-exported: tests that start a gateway take their other temp dirs from here too. */
+export { tempDir };
 
 export const TEST_TOKEN = "test-token-0123456789abcdef";
 
@@ -23,10 +25,6 @@ export interface TestGateway {
   stateDir: string;
   logs: LogRecord[];
   stop(): Promise<void>;
-}
-
-export function tempDir(prefix = "openclaw-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export async function startTestGateway(
@@ -43,7 +41,7 @@ export async function startTestGateway(
   const config: OpenClawConfig = opts.config ?? {
     gateway: { mode: "local", auth: { mode: "token", token: TEST_TOKEN } },
   };
-  writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+  writeStateConfig(stateDir, config);
   const env = { OPENCLAW_STATE_DIR: stateDir, ...opts.env };
   const paths = resolvePaths({ env });
   const loaded = await loadConfig({ paths, cli: opts.cli, env });

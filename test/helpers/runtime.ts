@@ -3,8 +3,7 @@
  * free loopback port with its own temp state dir, plus helpers to edit its config file the way
  * an editor or a script would, and bounded waits on what the runtime did.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecoveryInfo } from "../../src/config/last-good.ts";
 import { loadConfig, type CliOverrides } from "../../src/config/load.ts";
@@ -17,6 +16,7 @@ import { configHash } from "../../src/gateway/methods/config.ts";
 import { createLogger, memorySink, type LogRecord } from "../../src/log/logger.ts";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { TEST_TOKEN } from "./gateway.ts";
+import { tempDir } from "./state-dir.ts";
 
 export interface TestRuntime {
   runtime: GatewayRuntime;
@@ -63,7 +63,7 @@ export async function startTestRuntime(
     onListening?: Parameters<typeof GatewayRuntime.start>[0]["onListening"];
   } = {},
 ): Promise<TestRuntime> {
-  const stateDir = mkdtempSync(join(tmpdir(), "openclaw-reload-test-"));
+  const stateDir = tempDir("openclaw-reload-test-");
   const configPath = join(stateDir, "openclaw.json");
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(stateDir, name), text, { mode: 0o600 });
   writeFileSync(configPath, textOf(opts.config ?? baseConfig()), { mode: 0o600 });

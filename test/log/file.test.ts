@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RotatingFileSink } from "../../src/log/file.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { useTempDirs } from "../helpers/state-dir.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function dir(): string {
-  const d = mkdtempSync(join(tmpdir(), "openclaw-filelog-"));
-  dirs.push(d);
-  return d;
-}
+const dir = useTempDirs("openclaw-filelog-");
 const record = (i: number) => ({ time: new Date(0).toISOString(), level: "info" as const, subsystem: "t", message: `message ${i} ${"x".repeat(100)}` });
 
 describe("rotating file log", () => {

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { inspectLock, InstanceLock, lockPaths, LockHeldError } from "../../src/system/lock.ts";
+import { useTempDirs } from "../helpers/state-dir.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function dir(): string {
-  const d = mkdtempSync(join(tmpdir(), "openclaw-lock-"));
-  dirs.push(d);
-  return d;
-}
+const dir = useTempDirs("openclaw-lock-");
 const info = { configPath: "/x/openclaw.json", version: "2026.9.6" };
 
 const HOLDER = `
