@@ -76,7 +76,7 @@ export class NewerConfigError extends Error {
   }
 }
 
-function newerConfigLines(action: string, touched: string, current: string = VERSION): string[] {
+export function newerConfigLines(action: string, touched: string, current: string = VERSION): string[] {
   return [
     `Refusing to ${action} because this OpenClaw binary (${current}) is older than the config last written by OpenClaw ${touched}.`,
     "Run the newer openclaw binary on PATH, or reinstall the intended gateway service from the newer install.",
