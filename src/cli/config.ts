@@ -7,12 +7,12 @@
  * Secrets are redacted on output. With `--json`, stdout holds exactly one JSON document.
  */
 import { defineCommand } from "citty";
-import { composeEnv, ConfigError, readConfigFile, substituteEnv } from "../config/load.ts";
+import { composeEnv, ConfigError, readConfigFile, validateFileLayer } from "../config/load.ts";
 import { formatKeyPath, getAtPath, isPlainObject, jsonEqual, KeyPathError, parseKeyPath, setAtPath, unsetAtPath } from "../config/keypath.ts";
 import { resolvePaths, type ResolvedPaths } from "../config/paths.ts";
 import { REDACTED, redactConfig } from "../config/redact.ts";
 import { planReload, reloadModeOf } from "../config/reload.ts";
-import { validateConfig, type ConfigIssue, type OpenClawConfig } from "../config/schema.ts";
+import type { ConfigIssue, OpenClawConfig } from "../config/schema.ts";
 import { ConfigWriteError, hasJson5Comments, writeConfigDocument } from "../config/write.ts";
 import { globals } from "./globals.ts";
 
@@ -203,8 +203,7 @@ const validate = defineCommand({
         const f = await readConfigFile(p.configPath);
         exists = f.exists;
         if (exists) {
-          const env = await composeEnv(process.env, p.stateDir, f.parsed, warnings);
-          const check = validateConfig(substituteEnv(f.parsed, env, warnings));
+          const { check } = await validateFileLayer(f.parsed, process.env, p.stateDir, warnings);
           if (!check.ok) issues = check.issues;
         }
       } catch (err) {
