@@ -5,7 +5,7 @@
  * gateway.mode, rewriting a stale service definition without restarting it). Without `--fix`
  * nothing is written.
  */
-import { chmod, chown, copyFile, readdir, readFile, stat } from "node:fs/promises";
+import { chmod, chown, copyFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "../config/keypath.ts";
 import { fileTimestamp, lastGoodPathFor, listClobbered } from "../config/last-good.ts";
@@ -17,7 +17,9 @@ import { auditService, REWRITE_FIXES } from "../service/audit.ts";
 import { newerConfigRefusal, repairPolicyExternal } from "../service/guard.ts";
 import type { ServiceHost } from "../service/host.ts";
 import { managerFor, prepareInstall } from "../service/index.ts";
+import { readText } from "../service/files.ts";
 import { scanGatewayServices } from "../service/scan.ts";
+import { lingerDisabled } from "../service/systemd.ts";
 import type { ServiceState } from "../service/types.ts";
 import type { Listener } from "../system/ports.ts";
 import { VERSION } from "../version.ts";
@@ -56,10 +58,6 @@ const mode = (m: number) => `0${(m & 0o777).toString(8)}`;
 
 async function statOrUndefined(path: string) {
   return stat(path).catch(() => undefined);
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  return readFile(path, "utf8").catch(() => undefined);
 }
 
 /** Write `text` atomically, keep the previous owner (a root doctor must not steal a service's file). */
@@ -405,8 +403,7 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
     });
   }
   if (state.manager === "systemd" && state.scope === "user" && !state.unavailable) {
-    const r = await host.run(["loginctl", "show-user", host.user, "--property=Linger", "--value"], { timeoutMs: 10_000 });
-    if (r.code === 0 && r.stdout.trim() === "no") {
+    if (await lingerDisabled(host)) {
       out.push({
         checkId: "service/linger",
         severity: "warning",

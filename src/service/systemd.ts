@@ -288,6 +288,12 @@ function runtimeFromShow(props: Record<string, string>): ServiceRuntime {
 
 const BUS_ERROR = /Failed to connect to bus|No medium found|Host is down|not been booted with systemd|Failed to get D-Bus connection|\$DBUS_SESSION_BUS_ADDRESS|XDG_RUNTIME_DIR/i;
 
+/** True when logind says lingering is off for the host's user (a user unit then stops at logout). */
+export async function lingerDisabled(host: ServiceHost): Promise<boolean> {
+  const r = await host.run(["loginctl", "show-user", host.user, "--property=Linger", "--value"], { timeoutMs: 10_000 });
+  return r.code === 0 && r.stdout.trim() === "no";
+}
+
 export class SystemdManager implements ServiceManager {
   readonly kind = "systemd" as const;
 
@@ -423,8 +429,7 @@ export class SystemdManager implements ServiceManager {
   }
 
   private async userLingerWarnings(): Promise<string[]> {
-    const r = await this.host.run(["loginctl", "show-user", this.host.user, "--property=Linger", "--value"], { timeoutMs: 10_000 });
-    if (r.code !== 0 || r.stdout.trim() !== "no") return [];
+    if (!(await lingerDisabled(this.host))) return [];
     return [
       `Systemd lingering is disabled for ${this.host.user}. Run: sudo loginctl enable-linger ${this.host.user}`,
       "Without lingering, the Gateway will stop when you log out.",
