@@ -11,8 +11,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 beforeEach(() => h.fake.reset());
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${h.base}${path}`, { method: "POST", headers: { ...h.headers, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+const post = (path: string, body: unknown, headers?: Record<string, string>) => h.post(path, body, headers);
 
 describe("GET /v1/models", () => {
   test("lists the agent-first ids through the SDK", async () => {

@@ -11,8 +11,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 beforeEach(() => h.fake.reset());
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${h.base}${path}`, { method: "POST", headers: { ...h.headers, ...headers }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, headers?: Record<string, string>) => h.post(path, body, headers);
 
 describe("POST /v1/responses", () => {
   test("non-stream: the response resource, output_text and usage", async () => {

@@ -42,6 +42,8 @@ export interface AiHarness {
   base: string;
   client: OpenAI;
   headers: Record<string, string>;
+  /** POST a JSON body (a string is sent as is) with the harness's auth headers plus `headers`. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -52,12 +54,15 @@ export async function startAiGateway(
   const gw = await startTestGateway({ config: (opts.config ?? aiConfig)(fake), stateDir: opts.stateDir });
   const base = `http://127.0.0.1:${gw.port}`;
   const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: TEST_TOKEN, maxRetries: 0, timeout: 10_000 });
+  const authHeaders = { Authorization: `Bearer ${TEST_TOKEN}`, "Content-Type": "application/json" };
   return {
     fake,
     gw,
     base,
     client,
-    headers: { Authorization: `Bearer ${TEST_TOKEN}`, "Content-Type": "application/json" },
+    headers: authHeaders,
+    post: (path, body, headers = {}) =>
+      fetch(`${base}${path}`, { method: "POST", headers: { ...authHeaders, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) }),
     stop: async () => {
       await gw.stop();
       if (!opts.fake) await fake.stop();
