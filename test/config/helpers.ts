@@ -2,24 +2,15 @@
  * Shared helpers for the config-layer tests: per-test temp directories (real files, removed
  * after each test) and a one-call "write this config file, then loadConfig" helper.
  */
-import { afterEach } from "bun:test";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadConfig, type CliOverrides, type LoadedConfig } from "../../src/config/load.ts";
 import { resolvePaths, type Env, type ResolvedPaths } from "../../src/config/paths.ts";
+import { useTempDirs as useStateTempDirs } from "../helpers/state-dir.ts";
 
 /** Registers an afterEach that removes every directory the returned factory created. */
 export function useTempDirs(prefix = "openclaw-config-test-"): () => string {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-  return () => {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-    dirs.push(dir);
-    return dir;
-  };
+  return useStateTempDirs(prefix);
 }
 
 export function writeText(path: string, text: string): string {

@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { rmSync, statSync } from "node:fs";
 import { dbPath, MIGRATIONS, openDatabase, StoreVersionError } from "../../src/store/db.ts";
 import { RESPONSE_TTL_MS, SessionStore, trimToUserStart } from "../../src/store/sessions.ts";
-import { tempDir } from "../helpers/gateway.ts";
+import { tempDir } from "../helpers/state-dir.ts";
 
 const dirs: string[] = [];
 function freshDir(): string {
