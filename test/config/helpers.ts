@@ -3,7 +3,7 @@
  * after each test) and a one-call "write this config file, then loadConfig" helper.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { loadConfig, type CliOverrides, type LoadedConfig } from "../../src/config/load.ts";
 import { resolvePaths, type Env, type ResolvedPaths } from "../../src/config/paths.ts";
 import { useTempDirs as useStateTempDirs } from "../helpers/state-dir.ts";
