@@ -17,7 +17,8 @@ export function isLoopbackIp(ip: string): boolean {
   return v === "::1" || v.startsWith("127.");
 }
 
-function parseV4(ip: string): number | undefined {
+/** A dotted-quad IPv4 address as an unsigned 32-bit number; undefined when it is not one. */
+export function parseV4(ip: string): number | undefined {
   const parts = ip.split(".");
   if (parts.length !== 4) return undefined;
   let n = 0;

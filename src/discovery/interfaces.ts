@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { networkInterfaces, type NetworkInterfaceInfo } from "node:os";
+import { parseV4 } from "../auth/net.ts";
 
 export interface MdnsInterface {
   name: string;
@@ -76,31 +77,20 @@ export function interfaceSignature(ifaces: MdnsInterface[]): string {
   return ifaces.map((i) => `${i.name}=${i.ipv4}/${i.netmask}+${i.ipv6.join(",")}`).join(";");
 }
 
-export function ipv4ToInt(address: string): number | undefined {
-  const parts = address.split(".");
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n >>> 0;
-}
+export { parseV4 as ipv4ToInt };
 
 /** True when `address` (IPv4) lies in `iface`'s subnet. */
 export function inSubnet(address: string, iface: Pick<MdnsInterface, "ipv4" | "netmask">): boolean {
-  const a = ipv4ToInt(address);
-  const b = ipv4ToInt(iface.ipv4);
-  const m = ipv4ToInt(iface.netmask);
+  const a = parseV4(address);
+  const b = parseV4(iface.ipv4);
+  const m = parseV4(iface.netmask);
   if (a === undefined || b === undefined || m === undefined) return false;
   return ((a & m) >>> 0) === ((b & m) >>> 0);
 }
 
 /** Tailscale's CGNAT range 100.64.0.0/10. */
 export function isTailnetIPv4(address: string): boolean {
-  const n = ipv4ToInt(address);
+  const n = parseV4(address);
   return n !== undefined && n >>> 22 === (100 * 256 + 64) >>> 6;
 }
 
@@ -115,7 +105,7 @@ export function expandIPv6(address: string): string | undefined {
   if (a.includes(".")) {
     // ::ffff:1.2.3.4 style: convert the IPv4 tail to two groups.
     const idx = a.lastIndexOf(":");
-    const v4 = ipv4ToInt(a.slice(idx + 1));
+    const v4 = parseV4(a.slice(idx + 1));
     if (v4 === undefined) return undefined;
     a = `${a.slice(0, idx + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
   }
