@@ -53,17 +53,15 @@ const RESERVED_PREFIXES = ["subagent:", "cron:", "acp:"];
  * The session for this request: `x-openclaw-session-key` as given, else from `user`
  * (`agent:<id>:<prefix>-user:<user>`, lower-cased), else a fresh one per call.
  */
-export function sessionKeyFor(runtime: AgentRuntime, agent: AgentInfo, headers: Headers, user: unknown, prefix: "openai" | "openresponses"): { key: string; explicit: boolean; headerKey?: string } {
+export function sessionKeyFor(runtime: AgentRuntime, agent: AgentInfo, headers: Headers, user: unknown, prefix: "openai" | "openresponses"): { key: string; explicit: boolean } {
   const header = headers.get("x-openclaw-session-key")?.trim();
   let key: string;
-  let headerKey: string | undefined;
   if (header) {
     if (RESERVED_PREFIXES.some((p) => header.toLowerCase().startsWith(p))) {
       throw new HttpError(invalidRequest("Invalid `x-openclaw-session-key`: subagent:, cron: and acp: sessions cannot be used over HTTP."));
     }
     if (header.length > 512 || /[\u0000-\u001f]/.test(header)) throw new HttpError(invalidRequest("Invalid `x-openclaw-session-key`."));
     key = header;
-    headerKey = header;
   } else if (typeof user === "string" && user.trim()) {
     key = `agent:${agent.id}:${prefix}-user:${user.trim()}`.toLowerCase();
   } else {
@@ -71,7 +69,7 @@ export function sessionKeyFor(runtime: AgentRuntime, agent: AgentInfo, headers: 
   }
   const owner = runtime.store.get(key)?.agentId;
   if (owner !== undefined && owner !== agent.id) throw new HttpError(invalidRequest(`Session '${key}' belongs to agent '${owner}'.`));
-  return { key, explicit: true, headerKey };
+  return { key, explicit: true };
 }
 
 export function messageChannel(headers: Headers): string {
