@@ -75,6 +75,29 @@ export function migrate(db: Database): number {
   return MIGRATIONS.length;
 }
 
+/**
+ * A subsystem's own migration list (pairing, automation, channels, ...) in the same database,
+ * versioned by name in the `schema_sets` table so subsystems evolve independently of each other
+ * and of the core tables above. Same rules: append only, one transaction per step, newer refused.
+ */
+export function migrateSet(db: Database, name: string, steps: readonly string[]): number {
+  db.run("CREATE TABLE IF NOT EXISTS schema_sets (name TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+  const row = db.query("SELECT version FROM schema_sets WHERE name = ?").get(name) as { version: number } | null;
+  const current = row?.version ?? 0;
+  if (current > steps.length) {
+    throw new StoreVersionError(
+      `${db.filename}: ${name} schema version ${current} is newer than this gateway understands (${steps.length}); upgrade openclaw or move the file aside.`,
+    );
+  }
+  for (let v = current; v < steps.length; v++) {
+    db.transaction(() => {
+      db.run(steps[v]);
+      db.run("INSERT INTO schema_sets (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = excluded.version", [name, v + 1]);
+    })();
+  }
+  return steps.length;
+}
+
 /** Open (creating if needed) and migrate the state database. */
 export function openDatabase(stateDir: string): Database {
   if (!existsSync(stateDir)) mkdirSync(stateDir, { recursive: true, mode: 0o700 });

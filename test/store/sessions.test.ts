@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { rmSync, statSync } from "node:fs";
-import { dbPath, MIGRATIONS, openDatabase, StoreVersionError } from "../../src/store/db.ts";
+import { dbPath, migrateSet, MIGRATIONS, openDatabase, StoreVersionError } from "../../src/store/db.ts";
 import { RESPONSE_TTL_MS, SessionStore, trimToUserStart } from "../../src/store/sessions.ts";
 import { tempDir } from "../helpers/state-dir.ts";
 
@@ -105,5 +105,21 @@ describe("SessionStore", () => {
     expect(store.findResponse("resp_1", 1_000 + RESPONSE_TTL_MS + 1)).toBeUndefined();
     expect(store.findResponse("nope")).toBeUndefined();
     store.db.close();
+  });
+});
+
+describe("named migration sets", () => {
+  test("each set is versioned on its own, applied once, and a newer set is refused", () => {
+    const dir = freshDir();
+    const db = openDatabase(dir);
+    const steps = ["CREATE TABLE a (x INTEGER)", "ALTER TABLE a ADD COLUMN y TEXT"];
+    expect(migrateSet(db, "alpha", steps)).toBe(2);
+    expect(migrateSet(db, "alpha", steps)).toBe(2);
+    expect(migrateSet(db, "beta", ["CREATE TABLE b (z INTEGER)"])).toBe(1);
+    db.run("INSERT INTO a (x, y) VALUES (1, 'one')");
+    expect((db.query("SELECT y FROM a").get() as any).y).toBe("one");
+    expect(() => migrateSet(db, "alpha", steps.slice(0, 1))).toThrow(/alpha schema version 2 is newer/);
+    expect((db.query("PRAGMA user_version").get() as any).user_version).toBe(MIGRATIONS.length);
+    db.close();
   });
 });
