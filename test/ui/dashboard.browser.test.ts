@@ -64,6 +64,25 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
     expect(presence.some((p) => p.clientId === "openclaw-control-ui" && p.mode === "webchat" && p.deviceId === stored.identity.deviceId)).toBe(true);
   });
 
+  browserTest("without WebCrypto the bundled Ed25519 signs and the gateway accepts it", () => browser, async ({ page }) => {
+    // Plain HTTP from another machine is not a secure context: browsers hide crypto.subtle.
+    await page.addInitScript(() => Object.defineProperty(globalThis.crypto, "subtle", { get: () => undefined }));
+    await open(page, "/status");
+    await connected(page);
+    await page.locator("#gateway-kv", { hasText: "signing: fallback" }).waitFor();
+    // A new identity made entirely by the fallback (key, id and signature) connects too.
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem("openclaw-device-identity-v1")!).deviceId);
+    await page.evaluate(() => localStorage.removeItem("openclaw-device-identity-v1"));
+    await page.reload();
+    await connected(page);
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem("openclaw-device-identity-v1")!));
+    expect(after.deviceId).not.toBe(before);
+    const pub = Buffer.from(after.publicKey.replaceAll("-", "+").replaceAll("_", "/"), "base64");
+    expect(after.deviceId).toBe(new Bun.CryptoHasher("sha256").update(pub).digest("hex"));
+    const presence = stack.gateway.ctx.presence.list() as any[];
+    expect(presence.some((p) => p.deviceId === after.deviceId)).toBe(true);
+  });
+
   browserTest("status page shows the gateway version and health", () => browser, async ({ page }) => {
     await open(page, "/status");
     await connected(page);
