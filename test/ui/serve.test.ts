@@ -155,7 +155,7 @@ describe("our dashboard", () => {
       expect(body).toMatchObject({ basePath: "", assistantName: "Assistant", serverVersion: "2026.9.6", serverBuildId: UI_BUILD_ID, embedSandbox: "scripts" });
     }
     const based = (await serveUi(req("/x/control-ui-config.json"), { basePath: "/x" }))!;
-    expect((await based.json()).basePath).toBe("/x");
+    expect(((await based.json()) as any).basePath).toBe("/x");
     expect(await serveUi(req("/__openclaw__/control-ui-config.json"), { basePath: "/x" })).toBeUndefined();
     const head = (await serveUi(req("/control-ui-config.json", { method: "HEAD" })))!;
     expect(head.status).toBe(200);
