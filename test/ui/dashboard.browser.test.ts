@@ -5,7 +5,7 @@
  * Pages whose gateway methods do not exist yet (devices, chat.abort) are checked for the exact
  * error the gateway answers, shown as is; they flip to the working flow when the methods land.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { TEST_TOKEN } from "../helpers/gateway.ts";
@@ -226,6 +226,13 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
     await connected(page);
     await expect(page.locator("#overlay").getAttribute("class")).resolves.toContain("hidden");
   });
+
+  // The gateway approves every loopback device that presents the shared secret until the pairing
+  // store lands, so a PAIRING_REQUIRED cannot be produced yet. Then: connect through
+  // stack.relayUrl (a client at 192.168.77.20 behind a trusted proxy) with no shared secret and
+  // expect #pairing with the request id and `openclaw devices approve <id>`, approve it from a
+  // second tab's Devices page, and see the first tab connect after "Check now".
+  test.todo("pairing required: the request id, the approve command, approval from the devices page");
 
   browserTest("through a trusted proxy the dashboard connects as well", () => browser, async ({ page }) => {
     const before = stack.relayConnects;
