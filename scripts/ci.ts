@@ -156,8 +156,9 @@ export function combineTestCounts(
 // --- steps --------------------------------------------------------------------------------------
 
 async function typecheck(): Promise<void> {
-  // `--no-script` runs the checker itself rather than the package.json "check" script.
-  const r = await run("typecheck", [BUN, "check", "--no-script"], { timeoutMs: 300_000 });
+  // `--no-script` runs the checker itself rather than the package.json "check" script; `-b`
+  // also checks the referenced browser project (src/ui/app, DOM types).
+  const r = await run("typecheck", [BUN, "check", "--no-script", "-b"], { timeoutMs: 300_000 });
   record("typecheck (bun check)", r.exitCode === 0, r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`);
 }
 

@@ -1,0 +1,255 @@
+/**
+ * The dashboard in a real headless Chromium against a real in-process gateway (fake model
+ * provider behind it), served from its own origin by `serveUi`.
+ *
+ * Pages whose gateway methods do not exist yet (devices, chat.abort) are checked for the exact
+ * error the gateway answers, shown as is; they flip to the working flow when the methods land.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { TEST_TOKEN } from "../helpers/gateway.ts";
+import { browserTest, chromiumPath, launchBrowser, SKIP_REASON, type TestBrowser } from "../helpers/browser.ts";
+import { startDashboardStack, type DashboardStack } from "./harness.ts";
+
+const chromium = chromiumPath();
+if (!chromium) console.warn(`skipping dashboard browser tests: ${SKIP_REASON}`);
+
+let stack: DashboardStack;
+let browser: TestBrowser;
+
+/** Open the dashboard with a token link, accepting the other-gateway prompt when it shows. */
+async function open(page: Page, path = "/", opts: { token?: string; gatewayUrl?: string } = {}): Promise<void> {
+  await page.goto(stack.dashboardUrl(path, opts));
+  const confirm = page.locator("#gateway-confirm-yes");
+  const pill = page.locator("#conn");
+  await Promise.race([confirm.waitFor(), pill.waitFor()]);
+  if (await confirm.isVisible()) await confirm.click();
+}
+
+async function connected(page: Page): Promise<void> {
+  await page.locator('#conn[data-phase="connected"]').waitFor();
+}
+
+describe.skipIf(!chromium)("dashboard in Chromium", () => {
+  beforeAll(async () => {
+    stack = await startDashboardStack();
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  browserTest("token from the fragment connects, leaves the address bar, and is kept as upstream keeps it", () => browser, async ({ page }) => {
+    await open(page, "/status");
+    await connected(page);
+    const url = new URL(page.url());
+    expect(url.hash).toBe("");
+    expect(url.pathname).toBe("/status");
+    const stored = await page.evaluate(() => ({
+      token: sessionStorage.getItem(Object.keys(sessionStorage).find((k) => k.startsWith("openclaw.control.token.v1:")) ?? ""),
+      tokenKey: Object.keys(sessionStorage).find((k) => k.startsWith("openclaw.control.token.v1:")),
+      identity: JSON.parse(localStorage.getItem("openclaw-device-identity-v1") ?? "null"),
+    }));
+    expect(stored.tokenKey).toBe(`openclaw.control.token.v1:${stack.gatewayUrl}`);
+    expect(stored.token).toBe(TEST_TOKEN);
+    expect(stored.identity.version).toBe(1);
+    const pub = Buffer.from(stored.identity.publicKey.replaceAll("-", "+").replaceAll("_", "/"), "base64");
+    expect(pub.length).toBe(32);
+    expect(stored.identity.deviceId).toBe(new Bun.CryptoHasher("sha256").update(pub).digest("hex"));
+    // The gateway saw an openclaw-control-ui/webchat client with that device.
+    const presence = stack.gateway.ctx.presence.list() as any[];
+    expect(presence.some((p) => p.clientId === "openclaw-control-ui" && p.mode === "webchat" && p.deviceId === stored.identity.deviceId)).toBe(true);
+  });
+
+  browserTest("without WebCrypto the bundled Ed25519 signs and the gateway accepts it", () => browser, async ({ page }) => {
+    // Plain HTTP from another machine is not a secure context: browsers hide crypto.subtle.
+    await page.addInitScript(() => Object.defineProperty(globalThis.crypto, "subtle", { get: () => undefined }));
+    await open(page, "/status");
+    await connected(page);
+    await page.locator("#gateway-kv", { hasText: "signing: fallback" }).waitFor();
+    // A new identity made entirely by the fallback (key, id and signature) connects too.
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem("openclaw-device-identity-v1")!).deviceId);
+    await page.evaluate(() => localStorage.removeItem("openclaw-device-identity-v1"));
+    await page.reload();
+    await connected(page);
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem("openclaw-device-identity-v1")!));
+    expect(after.deviceId).not.toBe(before);
+    const pub = Buffer.from(after.publicKey.replaceAll("-", "+").replaceAll("_", "/"), "base64");
+    expect(after.deviceId).toBe(new Bun.CryptoHasher("sha256").update(pub).digest("hex"));
+    const presence = stack.gateway.ctx.presence.list() as any[];
+    expect(presence.some((p) => p.deviceId === after.deviceId)).toBe(true);
+  });
+
+  browserTest("status page shows the gateway version and health", () => browser, async ({ page }) => {
+    await open(page, "/status");
+    await connected(page);
+    await expect(page.locator("#server-version").textContent()).resolves.toBe("2026.9.6");
+    await page.locator("#health-ok.ok").waitFor();
+    await page.locator("#channels-none").waitFor();
+    const gatewayKv = await page.locator("#gateway-kv").textContent();
+    expect(gatewayKv).toContain("Memory (RSS)");
+    expect(gatewayKv).toContain("signing: webcrypto");
+  });
+
+  browserTest("chat streams the agent's reply and keeps it in the history", () => browser, async ({ page }) => {
+    await open(page, "/chat");
+    await connected(page);
+    await page.locator("#agent").selectOption("slowpoke");
+    await page.locator("#session-key", { hasText: "agent:slowpoke:main" }).waitFor();
+    await page.locator("#composer").fill("hello slow agent");
+    await page.locator("#send").click();
+    // Mid-stream: part of the reply is on screen while the run is still going.
+    await page.locator(".msg.assistant.streaming .text", { hasText: "s0" }).waitFor();
+    const partial = await page.locator(".msg.assistant.streaming .text").textContent();
+    expect(partial).not.toContain("s19");
+    await page.locator(".msg.assistant:not(.streaming) .text", { hasText: "s19" }).waitFor();
+    await expect(page.locator(".msg.assistant .text").last().textContent()).resolves.toBe("s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 s14 s15 s16 s17 s18 s19 ");
+
+    // The echo agent answers with the text; a reload shows both turns from chat.history.
+    await page.locator("#agent").selectOption("main");
+    await page.locator("#session-key", { hasText: "agent:main:main" }).waitFor();
+    await page.locator("#composer").fill("ping from the dashboard");
+    await page.locator("#composer").press("Enter");
+    await page.locator(".msg.assistant:not(.streaming) .text", { hasText: "echo: ping from the dashboard" }).waitFor();
+    await page.reload();
+    await connected(page);
+    await page.locator(".msg.user .text", { hasText: "ping from the dashboard" }).waitFor();
+    await page.locator(".msg.assistant .text", { hasText: "echo: ping from the dashboard" }).waitFor();
+  });
+
+  browserTest("new session starts an empty transcript under a new key", () => browser, async ({ page }) => {
+    await open(page, "/chat");
+    await connected(page);
+    await page.locator("#new-session").click();
+    const key = await page.locator("#session-key").textContent();
+    expect(key).toMatch(/^agent:main:dashboard-[0-9a-f]{8}$/);
+    await page.locator("#composer").fill("first words");
+    await page.locator("#send").click();
+    await page.locator(".msg.assistant:not(.streaming) .text", { hasText: "echo: first words" }).waitFor();
+    const history = await stack.gateway.ctx.runtime.store.transcript(key!, 10);
+    expect(history.map((h: any) => h.message.role)).toEqual(["user", "assistant"]);
+  });
+
+  browserTest("Stop sends chat.abort and shows the gateway's answer", () => browser, async ({ page }) => {
+    await open(page, "/chat");
+    await connected(page);
+    await page.locator("#agent").selectOption("slowpoke");
+    await page.locator("#session-key", { hasText: "agent:slowpoke:main" }).waitFor();
+    await page.locator("#composer").fill("a long one");
+    await page.locator("#send").click();
+    await page.locator("#stop:not(.hidden)").waitFor();
+    await page.locator("#stop").click();
+    // chat.abort is not implemented by this gateway yet: its exact error is shown.
+    await page.locator("#chat-status .error-msg", { hasText: "unknown method: chat.abort" }).waitFor();
+    await page.locator(".msg.assistant:not(.streaming) .text", { hasText: "s19" }).waitFor();
+  });
+
+  browserTest("sessions page lists sessions and opens one in chat", () => browser, async ({ page }) => {
+    await open(page, "/sessions");
+    await connected(page);
+    const row = page.locator('tr[data-key="agent:main:main"]');
+    await row.waitFor();
+    await row.click();
+    await page.waitForURL(/\/chat\?session=agent%3Amain%3Amain$/);
+    await page.locator("#session-key", { hasText: "agent:main:main" }).waitFor();
+  });
+
+  browserTest("a gateway log line appears on the logs page", () => browser, async ({ page }) => {
+    const earlier = `dashboard-log-before-${crypto.randomUUID()}`;
+    stack.log.child("ui-test").info(earlier);
+    await open(page, "/logs");
+    await connected(page);
+    // The first read shows the tail of the file; later lines arrive by cursor.
+    await page.locator("#log-stream .log-line", { hasText: earlier }).waitFor();
+    const marker = `dashboard-log-marker-${crypto.randomUUID()}`;
+    stack.log.child("ui-test").info(marker);
+    await page.locator("#log-stream .log-line", { hasText: marker }).waitFor();
+    await expect(page.locator("#logs-file").textContent()).resolves.toBe(stack.logFile);
+  });
+
+  browserTest("a config edit with an error shows the error and changes nothing", () => browser, async ({ page }) => {
+    const before = readFileSync(stack.configPath, "utf8");
+    await open(page, "/config");
+    await connected(page);
+    await page.locator("#config-hash").waitFor();
+    const text = await page.locator("#config-editor").inputValue();
+    const doc = JSON.parse(text);
+    expect(doc.gateway.auth.token).toBe("__OPENCLAW_REDACTED__");
+    doc.gateway.port = "not-a-port";
+    await page.locator("#config-editor").fill(JSON.stringify(doc, null, 2));
+    await page.locator("#config-apply").click();
+    const error = page.locator("#config-result .error-msg");
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/^invalid config: gateway\.port: /);
+    await page.locator("#config-errors li", { hasText: "gateway.port" }).waitFor();
+    expect(readFileSync(stack.configPath, "utf8")).toBe(before);
+
+    // Broken JSON never reaches the gateway.
+    await page.locator("#config-editor").fill("{ not json");
+    await page.locator("#config-apply").click();
+    await page.locator("#config-result .error", { hasText: "Not valid JSON" }).waitFor();
+    expect(readFileSync(stack.configPath, "utf8")).toBe(before);
+  });
+
+  browserTest("a valid config edit is applied through config.patch and keeps redacted secrets", () => browser, async ({ page }) => {
+    await open(page, "/config");
+    await connected(page);
+    await page.locator("#config-hash").waitFor();
+    const doc = JSON.parse(await page.locator("#config-editor").inputValue());
+    doc.agents.list.find((a: any) => a.id === "main").systemPrompt = "You are edited.";
+    await page.locator("#config-editor").fill(JSON.stringify(doc, null, 2));
+    await page.locator("#config-apply").click();
+    await page.locator("#config-saved").waitFor();
+    const written = JSON.parse(readFileSync(stack.configPath, "utf8"));
+    expect(written.agents.list.find((a: any) => a.id === "main").systemPrompt).toBe("You are edited.");
+    expect(written.gateway.auth.token).toBe(TEST_TOKEN);
+  });
+
+  browserTest("devices page shows the gateway's answer for device.pair.list", () => browser, async ({ page }) => {
+    await open(page, "/devices");
+    await connected(page);
+    // device.pair.list arrives with the device-pairing work; until then its exact error shows.
+    await page.locator("#pending .error-msg", { hasText: "unknown method: device.pair.list" }).waitFor();
+  });
+
+  browserTest("a wrong token shows the sign-in card; the right secret connects", () => browser, async ({ page }) => {
+    await page.evaluate(() => sessionStorage.clear()).catch(() => {});
+    await open(page, "/status", { token: "wrong-token" });
+    await page.locator("#login").waitFor();
+    expect(await page.locator("#login-error").textContent()).toStartWith("unauthorized: gateway token mismatch");
+    await expect(page.locator("#conn").getAttribute("data-phase")).resolves.toBe("auth-required");
+    await page.locator("#secret").fill(TEST_TOKEN);
+    await page.locator("#login button[type=submit]").click();
+    await connected(page);
+    await expect(page.locator("#overlay").getAttribute("class")).resolves.toContain("hidden");
+  });
+
+  // The gateway approves every loopback device that presents the shared secret until the pairing
+  // store lands, so a PAIRING_REQUIRED cannot be produced yet. Then: connect through
+  // stack.relayUrl (a client at 192.168.77.20 behind a trusted proxy) with no shared secret and
+  // expect #pairing with the request id and `openclaw devices approve <id>`, approve it from a
+  // second tab's Devices page, and see the first tab connect after "Check now".
+  test.todo("pairing required: the request id, the approve command, approval from the devices page");
+
+  browserTest("through a trusted proxy the dashboard connects as well", () => browser, async ({ page }) => {
+    const before = stack.relayConnects;
+    await open(page, "/status", { gatewayUrl: stack.relayUrl });
+    await connected(page);
+    expect(stack.relayConnects).toBeGreaterThan(before);
+    await page.locator("#server-version", { hasText: "2026.9.6" }).waitFor();
+  });
+
+  browserTest("a gateway restart shows as restarting, then the page reconnects by itself", () => browser, async ({ page }) => {
+    await open(page, "/status");
+    await connected(page);
+    await stack.stopGateway();
+    await page.locator('#conn[data-phase="restarting"]').waitFor();
+    await page.locator("#banner", { hasText: "Gateway is restarting" }).waitFor();
+    await stack.startGatewayAgain();
+    await page.locator('#conn[data-phase="connected"]').waitFor({ timeout: 40_000 });
+    await expect(page.locator("#banner").getAttribute("class")).resolves.toContain("hidden");
+  }, 120_000);
+});
