@@ -163,6 +163,24 @@ export async function connectDevice(opts: ConnectOptions): Promise<ConnectOutcom
 
   const challengeFrame = await next((f) => f.type === "event" && f.event === "connect.challenge", "connect.challenge");
   const challenge = challengeFrame.payload as { nonce: string; ts: number };
+  const params = await buildConnectParams(opts, challenge);
+  const id = `1:${crypto.randomUUID()}`;
+  const request = { type: "req", id, method: "connect", params };
+  ws.send(JSON.stringify(request));
+  const response = await next((f) => f.type === "res" && f.id === id, "connect response");
+  if (!response.ok) {
+    await Promise.race([closed, Bun.sleep(timeoutMs)]);
+  } else if (!opts.keepOpen) {
+    ws.close(1000, "done");
+  }
+  return { challenge, request, response, close: closeInfo, ws: response.ok && opts.keepOpen ? ws : undefined, frames, closed };
+}
+
+/** The `connect` params for a challenge: client, role, scopes, auth and the (signed or forged) device proof. */
+export async function buildConnectParams(
+  opts: Omit<ConnectOptions, "url" | "headers" | "keepOpen" | "timeoutMs">,
+  challenge: { nonce: string; ts: number },
+): Promise<Record<string, any>> {
   const client = { version: "2026.9.6", platform: "linux", ...(opts.client ?? DEFAULT_CLIENT) };
   const role = opts.role ?? "operator";
   const params: Record<string, unknown> = {
@@ -202,16 +220,7 @@ export async function connectDevice(opts: ConnectOptions): Promise<ConnectOutcom
       nonce,
     };
   }
-  const id = `1:${crypto.randomUUID()}`;
-  const request = { type: "req", id, method: "connect", params };
-  ws.send(JSON.stringify(request));
-  const response = await next((f) => f.type === "res" && f.id === id, "connect response");
-  if (!response.ok) {
-    await Promise.race([closed, Bun.sleep(timeoutMs)]);
-  } else if (!opts.keepOpen) {
-    ws.close(1000, "done");
-  }
-  return { challenge, request, response, close: closeInfo, ws: response.ok && opts.keepOpen ? ws : undefined, frames, closed };
+  return params;
 }
 
 /** Send one request on an open socket and wait for its response. */
