@@ -59,7 +59,7 @@ function accepted(o: ConnectAuthOutcome) {
   return o;
 }
 
-async function pairRemote(keys: DeviceKeys, scopes = ["operator.read"], client = LINUX_APP) {
+async function pairRemote(keys: DeviceKeys, scopes = ["operator.read"], client: ConnectOptions["client"] = LINUX_APP) {
   const r = refused(await decide({ keys, client, scopes, conn: REMOTE }));
   const requestId = (r.error.details as { requestId: string }).requestId;
   const approved = store.approve(requestId, { callerScopes: ["operator.admin"] });
