@@ -125,7 +125,7 @@ export interface LogLine {
 
 /** What the caller should tell its failed-auth limiter. */
 export interface LimiterHints {
-  /** A presented shared secret was wrong and nothing else authenticated the socket. */
+  /** A presented shared secret was wrong and the connect was refused (record a shared-secret failure). */
   sharedSecret?: "failure";
   deviceToken?: "failure" | "success";
 }
@@ -349,6 +349,15 @@ function trimmed(v: string | undefined): string | undefined {
  * refused input or caps propagate.
  */
 export async function authorizeConnect(input: ConnectAuthInput, store: PairingStore): Promise<ConnectAuthOutcome> {
+  const outcome = await decide(input, store);
+  // A presented shared secret that was wrong counts as a failure unless a device token
+  // authenticated the socket instead.
+  const wrongSecret = !input.shared.ok && (input.shared.reason === "token_mismatch" || input.shared.reason === "password_mismatch");
+  if (!outcome.ok && wrongSecret) outcome.limiter.sharedSecret = "failure";
+  return outcome;
+}
+
+async function decide(input: ConnectAuthInput, store: PairingStore): Promise<ConnectAuthOutcome> {
   const { params, conn, policy } = input;
   const now = input.now ?? Date.now();
   const base: OutcomeBase = { events: [], limiter: {}, log: [] };
@@ -372,11 +381,6 @@ export async function authorizeConnect(input: ConnectAuthInput, store: PairingSt
   const explicitDeviceToken = device ? trimmed(auth.deviceToken) : undefined;
   const candidate = device ? (explicitDeviceToken ?? trimmed(auth.token)) : undefined;
   const candidateSource = explicitDeviceToken ? "explicit" : "shared-fallback";
-  // A wrong shared secret is only counted once nothing else (a device token) authenticated.
-  const deferredSharedFailure = Boolean(candidate) && (failure === "token_mismatch" || failure === "password_mismatch");
-  const settleSharedFailure = () => {
-    if (deferredSharedFailure) base.limiter.sharedSecret = "failure";
-  };
 
   const localFacts = () => {
     const locality = pairingLocality({ client, conn, sharedAuthOk, method });
@@ -447,7 +451,6 @@ export async function authorizeConnect(input: ConnectAuthInput, store: PairingSt
     now,
   );
   if (!check.ok) {
-    settleSharedFailure();
     return refusal(base, new RpcError(ErrorCodes.INVALID_REQUEST, check.message, { code: check.code, reason: check.reason }));
   }
   const publicKey = check.publicKey;
@@ -465,8 +468,7 @@ export async function authorizeConnect(input: ConnectAuthInput, store: PairingSt
     });
   } catch (err) {
     if (err instanceof PairingInputError) {
-      settleSharedFailure();
-      return refusal(base, new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidConnectParams(err.message)));
+        return refusal(base, new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidConnectParams(err.message)));
     }
     throw err;
   }
@@ -477,8 +479,7 @@ export async function authorizeConnect(input: ConnectAuthInput, store: PairingSt
     const locked = policy.deviceTokenLockedForMs ?? 0;
     if (locked > 0) {
       failure = "rate_limited";
-      settleSharedFailure();
-      return refusal(base, authFailure("rate_limited", { retryAfterMs: locked }));
+        return refusal(base, authFailure("rate_limited", { retryAfterMs: locked }));
     }
     const verdict = store.verifyToken({ deviceId: device.id, role, token: candidate, scopes, issuer: policy.sharedGeneration });
     if (verdict.ok) {
@@ -492,7 +493,6 @@ export async function authorizeConnect(input: ConnectAuthInput, store: PairingSt
     }
   }
   if (!authOk) {
-    settleSharedFailure();
     return refusal(base, unauthorized(failure ?? "unauthorized", auth, true));
   }
   facts = localFacts();

@@ -98,6 +98,8 @@ describe("connections without a device", () => {
       canRetryWithDeviceToken: false,
       recommendedNextStep: "update_auth_credentials",
     });
+    expect(wrong.limiter).toEqual({ sharedSecret: "failure" });
+    expect(none.limiter).toEqual({});
     // Nodes always need a device.
     expect(refused(await decide({ sign: "none", role: "node", scopes: [], client: { id: "node-host", mode: "node" } })).error.message).toBe("device identity required");
   });
