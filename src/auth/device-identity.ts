@@ -5,6 +5,10 @@
  *   device.id  lowercase hex SHA-256 of the raw key
  *   signature  over `v3|deviceId|clientId|clientMode|role|scopesCsv|signedAt|token|nonce|platform|deviceFamily`
  *              or the v2 payload without the last two fields; v3 is tried first.
+ *
+ * Checks run in the original's order: identity (a key that does not decode counts as an identity
+ * mismatch, as on the wire), signature age, nonce present, nonce equal to this socket's
+ * challenge, signature. A replayed proof fails the nonce check: every socket gets a fresh nonce.
  */
 
 export const SIGNATURE_MAX_SKEW_MS = 120_000;
@@ -28,7 +32,7 @@ export interface SignedFields {
 }
 
 export type DeviceCheck =
-  | { ok: true; publicKeyRaw: Buffer; version: "v3" | "v2" }
+  | { ok: true; publicKeyRaw: Buffer; /** canonical unpadded base64url of the raw key */ publicKey: string; version: "v3" | "v2" }
   | { ok: false; message: string; code: string; reason: string };
 
 function decodeB64(text: string): Buffer {
@@ -70,19 +74,17 @@ export async function verifyDevice(
   now = Date.now(),
 ): Promise<DeviceCheck> {
   const raw = rawPublicKey(device.publicKey);
-  if (!raw) {
-    return { ok: false, message: "device public key invalid", code: "DEVICE_AUTH_PUBLIC_KEY_INVALID", reason: "device-public-key" };
-  }
-  if (deviceIdOf(raw) !== device.id.toLowerCase()) {
+  if (!raw || deviceIdOf(raw) !== device.id) {
     return { ok: false, message: "device identity mismatch", code: "DEVICE_AUTH_DEVICE_ID_MISMATCH", reason: "device-id-mismatch" };
   }
-  if (Math.abs(now - device.signedAt) > SIGNATURE_MAX_SKEW_MS) {
+  if (typeof device.signedAt !== "number" || !Number.isFinite(device.signedAt) || Math.abs(now - device.signedAt) > SIGNATURE_MAX_SKEW_MS) {
     return { ok: false, message: "device signature expired", code: "DEVICE_AUTH_SIGNATURE_EXPIRED", reason: "device-signature-stale" };
   }
-  if (device.nonce.trim() === "") {
+  const nonce = typeof device.nonce === "string" ? device.nonce.trim() : "";
+  if (nonce === "") {
     return { ok: false, message: "device nonce required", code: "DEVICE_AUTH_NONCE_REQUIRED", reason: "device-nonce-missing" };
   }
-  if (device.nonce !== expectedNonce) {
+  if (nonce !== expectedNonce) {
     return { ok: false, message: "device nonce mismatch", code: "DEVICE_AUTH_NONCE_MISMATCH", reason: "device-nonce-mismatch" };
   }
   let key: CryptoKey;
@@ -93,10 +95,13 @@ export async function verifyDevice(
   }
   const signature = decodeB64(device.signature);
   if (signature.length === 64) {
+    const proof = { id: device.id, signedAt: device.signedAt, nonce };
     for (const version of ["v3", "v2"] as const) {
-      const payload = new TextEncoder().encode(signaturePayload(version, device, fields));
+      const payload = new TextEncoder().encode(signaturePayload(version, proof, fields));
       try {
-        if (await crypto.subtle.verify({ name: "Ed25519" }, key, new Uint8Array(signature), payload)) return { ok: true, publicKeyRaw: raw, version };
+        if (await crypto.subtle.verify({ name: "Ed25519" }, key, new Uint8Array(signature), payload)) {
+          return { ok: true, publicKeyRaw: raw, publicKey: raw.toString("base64url"), version };
+        }
       } catch {
         // fall through to the next payload version
       }

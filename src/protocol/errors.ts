@@ -159,7 +159,7 @@ function authSpec(reason: AuthReason): AuthFailureSpec {
     case "scope_mismatch":
       return {
         detailCode: "AUTH_SCOPE_MISMATCH",
-        message: "unauthorized: device token scope mismatch (re-pair the device or request fewer scopes)",
+        message: "unauthorized: device token scope mismatch (re-pair or approve scope upgrade)",
         nextStep: "review_auth_configuration",
       };
     case "rate_limited":
@@ -186,13 +186,14 @@ export function authFailure(
 ): RpcError {
   const spec = authSpec(reason);
   const canRetry = reason === "token_mismatch" && Boolean(opts.canRetryWithDeviceToken);
-  const details: Record<string, unknown> = { code: spec.detailCode, authReason: reason };
-  if (reason === "token_mismatch") {
-    details.canRetryWithDeviceToken = canRetry;
-    details.recommendedNextStep = canRetry ? "retry_with_device_token" : spec.nextStep;
-  } else {
-    details.recommendedNextStep = spec.nextStep;
-  }
+  // Every auth failure carries `canRetryWithDeviceToken` (captured), true only for a token
+  // mismatch from a device that sent the shared token and no device token.
+  const details: Record<string, unknown> = {
+    code: spec.detailCode,
+    authReason: reason,
+    canRetryWithDeviceToken: canRetry,
+    recommendedNextStep: canRetry ? "retry_with_device_token" : spec.nextStep,
+  };
   const extra =
     reason === "rate_limited" ? { retryable: true, retryAfterMs: opts.retryAfterMs ?? 0 } : ({} as Record<string, never>);
   return new RpcError(ErrorCodes.INVALID_REQUEST, spec.message, details, extra);
@@ -205,3 +206,68 @@ export function missingScopeError(scope: string): RpcError {
     requiredScopes: [scope],
   });
 }
+
+// ---- Device pairing ----
+
+export type PairingReason = "not-paired" | "role-upgrade" | "scope-upgrade" | "metadata-upgrade";
+
+const PAIRING_TEXT: Record<PairingReason, { requirement: string; remediationHint: string }> = {
+  "not-paired": {
+    requirement: "device is not approved yet",
+    remediationHint: "Approve this device from the pending pairing requests.",
+  },
+  "role-upgrade": {
+    requirement: "device is asking for a higher role than currently approved",
+    remediationHint: "Review the requested role upgrade, then approve the pending request.",
+  },
+  "scope-upgrade": {
+    requirement: "device is asking for more scopes than currently approved",
+    remediationHint: "Review the requested scopes, then approve the pending upgrade.",
+  },
+  "metadata-upgrade": {
+    requirement: "device identity changed and must be re-approved",
+    remediationHint: "Review the refreshed device details, then approve the pending request.",
+  },
+};
+
+/** Request ids echoed in close reasons and hints must look like ids (clients parse them back). */
+export const PAIRING_REQUEST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** `pairing required: <requirement>` (error message; also the start of the close reason). */
+export function pairingRequiredMessage(reason: PairingReason): string {
+  return `pairing required: ${PAIRING_TEXT[reason].requirement}`;
+}
+
+export function pairingRemediationHint(reason: PairingReason): string {
+  return PAIRING_TEXT[reason].remediationHint;
+}
+
+/** The 1008 close reason: the message plus ` (requestId: …)`, cut to the close-reason limit. */
+export function pairingCloseReason(reason: PairingReason, requestId?: string): string {
+  const message = pairingRequiredMessage(reason);
+  const id = requestId && PAIRING_REQUEST_ID_RE.test(requestId) ? requestId : undefined;
+  return truncateReason(id ? `${message} (requestId: ${id})` : message);
+}
+
+/** Exact texts of the device pairing and device token methods. */
+export const DeviceMessages = {
+  approvalDenied: "device pairing approval denied",
+  rejectionDenied: "device pairing rejection denied",
+  removalDenied: "device pairing removal denied",
+  renameDenied: "device pairing rename denied",
+  rotationDenied: "device token rotation denied",
+  revocationDenied: "device token revocation denied",
+  unknownRequestId: "unknown requestId",
+  unknownDeviceId: "unknown deviceId",
+  labelRequired: "label required",
+  /** Close reason (4001) for the live sockets of a removed device or a rotated/revoked token. */
+  deviceRemoved: "device removed",
+  scopeOutsideRoles: (scope: string) => `invalid scope for requested roles: ${scope}`,
+  approvalPolicyChanged: "automatic pairing policy changed; retry pairing or request manual approval",
+  scopeUpgradeDeviceRequired:
+    "device scope upgrade requires a paired browser identity; reopen the Control UI over HTTPS or localhost, then retry",
+  scopeUpgradeUnknownScope: "requested scopes contain an unknown operator scope",
+  scopeUpgradeMustKeepCurrent: "requested scopes must include the connection's current scopes",
+  scopeUpgradeUnavailable: "device scope upgrade is temporarily unavailable",
+  scopeUpgradeNotFound: "scope upgrade expired or not found",
+} as const;

@@ -91,7 +91,7 @@ describe("password mode", () => {
     expect(bad.res.error).toEqual({
       code: "INVALID_REQUEST",
       message: "unauthorized: gateway password mismatch",
-      details: { code: "AUTH_PASSWORD_MISMATCH", authReason: "password_mismatch", recommendedNextStep: "update_auth_credentials" },
+      details: { code: "AUTH_PASSWORD_MISMATCH", authReason: "password_mismatch", canRetryWithDeviceToken: false, recommendedNextStep: "update_auth_credentials" },
     });
     expect(await bad.peer.closed()).toMatchObject({ code: 1008, reason: "unauthorized: gateway password mismatch" });
   });
