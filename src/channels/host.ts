@@ -43,7 +43,7 @@ import {
   type RunTurn,
   type RuntimeStatusPatch,
 } from "./types.ts";
-import { backoffMs, describeError, LruMap, sleep, type BackoffPolicy } from "./util.ts";
+import { AbortedError, backoffMs, describeError, LruMap, sleep, type BackoffPolicy } from "./util.ts";
 
 export const DEFAULT_RESTART: BackoffPolicy = { initialMs: 2_000, maxMs: 300_000, factor: 2, jitter: 0.2 };
 export const DEFAULT_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.1 };
@@ -733,7 +733,7 @@ export class ChannelHost {
       });
       text = result?.text?.trim() ? result.text : undefined;
     } catch (err) {
-      if (signal.aborted) return;
+      if (signal.aborted) throw new AbortedError("stopped during the turn");
       const reason = describeError(err);
       log.warn(`[${account.accountId}] agent turn failed for ${route.sessionKey}: ${reason}`);
       const policy = scope?.errorPolicy ?? account.config.errorPolicy ?? "always";
@@ -743,7 +743,9 @@ export class ChannelHost {
       sup.state.activeRuns = Math.max(0, sup.state.activeRuns - 1);
       sup.state.lastRunActivityAt = this.now();
     }
-    if (text && !signal.aborted) await this.deliver(sup, target, text);
+    // Stopped mid-turn: leave the event queued; it is handled again after the restart.
+    if (signal.aborted) throw new AbortedError("stopped during the turn");
+    if (text) await this.deliver(sup, target, text);
   }
 
   private async deliver(sup: AccountSupervisor, target: ReplyTarget, text: string): Promise<void> {

@@ -102,8 +102,18 @@ export function commandMenu(config: Record<string, any>): Array<{ command: strin
   return out.slice(0, 100);
 }
 
-export function createTelegramPlugin(opts: { retry?: BackoffPolicy } = {}): ChannelPlugin {
+export interface TelegramPluginOptions {
+  /** Backoff between failed polls (default 1 s doubling to 30 s; 429 uses Telegram's retry_after). */
+  retry?: BackoffPolicy;
+  /** Deadline of one getUpdates request (default 45 s). */
+  getUpdatesTimeoutMs?: number;
+  /** Long-poll `timeout` after the first poll (default 30 s). */
+  longPollSeconds?: number;
+}
+
+export function createTelegramPlugin(opts: TelegramPluginOptions = {}): ChannelPlugin {
   const retryPolicy = opts.retry ?? RETRY;
+  const pollOpts = { timeoutMs: opts.getUpdatesTimeoutMs ?? GET_UPDATES_TIMEOUT_MS, longPollSeconds: opts.longPollSeconds ?? LONG_POLL_SECONDS };
 
   const rootHasToken = (root: Record<string, any> | undefined, env: Env) =>
     Boolean(root && (root.botToken !== undefined || root.tokenFile !== undefined || env.TELEGRAM_BOT_TOKEN));
@@ -144,7 +154,7 @@ export function createTelegramPlugin(opts: { retry?: BackoffPolicy } = {}): Chan
         await serveWebhook(ctx, client);
         return;
       }
-      await poll(client, ctx, retryPolicy);
+      await poll(client, ctx, retryPolicy, pollOpts);
     },
 
     async decode(payload, { account, client }) {
@@ -276,7 +286,7 @@ async function bootstrap(client: TelegramClient, ctx: AccountContext): Promise<T
   return me;
 }
 
-async function poll(client: TelegramClient, ctx: AccountContext, retryPolicy: BackoffPolicy): Promise<void> {
+async function poll(client: TelegramClient, ctx: AccountContext, retryPolicy: BackoffPolicy, pollOpts: { timeoutMs: number; longPollSeconds: number }): Promise<void> {
   const { account, log, signal } = ctx;
   const stored = Number(ctx.cursor());
   let offset: number | undefined = Number.isSafeInteger(stored) ? stored + 1 : undefined;
@@ -289,8 +299,8 @@ async function poll(client: TelegramClient, ctx: AccountContext, retryPolicy: Ba
     try {
       updates = await client.api.request(
         "getUpdates",
-        { timeout: confirmed ? LONG_POLL_SECONDS : 0, limit: POLL_LIMIT, allowed_updates: ALLOWED_UPDATES, ...(offset === undefined ? {} : { offset }) },
-        { signal, timeoutMs: GET_UPDATES_TIMEOUT_MS },
+        { timeout: confirmed ? pollOpts.longPollSeconds : 0, limit: POLL_LIMIT, allowed_updates: ALLOWED_UPDATES, ...(offset === undefined ? {} : { offset }) },
+        { signal, timeoutMs: pollOpts.timeoutMs },
       );
       if (!Array.isArray(updates)) throw new TelegramNetworkError("getUpdates", "result is not an array");
     } catch (err) {
