@@ -300,9 +300,29 @@ function dmPolicyChecks(channel: string) {
   });
 }
 
+type WebhookCheck = { webhookUrl?: string; webhookSecret?: unknown; enabled?: boolean; accounts?: Record<string, WebhookCheck | undefined> };
+/** A webhook URL needs a secret (at the root, or on the account). */
+const webhookSecretCheck = z.superRefine((value: WebhookCheck, ctx) => {
+  const hasSecret = (v: unknown) => (typeof v === "string" ? v.trim() !== "" : v !== undefined && v !== null);
+  const rootSecret = hasSecret(value.webhookSecret);
+  if (value.webhookUrl?.trim() && !rootSecret) {
+    ctx.issues.push({ code: "custom", input: value.webhookSecret, path: ["webhookSecret"], message: "channels.telegram.webhookUrl requires channels.telegram.webhookSecret" });
+  }
+  for (const [id, account] of Object.entries(value.accounts ?? {})) {
+    if (!account || account.enabled === false || !account.webhookUrl?.trim()) continue;
+    if (hasSecret(account.webhookSecret) || rootSecret) continue;
+    ctx.issues.push({
+      code: "custom",
+      input: account.webhookSecret,
+      path: ["accounts", id, "webhookSecret"],
+      message: "channels.telegram.accounts.*.webhookUrl requires channels.telegram.webhookSecret or channels.telegram.accounts.*.webhookSecret",
+    });
+  }
+});
+
 const Telegram = z
   .looseObject({ ...TelegramAccount.shape, accounts: opt(z.record(z.string(), opt(TelegramAccount))), defaultAccount: str() })
-  .check(dmPolicyChecks("telegram"));
+  .check(dmPolicyChecks("telegram"), webhookSecretCheck);
 const Discord = z
   .looseObject({ ...DiscordAccount.shape, accounts: opt(z.record(z.string(), opt(DiscordAccount))), defaultAccount: str() })
   .check(dmPolicyChecks("discord"));

@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 const ALICE = 555000111;
-const open = { dmPolicy: "open", allowFrom: ["*"] };
+const open = { dmPolicy: "open" as const, allowFrom: ["*"] };
 
 describe("a rejected token", () => {
   test("401 from getMe blocks that account (shown in status and probe) while the host and other accounts keep working", async () => {
