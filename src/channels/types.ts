@@ -98,8 +98,9 @@ export interface InboundMessage {
     title?: string;
     /** Telegram forum topic id, Discord thread id. */
     threadId?: string;
-    /** Discord: the parent channel of a thread; the guild. */
+    /** Discord: the parent channel of a thread (and its name); the guild. */
     parentId?: string;
+    parentTitle?: string;
     guildId?: string;
   };
   sender: InboundSender;

@@ -263,6 +263,7 @@ export async function decodeDispatch(payload: unknown, account: ResolvedAccount,
   const guildId = typeof d.guild_id === "string" ? d.guild_id : undefined;
   let kind: InboundMessage["chat"]["kind"] = "channel";
   let parentId: string | undefined;
+  let parentTitle: string | undefined;
   let title: string | undefined;
   if (!guildId) {
     const info = await client.channel(d.channel_id);
@@ -278,7 +279,10 @@ export async function decodeDispatch(payload: unknown, account: ResolvedAccount,
     const info = await client.channel(d.channel_id);
     if (info) {
       title = info.name;
-      if (THREAD_TYPES.has(info.type) && typeof info.parent_id === "string") parentId = info.parent_id;
+      if (THREAD_TYPES.has(info.type) && typeof info.parent_id === "string") {
+        parentId = info.parent_id;
+        parentTitle = (await client.channel(parentId))?.name;
+      }
     }
   }
   const mentionIds = Array.isArray(d.mentions) ? d.mentions.map((m: any) => String(m?.id ?? "")) : [];
@@ -293,7 +297,7 @@ export async function decodeDispatch(payload: unknown, account: ResolvedAccount,
     channel: "discord",
     accountId: account.accountId,
     eventId: d.id,
-    chat: { id: d.channel_id, kind, title, parentId, guildId },
+    chat: { id: d.channel_id, kind, title, parentId, parentTitle, guildId },
     sender: {
       id: author.id,
       username: typeof author.username === "string" ? author.username : undefined,
@@ -328,7 +332,10 @@ export function discordGroupScope(account: ResolvedAccount, msg: InboundMessage)
   const channels = entry.channels && typeof entry.channels === "object" && Object.keys(entry.channels).length > 0 ? (entry.channels as Record<string, any>) : undefined;
   let ch: Record<string, any> | undefined;
   if (channels) {
-    const names = [msg.chat.id, msg.chat.parentId, msg.chat.title ? slug(msg.chat.title) : undefined].filter((v): v is string => Boolean(v));
+    // Own entry first (id, then name), then the parent's for a thread.
+    const names = [msg.chat.id, msg.chat.title ? slug(msg.chat.title) : undefined, msg.chat.parentId, msg.chat.parentTitle ? slug(msg.chat.parentTitle) : undefined].filter(
+      (v): v is string => Boolean(v),
+    );
     ch = names.map((n) => channels[n]).find((v) => v && typeof v === "object") ?? channels["*"];
     if (!ch) return { allowlistConfigured: true, matched: false, label };
   }
