@@ -51,6 +51,8 @@ export const DEFAULT_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, f
 export const MAX_EVENT_BYTES = 256 * 1024;
 const ERROR_COOLDOWN_MS = 10 * 60 * 1000;
 const STOP_GRACE_MS = 10_000;
+/** How long a reply waits for typing/ack calls still in flight. */
+const SIDE_CALL_WAIT_MS = 2_000;
 
 export interface ChannelHostOptions {
   config: OpenClawConfig;
@@ -706,13 +708,22 @@ export class ChannelHost {
     sup.state.lastRunActivityAt = now;
     const history = msg.chat.kind === "direct" ? [] : sup.history.take(chatKey);
     const signal = sup.lifeSignal ?? new AbortController().signal;
-    const typing = () => void client.sendTyping(target).catch((err) => log.debug(`[${account.accountId}] typing failed: ${describeError(err)}`));
-    typing();
+    // Side calls (typing, the ack) never delay the turn, but the reply waits (briefly) for those
+    // in flight: a typing call landing after the reply would show "typing…" under the answer.
+    const side = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>) => {
+      side.add(p);
+      void p.finally(() => side.delete(p));
+      return p;
+    };
+    const typing = () => track(client.sendTyping(target).catch((err) => log.debug(`[${account.accountId}] typing failed: ${describeError(err)}`)));
+    const firstTyping = typing();
     const timer = setInterval(typing, plugin.typingIntervalMs);
     timer.unref?.();
     const emoji = ackEmoji(this.config, account);
     if (emoji && ackInScope(this.config, msg, mentioned)) {
-      void client.react(target, emoji).catch((err) => log.debug(`[${account.accountId}] ack reaction failed: ${describeError(err)}`));
+      // After the first typing call, as the original orders them.
+      track(firstTyping.then(() => client.react(target, emoji)).catch((err) => log.debug(`[${account.accountId}] ack reaction failed: ${describeError(err)}`)));
     }
     let text: string | undefined;
     try {
@@ -745,6 +756,7 @@ export class ChannelHost {
     }
     // Stopped mid-turn: leave the event queued; it is handled again after the restart.
     if (signal.aborted) throw new AbortedError("stopped during the turn");
+    if (side.size) await Promise.race([Promise.allSettled([...side]), sleep(SIDE_CALL_WAIT_MS).catch(() => {})]);
     if (text) await this.deliver(sup, target, text);
   }
 
