@@ -219,7 +219,6 @@ async function runDiscord(ctx: AccountContext, retry: BackoffPolicy, invalidSess
     onReady: (d) => {
       if (d?.user && typeof d.user.id === "string") {
         client.rememberMe(d.user as DiscordUser);
-        ctx.status({ bot: { id: d.user.id, username: d.user.username ?? null } });
         log.info(`[${account.accountId}] connected as ${d.user.username ?? d.user.id}`);
       }
     },

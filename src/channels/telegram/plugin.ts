@@ -149,7 +149,6 @@ export function createTelegramPlugin(opts: TelegramPluginOptions = {}): ChannelP
       const log = ctx.log;
       const me = await bootstrap(client, ctx);
       log.info(`[${account.accountId}] starting provider (@${me.username ?? me.id})`);
-      ctx.status({ bot: { id: me.id, username: me.username ?? null } });
       if (account.mode === "webhook") {
         await serveWebhook(ctx, client);
         return;
