@@ -133,7 +133,8 @@ export function chunkText(text: string, limit: number, maxLines?: number): strin
       out.push(rest);
       break;
     }
-    let cut = window.lastIndexOf("\n\n");
+    // The window ends right before a break: cut there.
+    let cut = /\s/.test(rest.charAt(window.length)) ? window.length : window.lastIndexOf("\n\n");
     if (cut < window.length * 0.3) cut = window.lastIndexOf("\n");
     if (cut < window.length * 0.3) cut = window.lastIndexOf(" ");
     if (cut <= 0) cut = window.length;

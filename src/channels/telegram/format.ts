@@ -42,6 +42,7 @@ const INLINE: Rule[] = [
     re: /\[([^\]\n]{1,1000})\]\(\s*<?([^()\s<>]{1,2048})>?(?:\s+"[^"\n]*")?\s*\)/y,
     render: (m, d) => (SAFE_HREF.test(m[2]) ? `<a href="${escapeAttr(m[2])}">${renderInline(m[1], d + 1)}</a>` : `${renderInline(m[1], d + 1)} (${escapeHtml(m[2])})`),
   },
+  { re: /\*\*\*(?=\S)([\s\S]*?\S)\*\*\*(?!\*)/y, render: (m, d) => `<b><i>${renderInline(m[1], d + 1)}</i></b>` },
   { re: /\*\*(?=\S)([\s\S]*?\S)\*\*/y, render: (m, d) => `<b>${renderInline(m[1], d + 1)}</b>` },
   { re: /__(?=\S)([\s\S]*?\S)__(?![A-Za-z0-9_])/y, render: (m, d) => `<b>${renderInline(m[1], d + 1)}</b>` },
   { re: /~~(?=\S)([\s\S]*?\S)~~/y, render: (m, d) => `<s>${renderInline(m[1], d + 1)}</s>` },
