@@ -95,3 +95,14 @@ describe("helpers", () => {
     expect(safeEqual("abcd", "abc")).toBe(false);
   });
 });
+
+describe("agent envelope", () => {
+  test("DMs are the text; group turns label senders and carry the pending context", async () => {
+    const { inboundText, CONTEXT_HEADER, CURRENT_HEADER } = await import("../../src/channels/envelope.ts");
+    const sender = { id: "10", name: "Alice" };
+    expect(inboundText({ chat: { id: "10", kind: "direct" }, sender, text: "hi", history: [] })).toBe("hi");
+    expect(inboundText({ chat: { id: "-1", kind: "group" }, sender, text: "hi", history: [] })).toBe("Alice (10): hi");
+    const history = [{ senderId: "11", sender: "Bob", text: "earlier", messageId: "1", timestamp: 0 }];
+    expect(inboundText({ chat: { id: "-1", kind: "group" }, sender, text: "now", history })).toBe(`${CONTEXT_HEADER}\nBob (11): earlier\n\n${CURRENT_HEADER}\nAlice (10): now`);
+  });
+});
