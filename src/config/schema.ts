@@ -193,10 +193,160 @@ const Models = z.looseObject({
   catalogRefresh: opt(z.looseObject({ enabled: bool(), url: str() })),
 });
 
-/** Top-level trees owned by channels, plugins and features we accept but do not interpret. */
+/*
+ * Chat channels (`channels.*`), DM routing (`session.*`) and command owners (`commands.*`): the
+ * keys the channel host reads are typed; everything else in these trees stays accepted as-is
+ * (other channel plugins, features we do not implement yet).
+ */
+const DmPolicy = z.enum(["pairing", "allowlist", "open", "disabled"]);
+const GroupPolicy = z.enum(["open", "allowlist", "disabled"]);
+const IdList = () => z.optional(z.array(z.union([z.string(), z.number()])));
+const GroupTopic = z.looseObject({
+  requireMention: bool(),
+  groupPolicy: opt(GroupPolicy),
+  enabled: bool(),
+  allowFrom: IdList(),
+  systemPrompt: str(),
+  agentId: str(),
+});
+const TelegramGroup = z.looseObject({
+  requireMention: bool(),
+  groupPolicy: opt(GroupPolicy),
+  enabled: bool(),
+  allowFrom: IdList(),
+  systemPrompt: str(),
+  topics: opt(z.record(z.string(), opt(GroupTopic))),
+});
+/** Keys every channel account shares (policy, history, delivery). */
+const ChannelAccountFields = {
+  name: str(),
+  enabled: bool(),
+  dmPolicy: opt(DmPolicy),
+  allowFrom: IdList(),
+  groupPolicy: opt(GroupPolicy),
+  groupAllowFrom: IdList(),
+  mentionPatterns: opt(z.union([z.array(z.string()), z.looseObject({})])),
+  historyLimit: opt(NonNegativeInt),
+  textChunkLimit: opt(PositiveInt),
+  ackReaction: str(),
+  errorPolicy: opt(z.enum(["always", "once", "silent"])),
+};
+const TelegramAccount = z.looseObject({
+  ...ChannelAccountFields,
+  botToken: opt(SecretInput),
+  tokenFile: str(),
+  apiRoot: opt(z.url()),
+  groups: opt(z.record(z.string(), opt(TelegramGroup))),
+  customCommands: opt(z.array(z.looseObject({ command: z.string(), description: z.string() }))),
+  webhookUrl: str(),
+  webhookSecret: opt(SecretInput),
+  webhookPath: str(),
+  webhookHost: str(),
+  webhookPort: opt(NonNegativeInt),
+});
+const DiscordChannelEntry = z.looseObject({
+  enabled: bool(),
+  requireMention: bool(),
+  users: IdList(),
+  roles: IdList(),
+  systemPrompt: str(),
+});
+const DiscordGuild = z.looseObject({
+  slug: str(),
+  requireMention: bool(),
+  users: IdList(),
+  roles: IdList(),
+  channels: opt(z.record(z.string(), opt(DiscordChannelEntry))),
+});
+const DiscordAccount = z.looseObject({
+  ...ChannelAccountFields,
+  token: opt(SecretInput),
+  applicationId: opt(z.union([z.string(), z.number()])),
+  allowBots: opt(z.union([z.boolean(), z.literal("mentions")])),
+  guilds: opt(z.record(z.string(), opt(DiscordGuild))),
+  dm: opt(z.looseObject({ enabled: bool(), policy: opt(DmPolicy), allowFrom: IdList(), groupEnabled: bool(), groupChannels: IdList() })),
+  maxLinesPerMessage: opt(PositiveInt),
+  suppressEmbeds: bool(),
+  intents: opt(z.union([NonNegativeInt, z.looseObject({})])),
+});
+
+type DmCheck = { dmPolicy?: string; allowFrom?: Array<string | number>; accounts?: Record<string, DmCheck | undefined> };
+const DM_PREFIX: Record<string, RegExp> = { telegram: /^(telegram|tg):/i, discord: /^(discord|user):/i };
+
+/** `dmPolicy` allowlist needs a sender, `open` needs "*" (the original's messages, paths and inheritance). */
+function dmPolicyChecks(channel: string) {
+  const strip = (v: string | number) => String(v).trim().replace(DM_PREFIX[channel] ?? /^$/, "");
+  const check = (root: DmCheck, accountId: string | undefined, ctx: { issues: unknown[] }) => {
+    const account = accountId === undefined ? root : root.accounts?.[accountId];
+    if (!account) return;
+    const policy = account.dmPolicy ?? root.dmPolicy;
+    const allow = (account.allowFrom ?? root.allowFrom ?? []).map(strip).filter(Boolean);
+    const owner = accountId === undefined ? `channels.${channel}` : `channels.${channel}.accounts.*`;
+    const inherited = accountId === undefined ? "" : ` (or channels.${channel}.allowFrom)`;
+    let requirement: string | undefined;
+    if (policy === "allowlist" && allow.length === 0) requirement = "contain at least one sender ID";
+    if (policy === "open" && !allow.includes("*")) requirement = 'include "*"';
+    if (!requirement) return;
+    ctx.issues.push({
+      code: "custom",
+      input: account.allowFrom,
+      path: accountId === undefined ? ["allowFrom"] : ["accounts", accountId, "allowFrom"],
+      message: `${owner}.dmPolicy="${policy}" requires ${owner}.allowFrom${inherited} to ${requirement}`,
+    });
+  };
+  return z.superRefine((value: DmCheck, ctx) => {
+    check(value, undefined, ctx);
+    for (const id of Object.keys(value.accounts ?? {})) check(value, id, ctx);
+  });
+}
+
+type WebhookCheck = { webhookUrl?: string; webhookSecret?: unknown; enabled?: boolean; accounts?: Record<string, WebhookCheck | undefined> };
+/** A webhook URL needs a secret (at the root, or on the account). */
+const webhookSecretCheck = z.superRefine((value: WebhookCheck, ctx) => {
+  const hasSecret = (v: unknown) => (typeof v === "string" ? v.trim() !== "" : v !== undefined && v !== null);
+  const rootSecret = hasSecret(value.webhookSecret);
+  if (value.webhookUrl?.trim() && !rootSecret) {
+    ctx.issues.push({ code: "custom", input: value.webhookSecret, path: ["webhookSecret"], message: "channels.telegram.webhookUrl requires channels.telegram.webhookSecret" });
+  }
+  for (const [id, account] of Object.entries(value.accounts ?? {})) {
+    if (!account || account.enabled === false || !account.webhookUrl?.trim()) continue;
+    if (hasSecret(account.webhookSecret) || rootSecret) continue;
+    ctx.issues.push({
+      code: "custom",
+      input: account.webhookSecret,
+      path: ["accounts", id, "webhookSecret"],
+      message: "channels.telegram.accounts.*.webhookUrl requires channels.telegram.webhookSecret or channels.telegram.accounts.*.webhookSecret",
+    });
+  }
+});
+
+const Telegram = z
+  .looseObject({ ...TelegramAccount.shape, accounts: opt(z.record(z.string(), opt(TelegramAccount))), defaultAccount: str() })
+  .check(dmPolicyChecks("telegram"), webhookSecretCheck);
+const Discord = z
+  .looseObject({ ...DiscordAccount.shape, accounts: opt(z.record(z.string(), opt(DiscordAccount))), defaultAccount: str() })
+  .check(dmPolicyChecks("discord"));
+
+const Channels = z.looseObject({
+  defaults: opt(z.looseObject({ groupPolicy: opt(GroupPolicy) })),
+  telegram: opt(Telegram),
+  discord: opt(Discord),
+});
+
+const Session = z.looseObject({
+  mainKey: str(),
+  dmScope: opt(z.enum(["main", "per-peer", "per-channel-peer", "per-account-channel-peer"])),
+  groupScope: opt(z.enum(["per-group", "main"])),
+});
+
+const Commands = z.looseObject({
+  ownerAllowFrom: IdList(),
+});
+
+/** Top-level trees owned by plugins and features we accept but do not interpret. */
 const OPAQUE_TOP_LEVEL = [
-  "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "messages", "browser", "talk",
-  "diagnostics", "update", "wizard", "secrets", "auth", "bindings", "commands", "mcp", "telemetry",
+  "plugins", "skills", "tools", "hooks", "cron", "messages", "browser", "talk",
+  "diagnostics", "update", "wizard", "secrets", "auth", "bindings", "mcp", "telemetry",
   "identity", "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost",
   "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs",
 ] as const;
@@ -237,6 +387,9 @@ export const ConfigSchema = z.strictObject({
   ),
   agents: opt(Agents),
   models: opt(Models),
+  channels: opt(Channels),
+  session: opt(Session),
+  commands: opt(Commands),
   ...opaque,
 });
 

@@ -74,7 +74,7 @@ const REALISTIC = {
   plugins: { entries: { "memory-core": { enabled: true, config: { any: [1, "two", null] } } } },
   hooks: { internal: { enabled: true } },
   cron: [{ at: "0 * * * *" }],
-  session: "anything",
+  session: { dmScope: "per-channel-peer", identityLinks: { alice: ["telegram:1"] } },
   messages: 42,
   secrets: { providers: { vault: { source: "file", path: "/etc/secrets.json", mode: "json" } } },
 };
@@ -222,7 +222,7 @@ describe("wrong types and enums report the key path", () => {
 });
 
 describe("opaque plugin/channel trees accept anything", () => {
-  const trees = ["channels", "plugins", "skills", "tools", "hooks", "cron", "session", "messages", "browser", "secrets", "auth", "mcp"];
+  const trees = ["plugins", "skills", "tools", "hooks", "cron", "messages", "browser", "secrets", "auth", "mcp"];
   const values: unknown[] = [{ deep: { nested: [1, { x: null }] }, anyKey: true }, [1, "two"], "str", 0, false, null];
   for (const tree of trees) {
     test(tree, () => {
