@@ -50,7 +50,7 @@ import type {
 } from "./params.ts";
 import { ScheduleError, computeNextRunAtMs, normalizeSchedule, type Schedule } from "./schedule.ts";
 import { AutomationStore, ScratchTooLargeError } from "./store.ts";
-import { InvalidTimeZoneError, isoWithOffset } from "./tz.ts";
+import { InvalidTimeZoneError } from "./tz.ts";
 import type {
   AgentTurnPayload,
   CompletionStatus,
@@ -1491,11 +1491,9 @@ export class CronService {
     if (params.agentId) rows = rows.filter((e) => { const j = this.jobs.get(e.jobId); return !j || this.effectiveAgentId(j) === params.agentId; });
     const decorated = rows.map((e) => {
       const out: Record<string, unknown> = { ...e };
+      // The CLI adds tsIso/runAtIso/nextRunAtIso itself; the gateway sends the job name.
       const job = this.jobs.get(e.jobId);
       if (job) out.jobName = job.name;
-      out.tsIso = isoWithOffset(e.ts);
-      if (e.runAtMs !== undefined) out.runAtIso = isoWithOffset(e.runAtMs);
-      if (e.nextRunAtMs !== undefined) out.nextRunAtIso = isoWithOffset(e.nextRunAtMs);
       return out;
     });
     const hasMore = offset + entries.length < total;

@@ -99,7 +99,6 @@ describe("every", () => {
     const runs = h.svc.runs({ id: job.id, limit: 20 }) as any;
     expect(runs.total).toBe(1);
     expect(runs.entries[0]).toMatchObject({ jobId: job.id, action: "finished", status: "ok", jobName: "every-job", durationMs: 0 });
-    expect(runs.entries[0].tsIso).toMatch(/^2026-12-06T00:10:00\.000[+-]\d\d:\d\d$/);
 
     await h.clock.advance(10 * MIN);
     await h.svc.idle();
