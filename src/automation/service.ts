@@ -22,11 +22,8 @@
  *   deleted after success (unless `deleteAfterRun: false`) and disabled otherwise.
  */
 import { createHash, randomUUID } from "node:crypto";
-
-import { CronExpressionError } from "./cron-expr.ts";
 import { sleepOn, systemClock, type Clock, type TimerHandle } from "./clock.ts";
 import {
-  NO_CHANNEL_ERROR,
   RUN_INTERRUPTED_ERROR,
   RUN_OVERRUN_ERROR,
   invalidParams,
@@ -43,21 +40,17 @@ import type {
   CronRunsParams,
   CronScratchSetParams,
   CronUpdateParams,
-  DeliveryPatchInput,
-  PayloadInput,
-  PayloadPatchInput,
-  ScheduleInput,
 } from "./params.ts";
-import { ScheduleError, computeNextRunAtMs, normalizeSchedule, type Schedule } from "./schedule.ts";
+import { computeNextRunAtMs, type Schedule } from "./schedule.ts";
+import { deliverRunResult, deliveryPreview, failureAlertPolicy, sendNotice, type DeliverFn, type DeliveryOutcome, type DeliveryRequest, type RoutePreviewFn, type WebhookFn } from "./delivery.ts";
+import { checkTargetAndPayload, definitionRevision, patchDelivery, patchPayload, payloadFromInput, scheduleFromInput } from "./jobs.ts";
 import { AutomationStore, ScratchTooLargeError } from "./store.ts";
-import { InvalidTimeZoneError } from "./tz.ts";
 import type {
   AgentTurnPayload,
   CompletionStatus,
   CronJob,
   Delivery,
   DeliveryStatus,
-  DeliveryTrace,
   FailureAlert,
   Payload,
   RunDiagnostics,
@@ -69,6 +62,9 @@ import type {
 } from "./types.ts";
 
 // --- injected collaborators -----------------------------------------------------------------
+
+export type { DeliverFn, DeliveryRequest, DeliveryResult, RoutePreviewFn, WebhookFn } from "./delivery.ts";
+export { isSilentReply } from "./delivery.ts";
 
 export interface AgentTurnRequest {
   jobId: string;
@@ -106,42 +102,6 @@ export interface AgentTurnResult {
 
 /** Runs one agent turn; throws (or rejects) on failure. Must honour `signal`. */
 export type AgentTurnExecutor = (req: AgentTurnRequest) => Promise<AgentTurnResult>;
-
-export interface DeliveryRequest {
-  jobId: string;
-  runId?: string;
-  agentId: string;
-  /** "last" = the agent's most recent external conversation. */
-  channel: string;
-  to?: string;
-  accountId?: string;
-  threadId?: string | number;
-  text: string;
-  /** Why this message goes out: the run's output, a failure alert or a recovery notice. */
-  purpose: "result" | "failure-alert" | "recovery";
-}
-
-export interface DeliveryResult {
-  /** false when the route could not be resolved (nothing was sent). */
-  resolved: boolean;
-  delivered: boolean;
-  channel?: string;
-  to?: string;
-  error?: string;
-  /** The send may or may not have reached the recipient. */
-  uncertain?: boolean;
-}
-
-/** Sends a message to a chat channel target. Absent while the gateway has no channels. */
-export type DeliverFn = (req: DeliveryRequest) => Promise<DeliveryResult>;
-
-/** Resolves an announce route without sending, for delivery previews. */
-export type RoutePreviewFn = (req: { agentId: string; channel: string; to?: string; accountId?: string }) =>
-  | { ok: true; channel: string; to?: string; source: "explicit" | "last" }
-  | { ok: false; error: string };
-
-/** POSTs a webhook delivery; absent = webhook delivery unavailable. */
-export type WebhookFn = (req: { url: string; body: unknown }) => Promise<{ ok: boolean; status?: number; error?: string }>;
 
 export interface SystemEventRequest {
   jobId: string;
@@ -213,7 +173,6 @@ export const MAX_CONSECUTIVE_FAILURES = 10;
 export const MAX_TRANSIENT_RETRIES = 3;
 export const MAX_MANUAL_QUEUE = 16;
 const SUMMARY_MAX_CHARS = 4000;
-const SILENT_TOKEN = "NO_REPLY";
 
 const TRANSIENT_PATTERNS = [
   /rate.?limit|too many requests|\b429\b|quota/i,
@@ -227,11 +186,6 @@ export function isTransientError(message: string): boolean {
   return TRANSIENT_PATTERNS.some((p) => p.test(message));
 }
 
-/** `NO_REPLY` (any case, optional edge punctuation or quotes): intentional silence. */
-export function isSilentReply(text: string): boolean {
-  const t = text.trim().replace(/^["'`*_\s]+|["'`*_.!\s]+$/g, "");
-  return t.toUpperCase() === SILENT_TOKEN;
-}
 
 function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
@@ -242,10 +196,6 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function definitionRevision(job: CronJob): string {
-  const { state: _s, createdAtMs: _c, updatedAtMs: _u, ...definition } = job;
-  return `sha256:${createHash("sha256").update(JSON.stringify(definition)).digest("base64url")}`;
-}
 
 function isRecurring(job: CronJob): boolean {
   return job.schedule.kind !== "at";
@@ -276,17 +226,6 @@ interface ActiveRun {
   controller: AbortController;
   /** The slot after the one running (scheduled runs): passing it while running is an overrun. */
   nextSlot?: number;
-}
-
-interface DeliveryOutcome {
-  delivered: boolean;
-  deliveryStatus: DeliveryStatus;
-  completion: CompletionStatus;
-  deliveryError?: string;
-  suppression?: string;
-  trace?: DeliveryTrace;
-  /** A route that could not be resolved fails the run (unless best-effort). */
-  failsRun?: boolean;
 }
 
 interface Outcome {
@@ -709,7 +648,7 @@ export class CronService {
     };
     if (result.skipped) return { status: "skipped", completion: "unknown", error: result.skipped, ...base };
     const text = typeof result.text === "string" ? result.text : "";
-    const delivery = await this.deliverResult(job, agentId, text, run);
+    const delivery = await deliverRunResult(this.opts, { job, agentId, text, runId: run.runId });
     const failed = delivery.failsRun === true;
     return {
       status: failed ? "error" : "ok",
@@ -749,78 +688,6 @@ export class CronService {
     await Promise.race([settled, grace.promise]);
     grace.cancel();
     throw new Error(message);
-  }
-
-  private routeIntent(d: Delivery): NonNullable<DeliveryTrace["intended"]> {
-    const channel = d.channel ?? "last";
-    const intended: NonNullable<DeliveryTrace["intended"]> = { channel, to: d.to ?? null, source: channel === "last" ? "last" : "explicit" };
-    if (d.accountId) intended.accountId = d.accountId;
-    if (d.threadId !== undefined) intended.threadId = d.threadId;
-    return intended;
-  }
-
-  private async deliverResult(job: CronJob, agentId: string, text: string, run: ActiveRun): Promise<DeliveryOutcome> {
-    const d = job.delivery;
-    if (!d) return { delivered: false, deliveryStatus: "not-requested", completion: "succeeded" };
-    const intended = this.routeIntent(d);
-    if (d.mode === "none") {
-      return { delivered: false, deliveryStatus: "not-requested", completion: "succeeded", trace: { intended, fallbackUsed: false, delivered: false } };
-    }
-    const suppressed = !text.trim() ? "empty" : isSilentReply(text) ? "silent" : undefined;
-    if (suppressed) {
-      return {
-        delivered: false,
-        deliveryStatus: "not-delivered",
-        completion: "succeeded",
-        suppression: suppressed,
-        trace: { intended, fallbackUsed: false, delivered: false },
-      };
-    }
-    const best = d.bestEffort === true;
-    const unresolved = (error: string): DeliveryOutcome => ({
-      delivered: false,
-      deliveryStatus: "not-delivered",
-      completion: best ? "succeeded" : "failed",
-      deliveryError: error,
-      failsRun: !best,
-      trace: { intended, resolved: { ok: false, to: null, source: intended.source, error }, fallbackUsed: false, delivered: false },
-    });
-    if (d.mode === "webhook") {
-      if (!this.opts.postWebhook) return unresolved("webhook delivery is not available on this gateway");
-      const res = await this.opts.postWebhook({ url: d.to!, body: { jobId: job.id, runId: run.runId, summary: text } }).catch((e) => ({ ok: false, error: errorMessage(e) }));
-      return res.ok
-        ? { delivered: true, deliveryStatus: "delivered", completion: "succeeded", trace: { intended: { to: d.to, source: "explicit" }, delivered: true } }
-        : { delivered: false, deliveryStatus: "not-delivered", completion: best ? "succeeded" : "failed", deliveryError: res.error ?? `webhook answered ${"status" in res ? res.status : "an error"}` };
-    }
-    if (!this.opts.deliver) return unresolved(NO_CHANNEL_ERROR);
-    let res: DeliveryResult;
-    try {
-      res = await this.opts.deliver({
-        jobId: job.id,
-        runId: run.runId,
-        agentId,
-        channel: intended.channel!,
-        to: d.to,
-        accountId: d.accountId,
-        threadId: d.threadId,
-        text,
-        purpose: "result",
-      });
-    } catch (err) {
-      res = { resolved: true, delivered: false, error: errorMessage(err), uncertain: true };
-    }
-    if (!res.resolved) return unresolved(res.error ?? NO_CHANNEL_ERROR);
-    const resolved = { ok: true as const, channel: res.channel ?? intended.channel, to: res.to ?? d.to ?? null, source: intended.source };
-    if (res.delivered) {
-      return { delivered: true, deliveryStatus: "delivered", completion: "succeeded", trace: { intended, resolved, fallbackUsed: false, delivered: true } };
-    }
-    return {
-      delivered: false,
-      deliveryStatus: res.uncertain ? "unknown" : "not-delivered",
-      completion: best ? "succeeded" : res.uncertain ? "unknown" : "failed",
-      deliveryError: res.error ?? "delivery failed",
-      trace: { intended, resolved, fallbackUsed: false, delivered: false },
-    };
   }
 
   private naturalNext(job: CronJob, now: number): number | undefined {
@@ -962,36 +829,13 @@ export class CronService {
 
   // --- failure alerts -------------------------------------------------------------------------
 
-  private alertPolicy(job: CronJob): { after: number; cooldownMs: number; includeSkipped: boolean; route?: { channel: string; to?: string; accountId?: string; mode: "announce" | "webhook" } } | undefined {
-    if (job.failureAlert === false) return undefined;
-    const global = this.cfg().failureAlert;
-    const own = job.failureAlert && typeof job.failureAlert === "object" ? (job.failureAlert as FailureAlert) : undefined;
-    if (!own && global?.enabled === false) return undefined;
-    if (!own && job.delivery?.bestEffort) return undefined;
-    const fd = job.delivery?.failureDestination;
-    const pick = <K extends "channel" | "to" | "accountId" | "mode">(k: K) => own?.[k] ?? fd?.[k] ?? global?.[k];
-    let route: { channel: string; to?: string; accountId?: string; mode: "announce" | "webhook" } | undefined;
-    const channel = pick("channel");
-    const to = pick("to");
-    const mode = (pick("mode") ?? "announce") as "announce" | "webhook";
-    if (channel || to) route = { channel: channel ?? "last", to, accountId: pick("accountId"), mode };
-    else if (job.delivery?.mode === "announce") route = { channel: job.delivery.channel ?? "last", to: job.delivery.to, accountId: job.delivery.accountId, mode: "announce" };
-    if (!route && !own && !global) return undefined;
-    return {
-      after: own?.after ?? global?.after ?? 2,
-      cooldownMs: own?.cooldownMs ?? global?.cooldownMs ?? 3_600_000,
-      includeSkipped: own?.includeSkipped ?? global?.includeSkipped ?? false,
-      route,
-    };
-  }
-
   /**
    * Failure notification after `after` consecutive errors (cooldown per job), one recovery
    * notice after the next success. Sent fire-and-forget; the status recorded is what is known
    * when the run is written ("unknown" while the send is in flight).
    */
   private maybeAlert(job: CronJob, outcome: Outcome, now: number): DeliveryStatus | undefined {
-    const policy = this.alertPolicy(job);
+    const policy = failureAlertPolicy(job, this.cfg().failureAlert);
     const s = job.state as CronJob["state"] & { lastFailureAlertAtMs?: number; failureIncidentOpen?: boolean };
     if (!policy) return undefined;
     const failing = outcome.status === "error" || (policy.includeSkipped && outcome.status === "skipped");
@@ -1010,17 +854,7 @@ export class CronService {
       s.failureIncidentOpen = false;
     }
     if (!text || !policy.route) return text ? "not-delivered" : undefined;
-    const route = policy.route;
-    const send =
-      route.mode === "webhook"
-        ? this.opts.postWebhook && route.to
-          ? this.opts.postWebhook({ url: route.to, body: { jobId: job.id, kind: purpose, text, runAtMs: s.lastRunAtMs } }).then((r) => r.ok)
-          : Promise.resolve(false)
-        : this.opts.deliver
-          ? this.opts
-              .deliver({ jobId: job.id, agentId: this.effectiveAgentId(job), channel: route.channel, to: route.to, accountId: route.accountId, text, purpose })
-              .then((r) => r.delivered)
-          : Promise.resolve(false);
+    const send = sendNotice(this.opts, { job, agentId: this.effectiveAgentId(job), route: policy.route, text, purpose });
     send
       .then((ok) => {
         const current = this.jobs.get(job.id);
@@ -1062,22 +896,8 @@ export class CronService {
 
   /** Dry-run delivery route (`deliveryPreview`): where a run's output would go. */
   deliveryPreview(job: CronJob): { label: string; detail: string } {
-    const d = job.delivery;
-    if (!d || d.mode === "none") return { label: "not requested", detail: "not requested" };
-    if (d.mode === "webhook") {
-      return this.opts.postWebhook
-        ? { label: `webhook -> ${d.to}`, detail: `POST ${d.to}` }
-        : { label: `webhook -> ${d.to}`, detail: `${d.to} -> will fail-closed: webhook delivery is not available on this gateway` };
-    }
-    const channel = d.channel ?? "last";
-    const label = `announce -> ${channel}${d.to ? `:${d.to}` : ""}`;
-    const preview = this.opts.previewRoute?.({ agentId: this.effectiveAgentId(job), channel, to: d.to, accountId: d.accountId });
-    if (!preview) return { label, detail: `${channel} -> no route, will fail-closed: ${NO_CHANNEL_ERROR}` };
-    if (!preview.ok) return { label, detail: `${channel} -> no route, will fail-closed: ${preview.error}` };
-    return { label, detail: `${preview.source} -> ${preview.channel}${preview.to ? `:${preview.to}` : ""}` };
+    return deliveryPreview(this.opts, job, this.effectiveAgentId(job));
   }
-
-  // --- RPC core -------------------------------------------------------------------------------
 
   private requireJob(id: string, method: "get" | "other" = "other"): CronJob {
     const job = this.jobs.get(id);
@@ -1196,55 +1016,6 @@ export class CronService {
     }
   }
 
-  private normalizeScheduleFor(method: string, input: ScheduleInput, now: number): Schedule {
-    if (input.kind === "on-exit" || input.kind === "stream") {
-      throw invalidRequest(`schedule.kind "${input.kind}" is not supported by this gateway (supported: at, every, cron)`);
-    }
-    try {
-      return normalizeSchedule(input, now);
-    } catch (err) {
-      if (err instanceof CronExpressionError || err instanceof InvalidTimeZoneError) throw invalidParams(method, err.message);
-      if (err instanceof ScheduleError) {
-        if (input.kind === "at") throw invalidRequest(err.message);
-        throw invalidParams(method, err.message);
-      }
-      throw err;
-    }
-  }
-
-  private checkPayloadKind(kind: string): void {
-    if (kind === "command" || kind === "script") {
-      throw invalidRequest(`payload.kind "${kind}" is not supported by this gateway (supported: systemEvent, agentTurn)`);
-    }
-  }
-
-  private checkTargetAndPayload(method: string, target: SessionTarget, payload: Payload, delivery: Delivery | undefined, sessionKey: string | undefined): void {
-    if (target === "main") {
-      if (payload.kind !== "systemEvent") throw invalidParams(method, 'main cron jobs require payload.kind="systemEvent" or "script"');
-      if (delivery && delivery.mode === "announce") {
-        throw invalidRequest("main-session jobs deliver through the main session; use an isolated job with announce delivery for chat output");
-      }
-      return;
-    }
-    if (payload.kind !== "agentTurn") {
-      throw invalidRequest(`isolated cron jobs require payload.kind="agentTurn", "command", or "script"; script payloads do not support current/session targets`);
-    }
-    if (target === "current" && !sessionKey) throw invalidParams(method, 'sessionTarget "current" requires sessionKey');
-  }
-
-  private buildPayload(input: PayloadInput): Payload {
-    this.checkPayloadKind(input.kind);
-    if (input.kind === "systemEvent") return { kind: "systemEvent", text: input.text, ...(input.toolsAllow ? { toolsAllow: input.toolsAllow } : {}) };
-    const p = input as AgentTurnPayload;
-    const out: AgentTurnPayload = { kind: "agentTurn", message: p.message };
-    for (const key of ["model", "fallbacks", "thinking", "timeoutSeconds", "allowUnsafeExternalContent", "lightContext", "toolsAllowIsDefault"] as const) {
-      if (p[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = p[key];
-    }
-    // Operator-created jobs without an explicit tool list store the unrestricted policy.
-    out.toolsAllow = p.toolsAllow ?? ["*"];
-    return out;
-  }
-
   /** `cron.add`; with a `declarationKey` it converges an existing job instead of duplicating it. */
   add(params: CronAddParams): Record<string, unknown> {
     const method = "cron.add";
@@ -1253,14 +1024,14 @@ export class CronService {
     if (params.pacing) throw invalidRequest("pacing is not supported by this gateway");
     if (params.declarationKey?.startsWith("heartbeat:")) throw invalidRequest("heartbeat monitor jobs are managed by the gateway; edit agents.*.heartbeat instead");
     this.checkAgent(method, params.agentId);
-    const payload = this.buildPayload(params.payload);
-    const schedule = this.normalizeScheduleFor(method, params.schedule, now);
+    const payload = payloadFromInput(params.payload);
+    const schedule = scheduleFromInput(method, params.schedule, now);
     const sessionKey = params.sessionKey ?? undefined;
     const target: SessionTarget =
       (params.sessionTarget as SessionTarget | undefined) ?? (payload.kind === "systemEvent" ? "main" : sessionKey ? "current" : "isolated");
     let delivery: Delivery | undefined = params.delivery ? ({ ...params.delivery } as Delivery) : undefined;
     if (!delivery && target !== "main" && payload.kind === "agentTurn") delivery = { mode: "announce" };
-    this.checkTargetAndPayload(method, target, payload, delivery, sessionKey);
+    checkTargetAndPayload(method, target, payload, delivery, sessionKey);
 
     if (params.declarationKey) {
       const existing = [...this.jobs.values()].find((j) => j.declarationKey === params.declarationKey);
@@ -1306,41 +1077,6 @@ export class CronService {
     return view;
   }
 
-  private applyPayloadPatch(job: CronJob, patch: PayloadPatchInput): Payload {
-    this.checkPayloadKind(patch.kind);
-    const current = job.payload;
-    if (current.kind === patch.kind) {
-      const out = { ...current } as Record<string, unknown>;
-      for (const [k, v] of Object.entries(patch)) {
-        if (v === null) delete out[k];
-        else if (v !== undefined) out[k] = v;
-      }
-      if (out.kind === "agentTurn" && out.toolsAllow === undefined) out.toolsAllow = ["*"];
-      return out as unknown as Payload;
-    }
-    // A different kind replaces the payload and must be complete.
-    if (patch.kind === "systemEvent") {
-      if (!patch.text) throw invalidParams("cron.update", "at /patch/payload: must have required property 'text'");
-      return { kind: "systemEvent", text: patch.text };
-    }
-    const p = patch as Extract<PayloadPatchInput, { kind: "agentTurn" }>;
-    if (!p.message) throw invalidParams("cron.update", "at /patch/payload: must have required property 'message'");
-    const out: Record<string, unknown> = { kind: "agentTurn" };
-    for (const [k, v] of Object.entries(p)) if (v !== null && v !== undefined) out[k] = v;
-    out.toolsAllow ??= ["*"];
-    return out as unknown as Payload;
-  }
-
-  private applyDeliveryPatch(current: Delivery | undefined, patch: DeliveryPatchInput): Delivery {
-    const out: Record<string, unknown> = { ...(current ?? { mode: "announce" }) };
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === null) delete out[k];
-      else if (v !== undefined) out[k] = v;
-    }
-    if (out.mode === "webhook" && !out.to) throw invalidParams("cron.update", "at /patch/delivery: webhook delivery requires to");
-    return out as unknown as Delivery;
-  }
-
   /** `cron.update`. */
   update(params: CronUpdateParams): Record<string, unknown> {
     const method = "cron.update";
@@ -1372,8 +1108,8 @@ export class CronService {
     if (patch.deleteAfterRun !== undefined) next.deleteAfterRun = patch.deleteAfterRun;
     if (patch.wakeMode !== undefined) next.wakeMode = patch.wakeMode;
     if (patch.sessionTarget !== undefined) next.sessionTarget = patch.sessionTarget as SessionTarget;
-    if (patch.payload !== undefined) next.payload = this.applyPayloadPatch(next, patch.payload);
-    if (patch.delivery !== undefined) next.delivery = this.applyDeliveryPatch(next.delivery, patch.delivery);
+    if (patch.payload !== undefined) next.payload = patchPayload(next.payload, patch.payload);
+    if (patch.delivery !== undefined) next.delivery = patchDelivery(next.delivery, patch.delivery);
     if (patch.failureAlert === null) delete next.failureAlert;
     else if (patch.failureAlert !== undefined) {
       if (patch.failureAlert === false) next.failureAlert = false;
@@ -1388,14 +1124,14 @@ export class CronService {
     }
     let scheduleChanged = false;
     if (patch.schedule !== undefined) {
-      next.schedule = this.normalizeScheduleFor(method, patch.schedule, now);
+      next.schedule = scheduleFromInput(method, patch.schedule, now);
       scheduleChanged = true;
       next.state.scheduleActivatedAtMs = now;
       if (next.schedule.kind === "at" && next.deleteAfterRun === undefined) next.deleteAfterRun = true;
     }
     if (next.payload.kind === "agentTurn") next.scheduledToolPolicy ??= { version: 1, mode: "trusted" };
     else delete next.scheduledToolPolicy;
-    this.checkTargetAndPayload(method, next.sessionTarget, next.payload, next.delivery, next.sessionKey);
+    checkTargetAndPayload(method, next.sessionTarget, next.payload, next.delivery, next.sessionKey);
     const wasEnabled = job.enabled;
     if (patch.enabled !== undefined) next.enabled = patch.enabled;
     if (next.enabled && !wasEnabled) {

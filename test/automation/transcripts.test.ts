@@ -4,7 +4,7 @@
  * schemas, and our answers must carry the same fields (names and JSON types).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Automation } from "../../src/automation/index.ts";
 import type { AutomationMethodDef } from "../../src/automation/rpc.ts";
@@ -208,6 +208,23 @@ describe("requests the official CLI sends parse and answer with the original's f
       expect(call("set-heartbeats", ex.params)).toEqual(ex.payload);
     }
   });
+});
+
+test("every request the official CLI sent in the captures parses with our schemas", () => {
+  const { auto } = setup();
+  const defs = new Map(auto.methods().map((m) => [m.name, m] as [string, AutomationMethodDef]));
+  let checked = 0;
+  for (const file of readdirSync(DIR).filter((f) => f.endsWith(".jsonl"))) {
+    for (const f of frames(file.replace(/\.jsonl$/, ""))) {
+      if (f.dir !== "c2s" || f.data?.type !== "req") continue;
+      const def = defs.get(f.data.method);
+      if (!def) continue;
+      const parsed = def.params.safeParse(f.data.params ?? {});
+      expect([file, f.data.method, parsed.success]).toEqual([file, f.data.method, true]);
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThan(40);
 });
 
 describe("events", () => {
