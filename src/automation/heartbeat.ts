@@ -429,6 +429,8 @@ function truncatePreview(text: string | undefined): string | undefined {
 export class HeartbeatRunner {
   readonly clock: Clock;
   private readonly running = new Set<string>();
+  private readonly controllers = new Set<AbortController>();
+  private stopped = false;
 
   constructor(private readonly opts: HeartbeatRunnerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -456,7 +458,14 @@ export class HeartbeatRunner {
     return `agent:${hb.agentId}:main`;
   }
 
+  /** Abort heartbeat turns in flight; nothing is recorded after this (the database may close). */
+  stop(): void {
+    this.stopped = true;
+    for (const c of this.controllers) c.abort(new Error("gateway stopping"));
+  }
+
   private record(event: HeartbeatEvent): HeartbeatEvent {
+    if (this.stopped) return event;
     this.opts.store.setKv(KV_LAST, event);
     try {
       this.opts.emit?.("heartbeat", event);
@@ -473,6 +482,7 @@ export class HeartbeatRunner {
    */
   async run(agentId: string, source: HeartbeatSource, opts: { sessionKey?: string; signal?: AbortSignal } = {}): Promise<HeartbeatEvent> {
     const started = this.clock.now();
+    if (this.stopped) return { ts: started, status: "skipped", reason: "disabled" };
     const cfg = this.opts.config();
     const hb = resolveHeartbeat(cfg, agentId) ?? (source !== "interval" ? resolveOneForWake(cfg, agentId) : undefined);
     const sessionKey = hb ? this.sessionKeyFor(hb, opts.sessionKey) : `agent:${agentId}:main`;
@@ -525,6 +535,7 @@ export class HeartbeatRunner {
     if (scratch && scratch.trim()) parts.push(`Heartbeat monitor scratch:\n${scratch.trim()}`);
     if (pending.length) parts.push(formatSystemEvents(pending));
     const controller = new AbortController();
+    this.controllers.add(controller);
     const relay = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", relay);
     const sessionId = crypto.randomUUID();
@@ -546,6 +557,7 @@ export class HeartbeatRunner {
       });
     } finally {
       signal?.removeEventListener("abort", relay);
+      this.controllers.delete(controller);
     }
     const durationMs = this.clock.now() - started;
     const base = { ts: this.clock.now(), durationMs };

@@ -147,8 +147,10 @@ export class Automation {
     convergeHeartbeatJobs(this.cron, this.deps.config(), this.deps.schedulerSeed);
   }
 
+  /** Stop timers and abandon work in flight; call before closing the database. */
   stop(): void {
     this.cron.stop();
+    this.heartbeat.stop();
   }
 
   /** After a config reload: heartbeat monitors follow `agents.*.heartbeat`; cron re-arms. */
@@ -229,6 +231,7 @@ export class Automation {
 }
 
 export { CronService } from "./service.ts";
+export { createPreflight, probeUrl, type Preflight, type ProviderEndpoint } from "./preflight.ts";
 export { HeartbeatRunner, migrateHeartbeatFile, heartbeatHealth, heartbeatAgents } from "./heartbeat.ts";
 export type { AgentTurnExecutor, AgentTurnRequest, AgentTurnResult, DeliverFn, DeliveryRequest, DeliveryResult } from "./service.ts";
 export type { AutomationMethodDef } from "./rpc.ts";
