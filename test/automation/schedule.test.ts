@@ -15,7 +15,7 @@ import {
   staggerOffsetMs,
 } from "../../src/automation/schedule.ts";
 import { CronExpressionError } from "../../src/automation/cron-expr.ts";
-import { InvalidTimeZoneError } from "../../src/automation/tz.ts";
+import { InvalidTimeZoneError, isoWithOffset } from "../../src/automation/tz.ts";
 
 describe("durations", () => {
   test("units, composites, default unit", () => {
@@ -118,4 +118,11 @@ describe("next run, against the original's captures", () => {
     expect(computeNextRunAtMs(job, 1796515145522)).toBe(1796516345267);
     expect(computeNextRunAtMs(job, 1796516345267)).toBeUndefined();
   });
+});
+
+test("ISO with the zone's offset (the CLI's tsIso / runAtIso form)", () => {
+  expect(isoWithOffset(1796515203970, "UTC")).toBe("2026-12-06T00:00:03.970+00:00");
+  expect(isoWithOffset(1796515203970, "Europe/Berlin")).toBe("2026-12-06T01:00:03.970+01:00");
+  expect(isoWithOffset(Date.parse("2026-07-01T12:00:00Z"), "America/New_York")).toBe("2026-07-01T08:00:00.000-04:00");
+  expect(isoWithOffset(Date.parse("2026-07-01T12:00:00Z"), "Asia/Kathmandu")).toBe("2026-07-01T17:45:00.000+05:45");
 });
