@@ -143,6 +143,121 @@ const Gateway = z.strictObject({
 
 const ModelRef = z.union([z.string(), z.looseObject({ primary: str(), fallbacks: strList() })]);
 
+// --- automation: agents.*.heartbeat, cron, hooks (strict, as the original's schema) ---------
+
+/** `10m`, `1h30m`, `1.5h`, or a bare number in the field's default unit. */
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d)?|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$/i;
+const Duration = (message: string) => z.string().check(z.refine((v) => DURATION.test(v.trim()), message));
+const HHMM = /^([01]\d|2[0-3]|24):([0-5]\d)$/;
+
+const ActiveHours = z
+  .strictObject({ start: str(), end: str(), timezone: str() })
+  .check(
+    z.superRefine((v, ctx) => {
+      for (const key of ["start", "end"] as const) {
+        const raw = v[key];
+        if (raw === undefined) continue;
+        if (!HHMM.test(raw)) ctx.addIssue({ code: "custom", path: [key], message: 'invalid time (use "HH:MM" 24h format)' });
+        else if (raw.startsWith("24:") && raw !== "24:00") ctx.addIssue({ code: "custom", path: [key], message: "invalid time (24:00 is the only allowed 24:xx value)" });
+        else if (raw === "24:00" && key === "start") ctx.addIssue({ code: "custom", path: [key], message: "invalid time (start cannot be 24:00)" });
+      }
+    }),
+  );
+
+const HeartbeatFields = {
+  every: opt(Duration("invalid duration (use ms, s, m, h)")),
+  activeHours: opt(ActiveHours),
+  model: str(),
+  session: str(),
+  /** owner (default) | last | none | a channel id. */
+  target: str(),
+  directPolicy: opt(z.enum(["allow", "block"])),
+  to: str(),
+  accountId: str(),
+  prompt: str(),
+  timeoutSeconds: opt(z.number().check(z.int(), z.positive())),
+  lightContext: bool(),
+  isolatedSession: bool(),
+};
+const Heartbeat = z.strictObject(HeartbeatFields);
+/** Defaults also name the ambient heartbeat owner. */
+const DefaultsHeartbeat = z.strictObject({ ...HeartbeatFields, agentId: opt(z.string().check(z.minLength(1))) });
+
+const Cron = z.strictObject({
+  enabled: bool(),
+  skipMissedJobs: bool(),
+  triggers: opt(z.strictObject({ enabled: bool() })),
+  webhookToken: opt(SecretInput),
+  webhookSsrfPolicy: opt(z.looseObject({})),
+  /** Duration (default unit h) or false; "0h" also disables pruning. */
+  sessionRetention: opt(z.union([Duration("invalid duration (use ms, s, m, h, d)"), z.literal(false)])),
+  failureAlert: opt(
+    z.strictObject({
+      enabled: bool(),
+      after: opt(z.number().check(z.int(), z.minimum(1))),
+      cooldownMs: opt(z.number().check(z.int(), z.minimum(0))),
+      includeSkipped: bool(),
+      mode: opt(z.enum(["announce", "webhook"])),
+      accountId: str(),
+      channel: str(),
+      to: str(),
+    }),
+  ),
+});
+
+const HookMapping = z.strictObject({
+  id: str(),
+  match: opt(z.looseObject({ path: str(), source: str() })),
+  action: opt(z.enum(["wake", "agent"])),
+  wakeMode: opt(z.enum(["now", "next-heartbeat"])),
+  name: str(),
+  agentId: str(),
+  sessionKey: str(),
+  sessionMode: opt(z.enum(["isolated", "persistent"])),
+  messageTemplate: str(),
+  textTemplate: str(),
+  forEach: opt(z.string().check(z.regex(/^[^.[\]]+$/, "forEach must be a top-level payload key"))),
+  deliver: bool(),
+  allowUnsafeExternalContent: bool(),
+  channel: opt(z.string().check(z.minLength(1))),
+  to: str(),
+  model: str(),
+  thinking: str(),
+  timeoutSeconds: opt(z.number().check(z.int(), z.positive())),
+  transform: opt(z.strictObject({ module: z.string(), export: str() })),
+});
+
+const Hooks = z
+  .strictObject({
+    enabled: bool(),
+    path: str(),
+    /** A plain string: SecretRefs are not supported here (as the original). */
+    token: str(),
+    defaultSessionKey: str(),
+    allowRequestSessionKey: bool(),
+    allowedSessionKeyPrefixes: strList(),
+    allowedAgentIds: strList(),
+    presets: strList(),
+    transformsDir: str(),
+    mappings: opt(z.array(HookMapping)),
+    gmail: Opaque(),
+    internal: Opaque(),
+  })
+  .check(
+    z.superRefine((hooks, ctx) => {
+      const hasDefault = Boolean(hooks.defaultSessionKey?.trim());
+      (hooks.mappings ?? []).forEach((m, index) => {
+        if ((m.action ?? "agent") === "agent" && m.sessionMode === "persistent" && !m.sessionKey?.trim() && !hasDefault && !m.transform) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["mappings", index, "sessionKey"],
+            message: "persistent hook mappings require sessionKey, hooks.defaultSessionKey, or a transform",
+          });
+        }
+      });
+    }),
+  );
+
 const AgentFields = {
   default: bool(),
   name: str(),
@@ -154,10 +269,10 @@ const AgentFields = {
 const AgentId = z.string().check(z.regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i, "invalid agent id"));
 
 const Agents = z.looseObject({
-  defaults: opt(z.looseObject({ ...AgentFields })),
-  entries: opt(z.record(AgentId, z.looseObject({ ...AgentFields }))),
+  defaults: opt(z.looseObject({ ...AgentFields, heartbeat: opt(DefaultsHeartbeat) })),
+  entries: opt(z.record(AgentId, z.looseObject({ ...AgentFields, heartbeat: opt(Heartbeat) }))),
   /** Legacy (seed-era) array form, accepted as entries. */
-  list: opt(z.array(z.looseObject({ id: AgentId, ...AgentFields }))),
+  list: opt(z.array(z.looseObject({ id: AgentId, ...AgentFields, heartbeat: opt(Heartbeat) }))),
   ownership: Opaque(),
 });
 
@@ -345,7 +460,7 @@ const Commands = z.looseObject({
 
 /** Top-level trees owned by plugins and features we accept but do not interpret. */
 const OPAQUE_TOP_LEVEL = [
-  "plugins", "skills", "tools", "hooks", "cron", "messages", "browser", "talk",
+  "plugins", "skills", "tools", "messages", "browser", "talk",
   "diagnostics", "update", "wizard", "secrets", "auth", "bindings", "mcp", "telemetry",
   "identity", "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost",
   "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs",
@@ -390,6 +505,8 @@ export const ConfigSchema = z.strictObject({
   channels: opt(Channels),
   session: opt(Session),
   commands: opt(Commands),
+  cron: opt(Cron),
+  hooks: opt(Hooks),
   ...opaque,
 });
 

@@ -1,0 +1,72 @@
+/**
+ * The automation RPC methods as plain definitions: name, required scope (as the original's
+ * method-scope table), whether the control-plane write limit applies, params schema, handler.
+ * The gateway turns each into a registered method with one line; nothing here knows sockets.
+ */
+import type { ZodMiniType } from "zod/mini";
+import type { Scope } from "../protocol/scopes.ts";
+import {
+  CronAddParams,
+  CronGetParams,
+  CronListParams,
+  CronRemoveParams,
+  CronRunParams,
+  CronRunsParams,
+  CronScratchGetParams,
+  CronScratchSetParams,
+  CronStatusParams,
+  CronUpdateParams,
+  HooksStatusParams,
+  LastHeartbeatParams,
+  SetHeartbeatsParams,
+  WakeParams,
+} from "./params.ts";
+import type { HeartbeatRunner } from "./heartbeat.ts";
+import type { CronService } from "./service.ts";
+
+export interface AutomationMethodDef<P = any> {
+  name: string;
+  scope: Scope;
+  /** Subject to the 30-per-60-s control-plane write limit (`cron.add|update|remove|run`). */
+  controlPlaneWrite?: boolean;
+  params: ZodMiniType<P>;
+  handler(params: P): unknown;
+}
+
+export interface AutomationRpcTargets {
+  cron: CronService;
+  heartbeat: HeartbeatRunner;
+  hooksStatus(params: { agentId?: string }): unknown;
+}
+
+function def<P>(d: AutomationMethodDef<P>): AutomationMethodDef<P> {
+  return d;
+}
+
+export function automationMethods(t: AutomationRpcTargets): AutomationMethodDef[] {
+  const { cron, heartbeat } = t;
+  return [
+    def({ name: "cron.status", scope: "operator.read", params: CronStatusParams, handler: () => cron.status() }),
+    def({ name: "cron.list", scope: "operator.read", params: CronListParams, handler: (p) => cron.list(p) }),
+    def({ name: "cron.get", scope: "operator.read", params: CronGetParams, handler: (p) => cron.get(p) }),
+    def({ name: "cron.runs", scope: "operator.read", params: CronRunsParams, handler: (p) => cron.runs(p) }),
+    def({ name: "cron.add", scope: "operator.admin", controlPlaneWrite: true, params: CronAddParams, handler: (p) => cron.add(p) }),
+    def({ name: "cron.update", scope: "operator.admin", controlPlaneWrite: true, params: CronUpdateParams, handler: (p) => cron.update(p) }),
+    def({ name: "cron.remove", scope: "operator.admin", controlPlaneWrite: true, params: CronRemoveParams, handler: (p) => cron.remove(p) }),
+    def({ name: "cron.run", scope: "operator.admin", controlPlaneWrite: true, params: CronRunParams, handler: (p) => cron.run(p) }),
+    def({ name: "cron.scratch.get", scope: "operator.admin", params: CronScratchGetParams, handler: (p) => cron.scratchGet(p) }),
+    def({ name: "cron.scratch.set", scope: "operator.admin", params: CronScratchSetParams, handler: (p) => cron.scratchSet(p) }),
+    def({
+      name: "wake",
+      scope: "operator.write",
+      params: WakeParams,
+      handler: (p) => {
+        heartbeat.wake({ mode: p.mode, text: p.text, sessionKey: p.sessionKey, agentId: p.agentId });
+        return { ok: true };
+      },
+    }),
+    def({ name: "last-heartbeat", scope: "operator.read", params: LastHeartbeatParams, handler: () => heartbeat.last() }),
+    def({ name: "set-heartbeats", scope: "operator.admin", params: SetHeartbeatsParams, handler: (p) => heartbeat.setEnabled(p) }),
+    def({ name: "hooks.status", scope: "operator.read", params: HooksStatusParams, handler: (p) => t.hooksStatus(p) }),
+  ];
+}
