@@ -1,7 +1,6 @@
 /**
- * From config to callable models: provider entries (`models.providers.<id>`), model refs
- * (`provider/model`, split at the first `/`), an agent's chain (primary, then fallbacks), and
- * failover along that chain. Every config problem is a `not_configured` ProviderError whose
+ * From config to callable models: provider entries (`models.providers.<id>`), model refs and an
+ * agent's chain (src/providers/refs.ts, re-exported here), and failover along that chain. Every config problem is a `not_configured` ProviderError whose
  * message names the key to set (503 on the HTTP surface).
  */
 import type { OpenClawConfig } from "../config/schema.ts";
