@@ -187,13 +187,13 @@ export class AgentRuntime {
    * waiting (or the caller's signal fired), and whatever the turn throws.
    */
   async runTurn(input: LaneTurnInput): Promise<TurnOutput> {
-    const runId = input.runId ?? `turn_${crypto.randomUUID()}`;
-    const ticket = this.lanes.admit({ runId, sessionKey: input.sessionKey, agentId: input.agent.id, owner: input.owner, signal: input.signal });
+    const laneId = input.runId ?? `turn_${crypto.randomUUID()}`;
+    const ticket = this.lanes.admit({ runId: laneId, sessionKey: input.sessionKey, agentId: input.agent.id, owner: input.owner, signal: input.signal });
     try {
       await ticket.ready;
       // The model stack loads with the first run, not at gateway startup.
       const { runTurn } = await import("./turn.ts");
-      return await runTurn({ ...input, plan: this.rebase(input, ticket.waited), runId, signal: ticket.signal, log: input.log ?? this.deps.log });
+      return await runTurn({ ...input, plan: this.rebase(input, ticket.waited), traceId: laneId, signal: ticket.signal, log: input.log ?? this.deps.log });
     } finally {
       ticket.release();
     }

@@ -65,7 +65,10 @@ export interface TurnInput {
   /** Streaming only: a model accepted the request. */
   onOpen?: (ref: ModelRef) => void;
   signal?: AbortSignal;
+  /** Recorded on the transcript rows and named in log lines. */
   runId?: string;
+  /** Names the turn in log lines when it has no run id of its own (its lane id). */
+  traceId?: string;
   channel?: string;
   /** Append the turn to the transcript (default). Off for sessions nobody can address again. */
   persist?: boolean;
@@ -93,7 +96,7 @@ export async function runTurn(input: TurnInput): Promise<TurnOutput> {
   };
   const log = input.log;
   const requested = chain[0];
-  const runId = input.runId ?? "-";
+  const runId = input.runId ?? input.traceId ?? "-";
   const onFailover = log ? (from: ModelRef, e: ProviderError, next: ModelRef) => log.warn(fallbackDecisionLine(requested, from, e, next)) : undefined;
   const hooks = { signal: input.signal, env: input.env, onFailover };
   let outcome: { value: ModelResult; ref: ModelRef };
