@@ -10,7 +10,6 @@ export interface AgentInfo {
   isDefault: boolean;
   model?: string;
   fallbacks: string[];
-  embeddingModel?: string;
   systemPrompt?: string;
 }
 
@@ -20,7 +19,6 @@ type RawAgent = {
   default?: boolean;
   name?: string;
   model?: string | { primary?: string; fallbacks?: string[] };
-  embeddingModel?: string;
   systemPrompt?: string;
 };
 
@@ -49,7 +47,6 @@ export function listAgents(cfg: OpenClawConfig): AgentInfo[] {
       isDefault: id === defaultId,
       model: own.primary ?? inherited.primary,
       fallbacks: own.fallbacks.length ? own.fallbacks : inherited.fallbacks,
-      embeddingModel: a.embeddingModel ?? defaults.embeddingModel,
       systemPrompt: a.systemPrompt ?? defaults.systemPrompt,
     };
   });

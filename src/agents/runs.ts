@@ -50,7 +50,16 @@ export class RunRegistry {
   }
 
   /** Register a run; `finish()` settles it. */
-  start(init: { runId: string; method: string; agentId: string; sessionKey: string; idempotencyKey: string; accepted: Record<string, unknown> }): {
+  start(init: {
+    runId: string;
+    method: string;
+    agentId: string;
+    sessionKey: string;
+    idempotencyKey: string;
+    accepted: Record<string, unknown>;
+    /** The run's abort controller when the caller already made one (the lanes share it). */
+    controller?: AbortController;
+  }): {
     record: RunRecord;
     finish(status: Exclude<RunStatus, "running">, final: Record<string, unknown>, error?: string): void;
   } {
@@ -64,7 +73,7 @@ export class RunRegistry {
       status: "running",
       startedAt: Date.now(),
       accepted: init.accepted,
-      controller: new AbortController(),
+      controller: init.controller ?? new AbortController(),
       done: new Promise<void>((r) => (resolve = r)),
     };
     this.byId.set(record.runId, record);

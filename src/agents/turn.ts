@@ -1,10 +1,17 @@
 /**
  * One agent turn: the session's stored transcript (or the client's conversation), the agent's
  * system prompt and model chain, one model call with failover, and the transcript append.
- * Shared by the HTTP surfaces and the WebSocket `agent` / `chat.send` runs.
+ * Shared by the HTTP surfaces and the WebSocket `agent` / `chat.send` runs, always inside an
+ * agent lane (AgentRuntime.runTurn / startRun admit it first).
+ *
+ * It also writes the operator signals the original's runbooks grep for, in the original's
+ * words: `model fallback decision: …` for each failed model (with `next=none` when it was the
+ * last), `embedded run agent end: … isError=true …` for the final failure (`model_not_found`,
+ * 429 after retries, …), and `incomplete turn detected: … stopReason=stop payloads=0 …` when
+ * a model answered with nothing visible.
  */
 import type { OpenClawConfig } from "../config/schema.ts";
-import type { ProviderError } from "../providers/errors.ts";
+import { ProviderError } from "../providers/errors.ts";
 import { completeWithFailover, modelChain, streamWithFailover, formatRef, type ModelRef } from "../providers/index.ts";
 import type { Message, ModelEvent, ModelResult, SamplingParams, ToolChoice, ToolDef } from "../providers/types.ts";
 import type { SessionRow, SessionStore } from "../store/sessions.ts";
@@ -58,12 +65,15 @@ export interface TurnInput {
   /** Streaming only: a model accepted the request. */
   onOpen?: (ref: ModelRef) => void;
   signal?: AbortSignal;
+  /** Recorded on the transcript rows and named in log lines. */
   runId?: string;
+  /** Names the turn in log lines when it has no run id of its own (its lane id). */
+  traceId?: string;
   channel?: string;
   /** Append the turn to the transcript (default). Off for sessions nobody can address again. */
   persist?: boolean;
   env?: Record<string, string | undefined>;
-  /** Warned when a model fails and the next one of the chain is tried. */
+  /** Receives the fallback, final-failure and empty-turn lines. */
   log?: { warn(message: string): void };
 }
 
@@ -85,14 +95,30 @@ export async function runTurn(input: TurnInput): Promise<TurnOutput> {
     params: input.params ?? {},
   };
   const log = input.log;
-  const onFailover = log
-    ? (from: ModelRef, e: ProviderError) =>
-        log.warn(`${input.runId ? `run ${input.runId}: ` : ""}model ${formatRef(from)} failed (${e.reason}: ${e.message}); trying the next fallback`)
-    : undefined;
+  const requested = chain[0];
+  const runId = input.runId ?? input.traceId ?? "-";
+  const onFailover = log ? (from: ModelRef, e: ProviderError, next: ModelRef) => log.warn(fallbackDecisionLine(requested, from, e, next)) : undefined;
   const hooks = { signal: input.signal, env: input.env, onFailover };
-  const { value: result, ref } = input.onEvents
-    ? await streamWithFailover(input.config, chain, spec, { ...hooks, onEvents: input.onEvents, onOpen: input.onOpen })
-    : await completeWithFailover(input.config, chain, spec, hooks);
+  let outcome: { value: ModelResult; ref: ModelRef };
+  try {
+    outcome = input.onEvents
+      ? await streamWithFailover(input.config, chain, spec, { ...hooks, onEvents: input.onEvents, onOpen: input.onOpen })
+      : await completeWithFailover(input.config, chain, spec, hooks);
+  } catch (err) {
+    if (log && err instanceof ProviderError && err.reason !== "aborted") {
+      const failed = { provider: err.extra.provider ?? requested.provider, model: err.extra.model ?? requested.model };
+      const raw = err.extra.status ? ` rawError=${err.extra.status} ${clean(err.message)}` : "";
+      log.warn(`embedded run agent end: runId=${runId} isError=true model=${clean(failed.model)} provider=${clean(failed.provider)} error=${clean(err.message)}${raw}`);
+      log.warn(fallbackDecisionLine(requested, failed, err, undefined));
+    }
+    throw err;
+  }
+  const { value: result, ref } = outcome;
+  if (log && !result.text.trim() && result.toolCalls.length === 0) {
+    log.warn(
+      `incomplete turn detected: runId=${runId} sessionKey=${clean(input.sessionKey)} provider=${clean(formatRef(ref))} stopReason=${result.finishReason} payloads=0 tools=0 — no visible reply`,
+    );
+  }
   if (input.persist === false) return { result, ref };
   const reply: Message = result.toolCalls.length
     ? { role: "assistant", content: result.text, toolCalls: result.toolCalls }
@@ -107,4 +133,16 @@ export async function runTurn(input: TurnInput): Promise<TurnOutput> {
     usage: { input: result.usage.input + result.usage.cacheRead, output: result.usage.output },
   });
   return { result, ref, session };
+}
+
+/** One line, control characters out, bounded: upstream text ends up in it. */
+function clean(text: string, max = 300): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/** The original's `model fallback decision` line for a failed model (`next` absent: chain exhausted). */
+export function fallbackDecisionLine(requested: ModelRef, candidate: ModelRef, e: ProviderError, next: ModelRef | undefined): string {
+  const detail = e.extra.status ? `${e.extra.status} ${e.message}` : e.message;
+  return `model fallback decision: decision=candidate_failed requested=${clean(formatRef(requested))} candidate=${clean(formatRef(candidate))} reason=${e.reason} next=${next ? clean(formatRef(next)) : "none"} detail=${clean(detail)}`;
 }

@@ -4,18 +4,25 @@
  *
  *   - validated first: the whole post-change document must pass the schema, or nothing is
  *     written (`ConfigWriteError`, "Config write rejected: …");
- *   - atomic: temp file in the same directory (0600) → fsync → rename over the target, then a
- *     best-effort fsync of the directory, so a crash at any point leaves the old or the new file;
- *   - one backup: the previous content is kept as `<config>.bak` (0600, written atomically too);
+ *   - atomic: temp file in the same directory (created 0600, given its final owner, group and
+ *     mode while still private) → fsync → rename over the target, then a best-effort fsync of
+ *     the directory, so a crash at any point leaves the old or the new file;
+ *   - ownership kept: a replaced file keeps its owner and group, and a config file its mode, so
+ *     `sudo openclaw config set …` on a service account's config leaves it readable by that
+ *     account. A process that cannot keep the owner (not root, someone else's file) refuses with
+ *     `FileOwnershipError` instead of silently handing the file to itself;
+ *   - one backup: the previous content is kept as `<config>.bak` with the config's owner, group
+ *     and mode (written atomically too);
  *   - stamped: `meta.lastTouchedVersion` (this binary's CalVer) and `meta.lastTouchedAt` (ISO);
  *   - lossless for data we do not interpret: the raw JSON5 document is written back (unknown
  *     trees, `${VAR}` references and SecretRefs stay as they were), never the validated,
  *     substituted view. JSON5 comments cannot survive a JSON write; callers can warn with
  *     `hasJson5Comments`.
  */
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
+import { describeUid, lookupAccount } from "./access.ts";
 import { isPlainObject } from "./keypath.ts";
 import { substituteEnv } from "./load.ts";
 import type { Env } from "./paths.ts";
@@ -43,14 +50,104 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(path: string, text: string | Uint8Array, mode = 0o600): Promise<void> {
+/** Owner, group and permission bits of a file (the parts a replacement keeps). */
+export interface FileIdentity {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export interface AtomicWriteOptions {
+  /** Permission bits of a new file, and of a replaced one unless `keepMode` (default 0600). */
+  mode?: number;
+  /** A replaced file keeps its own permission bits (config files: the operator chose them). */
+  keepMode?: boolean;
+  /** Take owner, group and mode from this identity instead of the file being replaced (backups). */
+  like?: FileIdentity;
+}
+
+/** Replacing the file would change its owner and this process cannot keep it. */
+export class FileOwnershipError extends Error {
+  override name = "FileOwnershipError";
+  constructor(
+    readonly path: string,
+    readonly owner: FileIdentity,
+    readonly processUid: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function identityOf(path: string): Promise<FileIdentity | undefined> {
+  try {
+    const s = await stat(path);
+    return { uid: s.uid, gid: s.gid, mode: s.mode & 0o777 };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+function processIds(): { uid: number; gid: number } | undefined {
+  // Windows has no POSIX owners: nothing to keep.
+  if (typeof process.getuid !== "function" || typeof process.getgid !== "function") return undefined;
+  return { uid: process.getuid(), gid: process.getgid() };
+}
+
+function ownershipRefusal(path: string, owner: FileIdentity, me: number, what: "owner" | "group"): FileOwnershipError {
+  const ownerName = describeUid(owner.uid);
+  const meName = describeUid(me);
+  const detail =
+    what === "owner"
+      ? `it belongs to ${ownerName} and this process runs as ${meName}, so the new file would belong to ${meName} and ${ownerName} could lose access to it`
+      : `its group is gid ${owner.gid}, which ${meName} cannot assign`;
+  const login = lookupAccount(owner.uid)?.name;
+  const sudo = `sudo -u ${login ?? `'#${owner.uid}'`} openclaw …`;
+  return new FileOwnershipError(path, owner, me, `Refusing to replace ${path}: ${detail}. Run the command as its owner (\`${sudo}\`) or as root, which keeps the owner.`);
+}
+
+/**
+ * The owner and group a replacement of a file with identity `target` must be given, or
+ * undefined when the writer's own ids already match. Throws FileOwnershipError when a non-root
+ * process would have to give the file away.
+ */
+function plannedOwner(path: string, target: FileIdentity | undefined): FileIdentity | undefined {
+  const me = processIds();
+  if (!target || !me || (target.uid === me.uid && target.gid === me.gid)) return undefined;
+  if (me.uid !== 0 && target.uid !== me.uid) throw ownershipRefusal(path, target, me.uid, "owner");
+  return target;
+}
+
+/**
+ * Write `text` to `path` atomically (see the module header). The third argument is the mode
+ * (number) or the options; a replaced file always keeps its owner and group.
+ */
+export async function writeFileAtomic(path: string, text: string | Uint8Array, modeOrOptions: number | AtomicWriteOptions = {}): Promise<void> {
+  const opts: AtomicWriteOptions = typeof modeOrOptions === "number" ? { mode: modeOrOptions } : modeOrOptions;
   const dir = dirname(path);
   await ensurePrivateDir(dir);
+  const existing = await identityOf(path);
+  const target = opts.like ?? existing;
+  const mode = opts.like ? opts.like.mode : opts.keepMode && existing ? existing.mode : (opts.mode ?? 0o600);
+  const chown = plannedOwner(path, target);
   const tmp = join(dir, `.${basename(path)}.${randomHex()}.tmp`);
-  const handle = await open(tmp, "wx", mode);
+  const handle = await open(tmp, "wx", 0o600);
   try {
     await handle.writeFile(text, "utf8"); // the encoding applies to strings only
     await handle.sync();
+    if (chown) {
+      try {
+        await handle.chown(chown.uid, chown.gid);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EPERM") throw ownershipRefusal(path, chown, process.getuid?.() ?? -1, "group");
+        throw err;
+      }
+    }
+    // After chown (which may clear set-id bits) and before the rename: never a moment with
+    // the new content under the wrong owner or mode.
+    await handle.chmod(mode);
   } catch (err) {
     await handle.close().catch(() => {});
     await rm(tmp, { force: true });
@@ -63,7 +160,6 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw err;
   }
-  await chmod(path, mode);
   await fsyncDir(dir);
 }
 
@@ -126,7 +222,11 @@ export async function writeConfigDocument(path: string, doc: unknown, opts: Writ
   if (!check.ok) throw new ConfigWriteError(path, check.issues);
   const text = serializeConfig(stamped);
   let backupPath: string | undefined;
-  if (opts.backup !== false) {
+  // The config's owner, group and mode as they were: the new file and its backup keep them.
+  const before = await identityOf(path);
+  // Refuse before anything is written (the backup included) when the owner cannot be kept.
+  plannedOwner(path, before);
+  if (opts.backup !== false && before) {
     let previous: string | undefined;
     try {
       previous = await readFile(path, "utf8");
@@ -135,10 +235,10 @@ export async function writeConfigDocument(path: string, doc: unknown, opts: Writ
     }
     if (previous !== undefined) {
       backupPath = backupPathFor(path);
-      await writeFileAtomic(backupPath, previous);
+      await writeFileAtomic(backupPath, previous, { like: before });
     }
   }
-  await writeFileAtomic(path, text);
+  await writeFileAtomic(path, text, { keepMode: true });
   await sweepStaleTemps(path);
   const hash = new Bun.CryptoHasher("sha256").update(text).digest("hex");
   return { path, text, hash, doc: stamped, backupPath };

@@ -1,7 +1,8 @@
 /**
  * Upstream failures, classified once. The class decides whether to retry the same model,
  * whether to fail over to the next one, and which HTTP status and OpenAI error type the
- * client sees (spec http.md §3 "Error mapping").
+ * client sees (spec http.md §3 "Error mapping"). The gateway's own refusal to queue another
+ * run (`queue_full`, src/agents/lanes.ts) travels the same way so every surface maps it once.
  */
 
 export type FailureReason =
@@ -17,6 +18,7 @@ export type FailureReason =
   | "model_not_found"
   | "not_configured"
   | "aborted"
+  | "queue_full"
   | "unknown";
 
 export class ProviderError extends Error {
@@ -35,9 +37,9 @@ export function isRetryable(e: ProviderError): boolean {
   return e.reason === "rate_limit" || e.reason === "overloaded" || e.reason === "server_error";
 }
 
-/** Worth trying the next model in the agent's chain. */
+/** Worth trying the next model in the agent's chain (a missing model too, as the original does). */
 export function isFailoverWorthy(e: ProviderError): boolean {
-  return ["auth", "auth_permanent", "billing", "rate_limit", "overloaded", "server_error", "timeout", "not_configured"].includes(e.reason);
+  return ["auth", "auth_permanent", "billing", "rate_limit", "overloaded", "server_error", "timeout", "not_configured", "model_not_found"].includes(e.reason);
 }
 
 export function reasonForStatus(status: number, text = ""): FailureReason {
@@ -95,6 +97,8 @@ export function toHttpFailure(e: ProviderError): HttpFailure {
       return { status: 503, type: "api_error", message: e.message, code: "provider_not_configured" };
     case "aborted":
       return { status: 499, type: "api_error", message: "request aborted" };
+    case "queue_full":
+      return { status: 429, type: "rate_limit_error", message: e.message, code: "queue_full" };
     default:
       return { status: 500, type: "api_error", message: "internal error" };
   }

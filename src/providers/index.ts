@@ -1,15 +1,16 @@
 /**
- * From config to callable models: provider entries (`models.providers.<id>`), model refs
- * (`provider/model`, split at the first `/`), an agent's chain (primary, then fallbacks), and
- * failover along that chain. Every config problem is a `not_configured` ProviderError whose
+ * From config to callable models: provider entries (`models.providers.<id>`), model refs and an
+ * agent's chain (src/providers/refs.ts, re-exported here), and failover along that chain. Every config problem is a `not_configured` ProviderError whose
  * message names the key to set (503 on the HTTP surface).
  */
 import type { OpenClawConfig } from "../config/schema.ts";
 import { completeChat, openChatStream, type CallOptions } from "./call.ts";
 import { isFailoverWorthy, ProviderError } from "./errors.ts";
+import type { ModelRef } from "./refs.ts";
 import { PROVIDER_APIS, zeroUsage, type ModelCall, type ModelEvent, type ModelResult, type ProviderApi, type ProviderConfig } from "./types.ts";
 
 export { ProviderError } from "./errors.ts";
+export { firstConfiguredModel, formatRef, modelChain, parseModelRef, type AgentModels, type ModelRef } from "./refs.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -22,15 +23,6 @@ const DEFAULT_BASE_URL: Record<ProviderApi, string> = {
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_RETRY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-
-export interface ModelRef {
-  provider: string;
-  model: string;
-}
-
-export function formatRef(r: ModelRef): string {
-  return `${r.provider}/${r.model}`;
-}
 
 type RawProvider = NonNullable<NonNullable<OpenClawConfig["models"]>["providers"]>[string] & Record<string, unknown>;
 
@@ -109,69 +101,14 @@ export function providerConfig(cfg: OpenClawConfig, id: string, env: Env = proce
   };
 }
 
-/**
- * `provider/model` splits at the first `/`; a bare id resolves to the unique configured
- * provider listing it, else to `defaultProvider`.
- */
-export function parseModelRef(cfg: OpenClawConfig, ref: string, defaultProvider?: string): ModelRef | undefined {
-  const text = ref.trim();
-  if (!text) return undefined;
-  const slash = text.indexOf("/");
-  if (slash > 0 && slash < text.length - 1) return { provider: text.slice(0, slash), model: text.slice(slash + 1) };
-  if (slash >= 0) return undefined;
-  const owners = Object.entries(providers(cfg))
-    .filter(([, p]) => (p.models ?? []).some((m) => m.id === text))
-    .map(([id]) => id);
-  if (owners.length === 1) return { provider: owners[0], model: text };
-  if (defaultProvider) return { provider: defaultProvider, model: text };
-  return undefined;
-}
-
-/** The first model of the first configured provider (used when no agent names a model). */
-export function firstConfiguredModel(cfg: OpenClawConfig): ModelRef | undefined {
-  for (const [id, p] of Object.entries(providers(cfg))) {
-    const m = p.models?.[0];
-    if (m) return { provider: id, model: m.id };
-  }
-  return undefined;
-}
-
-export interface AgentModels {
-  model?: string;
-  fallbacks: string[];
-}
-
-/** Primary then fallbacks (deduplicated); an override replaces the chain (strict). */
-export function modelChain(cfg: OpenClawConfig, agent: AgentModels, override?: ModelRef): ModelRef[] {
-  if (override) return [override];
-  const primaryRef = agent.model ? parseModelRef(cfg, agent.model) : firstConfiguredModel(cfg);
-  if (!primaryRef) {
-    if (agent.model) {
-      throw notConfigured(`Agent model "${agent.model}" is not a provider/model reference and matches no configured model.`, "agents.defaults.model");
-    }
-    throw notConfigured(
-      Object.keys(providers(cfg)).length
-        ? `No model is configured. Set agents.defaults.model ("<provider>/<model>") or list models under models.providers.<name>.models.`
-        : `No model provider is configured. Set models.providers.<name> (baseUrl, apiKey, api) and agents.defaults.model ("<name>/<model>") in the gateway config.`,
-      Object.keys(providers(cfg)).length ? "agents.defaults.model" : "models.providers",
-    );
-  }
-  const chain = [primaryRef];
-  for (const f of agent.fallbacks) {
-    const r = parseModelRef(cfg, f, primaryRef.provider);
-    if (r && !chain.some((c) => c.provider === r.provider && c.model === r.model)) chain.push(r);
-  }
-  return chain;
-}
-
 export type CallSpec = Omit<ModelCall, "provider" | "model">;
 
 export interface FailoverHooks extends CallOptions {
   env?: Env;
   /** Called before each model is tried (index 0 = primary). */
   onAttempt?(ref: ModelRef, index: number): void;
-  /** A model failed and the next one will be tried. */
-  onFailover?(from: ModelRef, error: ProviderError): void;
+  /** A model failed and `next` (the following model of the chain) will be tried. */
+  onFailover?(from: ModelRef, error: ProviderError, next: ModelRef): void;
 }
 
 /**
@@ -201,7 +138,7 @@ async function withFailover<T>(
       e.extra.model ??= ref.model;
       last = e;
       if (final() || e.reason === "aborted" || !isFailoverWorthy(e) || i === chain.length - 1) throw e;
-      hooks.onFailover?.(ref, e);
+      hooks.onFailover?.(ref, e, chain[i + 1]);
     }
   }
   throw last ?? new ProviderError("unknown", "no model to call");

@@ -5,8 +5,8 @@ import type { Message } from "../../src/providers/types.ts";
 
 describe("agents from config", () => {
   test("no agents configured → the implicit main agent with the defaults", () => {
-    expect(listAgents({ agents: { defaults: { model: "p/m", systemPrompt: "hi", embeddingModel: "p/e" } } })).toEqual([
-      { id: "main", name: undefined, isDefault: true, model: "p/m", fallbacks: [], embeddingModel: "p/e", systemPrompt: "hi" },
+    expect(listAgents({ agents: { defaults: { model: "p/m", systemPrompt: "hi" } } })).toEqual([
+      { id: "main", name: undefined, isDefault: true, model: "p/m", fallbacks: [], systemPrompt: "hi" },
     ]);
     expect(defaultAgentId({})).toBe("main");
   });
@@ -14,14 +14,14 @@ describe("agents from config", () => {
   test("agents.list[]: own model, fallbacks and prompt win; the rest is inherited", () => {
     const agents = listAgents({
       agents: {
-        defaults: { model: { primary: "a/x", fallbacks: ["b/y"] }, systemPrompt: "default prompt", embeddingModel: "a/emb" },
+        defaults: { model: { primary: "a/x", fallbacks: ["b/y"] }, systemPrompt: "default prompt" },
         list: [{ id: "one" }, { id: "two", default: true, model: "c/z", systemPrompt: "two's prompt" }, { id: "three", model: { primary: "d/w", fallbacks: ["e/v"] } }],
       },
     });
-    expect(agents.map((a) => [a.id, a.isDefault, a.model, a.fallbacks, a.systemPrompt, a.embeddingModel])).toEqual([
-      ["one", false, "a/x", ["b/y"], "default prompt", "a/emb"],
-      ["two", true, "c/z", ["b/y"], "two's prompt", "a/emb"],
-      ["three", false, "d/w", ["e/v"], "default prompt", "a/emb"],
+    expect(agents.map((a) => [a.id, a.isDefault, a.model, a.fallbacks, a.systemPrompt])).toEqual([
+      ["one", false, "a/x", ["b/y"], "default prompt"],
+      ["two", true, "c/z", ["b/y"], "two's prompt"],
+      ["three", false, "d/w", ["e/v"], "default prompt"],
     ]);
   });
 

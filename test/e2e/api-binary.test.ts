@@ -43,7 +43,8 @@ beforeAll(async () => {
   const config = {
     gateway: { mode: "local", auth: { mode: "token", token: TOKEN } },
     models: { providers: { fake: { api: "openai-completions", baseUrl: `${fake.url}/v1`, models: [{ id: "echo" }, { id: "embed" }] } } },
-    agents: { defaults: { model: "fake/echo", embeddingModel: "fake/embed" } },
+    agents: { defaults: { model: "fake/echo" } },
+    memory: { search: { provider: "fake", model: "embed" } },
   };
   writeFileSync(join(stateDir, "openclaw.json"), JSON.stringify(config), { mode: 0o600 });
 }, 120_000);

@@ -84,7 +84,8 @@ describe("agent", () => {
     const p = await peer();
     p.send({ type: "req", id: "e", method: "agent", params: { message: "x", agentId: "broken", idempotencyKey: key() } });
     const frames = await readUntil(p, (f) => f.type === "res" && f.id === "e" && f.payload?.status !== "accepted");
-    expect(frames.at(-1)).toMatchObject({ ok: true, payload: { status: "error", summary: "failed", error: { kind: "format", message: "fake upstream says 400" } } });
+    // The original answers a failed run with ok:false UNAVAILABLE and the failure text.
+    expect(frames.at(-1)).toMatchObject({ ok: false, error: { code: "UNAVAILABLE", message: "fake upstream says 400" } });
     expect(frames.some((f) => f.event === "agent" && f.payload.data.phase === "error")).toBe(true);
     p.close();
   });

@@ -230,8 +230,9 @@ test("with no provider configured, chat answers 503 naming the config key; /v1/m
       const f = await peer.frame();
       if (f.type === "res" && f.payload?.status !== "accepted") final = f;
     }
-    expect(final.payload).toMatchObject({ status: "error", summary: "failed", error: { kind: "not_configured" } });
-    expect(final.payload.error.message).toContain("models.providers");
+    // A failed run's final res is ok:false UNAVAILABLE (as the original answers).
+    expect(final).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+    expect(final.error.message).toContain("models.providers");
     peer.close();
   });
 });

@@ -23,16 +23,18 @@ export function aiConfig(fake: FakeUpstream, over: Partial<OpenClawConfig> & { g
       },
     },
     agents: {
-      defaults: { model: "oai/echo", embeddingModel: "oai/embed" },
+      defaults: { model: "oai/echo" },
       list: [
         { id: "main", default: true, systemPrompt: "You are main." },
-        { id: "ops", model: "anth/echo", embeddingModel: "oll/embed" },
+        { id: "ops", model: "anth/echo", memory: { search: { provider: "oll", model: "embed" } } } as any,
         { id: "fb", model: { primary: "oai/status-500", fallbacks: ["anth/echo"] } },
         { id: "resp", model: "resp/echo" },
         { id: "oll", model: "oll/echo" },
       ],
     },
-  };
+    // The original's memory search keys pick the embedding model (src/agents/embedding.ts).
+    memory: { search: { provider: "oai", model: "embed" } },
+  } as OpenClawConfig;
   return { ...base, ...over, gateway: { ...base.gateway, ...over.gateway } };
 }
 

@@ -1,11 +1,12 @@
 /**
  * `POST /v1/embeddings`: the agent (from `model`) picks the embedding model
- * (`x-openclaw-model` for owners › the agent's `embeddingModel` › `agents.defaults.embeddingModel`).
+ * (`x-openclaw-model` for owners › the agent's memory search model, src/agents/embedding.ts).
  * `encoding_format: "base64"` returns little-endian float32 bytes, as the OpenAI SDKs expect.
  */
 import { Hono, type Context } from "hono";
 import { embed } from "../../providers/call.ts";
-import { parseModelRef, providerConfig, ProviderError } from "../../providers/index.ts";
+import { embeddingModelFor, embeddingNotConfigured } from "../../agents/embedding.ts";
+import { providerConfig } from "../../providers/index.ts";
 import { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
 import type { HttpEnv } from "./app.ts";
@@ -47,21 +48,15 @@ async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: H
   const runtime = ctx.runtime;
   const agent = selectAgent(runtime, body.model, req.headers);
   const cfg = runtime.config;
-  const configured = agent.embeddingModel ? parseModelRef(cfg, agent.embeddingModel) : undefined;
+  const configured = embeddingModelFor(cfg, agent.id);
   const override = modelOverride(runtime, agent, req.headers, principal);
   if (override && configured && override.provider !== configured.provider) {
     return invalidRequest("This agent does not allow that embedding provider on `/v1/embeddings`.");
   }
   const ref = override ?? configured;
-  if (!ref) {
-    throw new ProviderError(
-      "not_configured",
-      `No embedding model is configured for agent '${agent.id}'. Set agents.defaults.embeddingModel ("<provider>/<model>").`,
-      { configKey: "agents.defaults.embeddingModel" },
-    );
-  }
+  if (!ref) throw embeddingNotConfigured(agent.id);
   const provider = providerConfig(cfg, ref.provider, runtime.env);
-  const result = await embed({ provider, model: ref.model, input: inputs, dimensions: body.dimensions ?? undefined }, { signal: req.signal });
+  const result = await embed({ provider, model: ref.model, input: inputs, dimensions: body.dimensions ?? configured?.dimensions }, { signal: req.signal });
   const base64 = body.encoding_format === "base64";
   return json(200, {
     object: "list",

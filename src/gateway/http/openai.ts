@@ -5,7 +5,7 @@
  * upstream failures before the first byte get a real non-2xx status.
  */
 import { Hono, type Context } from "hono";
-import { runTurn, planTurn } from "../../agents/turn.ts";
+import { planTurn } from "../../agents/turn.ts";
 import type { Message, ModelEvent, ModelResult, SamplingParams, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
 import type { GatewayContext } from "../context.ts";
@@ -285,7 +285,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
 
   if (!body.stream) {
     try {
-      const { result } = await runTurn(turn);
+      const { result } = await runtime.runTurn(turn);
       if (toolChoiceUnmet(toolChoice, result)) return oaiError(502, "api_error", TOOL_CHOICE_UNMET);
       const message: Record<string, unknown> = { role: "assistant", content: result.text || (result.toolCalls.length ? "" : EMPTY_REPLY) };
       if (result.toolCalls.length) {
@@ -314,7 +314,7 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
   return streamTurn({
     client,
     head: () => writer.chunk({ role: "assistant" }),
-    run: (hooks) => runTurn({ ...turn, ...hooks }),
+    run: (hooks) => runtime.runTurn({ ...turn, ...hooks }),
     frames: (events) => {
       if (!anyText && events.some((e) => e.type === "text" || e.type === "tool")) anyText = true;
       return writer.events(events);

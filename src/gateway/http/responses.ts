@@ -4,7 +4,7 @@
  * agent and `x-openclaw-session-key` match (links persist in the state database for 30 min).
  */
 import { Hono, type Context } from "hono";
-import { planTurn, runTurn } from "../../agents/turn.ts";
+import { planTurn } from "../../agents/turn.ts";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
 import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
 import type { Message, ModelEvent, ModelResult, ToolCall, Usage } from "../../providers/types.ts";
@@ -320,7 +320,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
 
   if (!body.stream) {
     try {
-      const { result } = await runTurn(turn);
+      const { result } = await runtime.runTurn(turn);
       remember();
       return json(200, responseObject(shell, result, msgId));
     } catch (err) {
@@ -334,7 +334,7 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
   return streamTurn({
     client,
     head: () => events.start(),
-    run: (hooks) => runTurn({ ...turn, ...hooks }),
+    run: (hooks) => runtime.runTurn({ ...turn, ...hooks }),
     frames: (evs) => events.events(evs),
     async end({ result }, sse) {
       remember();

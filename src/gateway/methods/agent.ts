@@ -1,12 +1,16 @@
 /**
  * Agent runs over WebSocket: `agent` (two `res` frames with one id: `accepted`, then the final
- * result), `agent.wait`, `chat.send` (one `started` ack; progress as `chat`/`agent` events) and
- * `chat.history`. Runs deduplicate by `idempotencyKey` per method.
+ * result), `agent.wait`, `chat.send` (one `started` ack; progress as `chat`/`agent` events),
+ * `chat.history`, and the aborts `chat.abort` / `sessions.abort`. Runs deduplicate by
+ * `idempotencyKey` per method and go through the agent lanes (src/agents/lanes.ts).
  */
 import { z } from "../../zod.ts";
+import type { Requester } from "../../agents/lanes.ts";
 import type { AgentInfo } from "../../agents/registry.ts";
-import { StoreUnavailableError, type AgentRuntime } from "../../agents/runtime.ts";
+import { QueueFullError, RunRequestError, StoreUnavailableError, type AgentRuntime } from "../../agents/runtime.ts";
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import { ADMIN, hasScope } from "../../protocol/scopes.ts";
+import type { Connection } from "../ws/connection.ts";
 import { defineMethod } from "./types.ts";
 
 const NonEmpty = z.string().check(z.minLength(1));
@@ -19,6 +23,27 @@ export function runtimeStore(runtime: AgentRuntime) {
     if (err instanceof StoreUnavailableError) throw new RpcError(ErrorCodes.UNAVAILABLE, err.message, undefined, { retryable: true, retryAfterMs: 1000 });
     throw err;
   }
+}
+
+/** Start a run; a refused request or a full queue is the method's error answer. */
+function admitRun<T>(start: () => T): T {
+  try {
+    return start();
+  } catch (err) {
+    if (err instanceof RunRequestError) throw new RpcError(ErrorCodes.INVALID_REQUEST, err.message);
+    if (err instanceof QueueFullError) throw new RpcError(ErrorCodes.UNAVAILABLE, err.message, { reason: "queue_full", scope: err.scope }, { retryable: true, retryAfterMs: 1000 });
+    throw err;
+  }
+}
+
+/** A failed run's final `res` is `ok:false` UNAVAILABLE with the failure text (as captured from the original). */
+function finalAnswer(record: { status: string; final?: Record<string, unknown>; error?: string }): Record<string, unknown> | undefined {
+  if (record.status === "error") throw new RpcError(ErrorCodes.UNAVAILABLE, record.error ?? "agent run failed");
+  return record.final;
+}
+
+function requesterOf(conn: Connection): Requester {
+  return { connId: conn.connId, isAdmin: hasScope(conn.scopes, ADMIN) };
 }
 
 /** `main` → `agent:<default>:main`; `agent:<id>:…` names its agent. */
@@ -53,6 +78,10 @@ export const agentMethod = defineMethod({
     sessionKey: z.optional(z.string()),
     timeout: z.optional(z.number().check(z.nonnegative())),
     channel: z.optional(z.string()),
+    provider: z.optional(z.string()),
+    model: z.optional(z.string()),
+    modelRun: z.optional(z.boolean()),
+    promptMode: z.optional(z.enum(["full", "minimal", "none"])),
   }),
   handler: async (p, { ctx, conn, frameId }) => {
     const runtime = ctx.runtime;
@@ -60,20 +89,27 @@ export const agentMethod = defineMethod({
     let record = existing;
     if (!record) {
       const target = resolveRunTarget(runtime, p.agentId, p.sessionKey);
-      record = runtime.startRun({
-        method: "agent",
-        agent: target.agent,
-        sessionKey: target.sessionKey,
-        message: p.message,
-        idempotencyKey: p.idempotencyKey,
-        timeoutMs: p.timeout ? p.timeout * 1000 : undefined,
-        channel: p.channel,
-      }).record;
+      record = admitRun(() =>
+        runtime.startRun({
+          method: "agent",
+          agent: target.agent,
+          sessionKey: target.sessionKey,
+          message: p.message,
+          idempotencyKey: p.idempotencyKey,
+          timeoutMs: p.timeout ? p.timeout * 1000 : undefined,
+          channel: p.channel,
+          owner: { connId: conn.connId },
+          requestedModel: { provider: p.provider, model: p.model },
+          allowModelOverride: hasScope(conn.scopes, ADMIN),
+          modelRun: p.modelRun,
+          promptMode: p.promptMode,
+        }),
+      ).record;
     }
-    if (record.final) return record.final;
+    if (record.final) return finalAnswer(record);
     conn.sendResponse(frameId, true, record.accepted);
     await record.done;
-    return record.final;
+    return finalAnswer(record);
   },
 });
 
@@ -102,21 +138,24 @@ export const chatSendMethod = defineMethod({
     agentId: z.optional(z.string()),
     timeoutMs: z.optional(z.number().check(z.nonnegative())),
   }),
-  handler: (p, { ctx }) => {
+  handler: (p, { ctx, conn }) => {
     const runtime = ctx.runtime;
     const existing = runtime.runs.byIdempotencyKey("chat.send", p.idempotencyKey);
     if (existing) return existing.accepted;
     const target = resolveRunTarget(runtime, p.agentId, p.sessionKey);
-    return runtime.startRun({
-      method: "chat.send",
-      agent: target.agent,
-      sessionKey: target.sessionKey,
-      message: p.message,
-      idempotencyKey: p.idempotencyKey,
-      timeoutMs: p.timeoutMs || undefined,
-      channel: "webchat",
-      chatEvents: true,
-    }).record.accepted;
+    return admitRun(() =>
+      runtime.startRun({
+        method: "chat.send",
+        agent: target.agent,
+        sessionKey: target.sessionKey,
+        message: p.message,
+        idempotencyKey: p.idempotencyKey,
+        timeoutMs: p.timeoutMs || undefined,
+        channel: "webchat",
+        chatEvents: true,
+        owner: { connId: conn.connId },
+      }),
+    ).record.accepted;
   },
 });
 
@@ -150,5 +189,86 @@ export const chatHistoryMethod = defineMethod({
       return { role: m.role, content, timestamp: createdAt, ...(runId ? { runId } : {}) };
     });
     return { sessionKey: key, sessionId: row?.sessionId ?? null, messages };
+  },
+});
+
+/** `main` → the default agent's main session; `agent:<id>:…` must match an explicit `agentId`. */
+function abortTarget(runtime: AgentRuntime, key: string, agentId: string | undefined): string {
+  const trimmed = key.trim();
+  const named = /^agent:([^:]+):/.exec(trimmed)?.[1];
+  if (agentId && named && named.toLowerCase() !== agentId.toLowerCase()) {
+    throw new RpcError(ErrorCodes.INVALID_REQUEST, `agentId "${agentId}" does not match session key "${key}"`);
+  }
+  if (trimmed === "main") return `agent:${(agentId ? runtime.agent(agentId)?.id : undefined) ?? runtime.defaultAgent().id}:main`;
+  return trimmed;
+}
+
+/**
+ * `chat.abort {sessionKey, runId?}` → `{ok, aborted, runIds}`. With `runId`: that run, waiting or
+ * running (it must belong to the session unless its owner or an admin asks). Without: the
+ * session's waiting runs first, then its running one. Others' runs need `operator.admin`.
+ */
+export const chatAbortMethod = defineMethod({
+  name: "chat.abort",
+  scope: "operator.write",
+  params: z.looseObject({
+    sessionKey: NonEmpty,
+    runId: z.optional(NonEmpty),
+    agentId: z.optional(NonEmpty),
+    preserveSideRuns: z.optional(z.boolean()),
+  }),
+  handler: (p, { ctx, conn }) => {
+    const runtime = ctx.runtime;
+    const key = abortTarget(runtime, p.sessionKey, p.agentId);
+    const requester = requesterOf(conn);
+    if (p.runId) {
+      const ticket = runtime.lanes.get(p.runId);
+      if (!ticket) return { ok: true, aborted: false, runIds: [] };
+      if (ticket.sessionKey !== key && !(requester.isAdmin || ticket.owner?.connId === requester.connId)) {
+        throw new RpcError(ErrorCodes.INVALID_REQUEST, "runId does not match sessionKey");
+      }
+      const r = runtime.abortRun(p.runId, requester);
+      if (!r.allowed) throw new RpcError(ErrorCodes.INVALID_REQUEST, "unauthorized");
+      return { ok: true, aborted: true, runIds: [p.runId] };
+    }
+    const r = runtime.abortSession(key, { requester });
+    if (r.runIds.length === 0 && r.unauthorized > 0) throw new RpcError(ErrorCodes.INVALID_REQUEST, "unauthorized");
+    return { ok: true, aborted: r.runIds.length > 0, runIds: r.runIds };
+  },
+});
+
+/**
+ * `sessions.abort {key?, runId?, clearQueued?}` → `{ok, abortedRunId, status}`. With `runId`:
+ * that run. With `key` only: the session's running run, and its waiting runs too when
+ * `clearQueued: true` (omitted keeps them, as in the original).
+ */
+export const sessionsAbortMethod = defineMethod({
+  name: "sessions.abort",
+  scope: "operator.write",
+  params: z.looseObject({
+    key: z.optional(NonEmpty),
+    runId: z.optional(NonEmpty),
+    agentId: z.optional(NonEmpty),
+    clearQueued: z.optional(z.boolean()),
+  }),
+  handler: (p, { ctx, conn }) => {
+    const runtime = ctx.runtime;
+    const requester = requesterOf(conn);
+    const none = { ok: true, abortedRunId: null, status: "no-active-run" };
+    if (p.runId) {
+      const ticket = runtime.lanes.get(p.runId);
+      if (!ticket) return none;
+      if (p.key && abortTarget(runtime, p.key, p.agentId) !== ticket.sessionKey) throw new RpcError(ErrorCodes.INVALID_REQUEST, "runId does not match session");
+      const r = runtime.abortRun(p.runId, requester);
+      if (!r.allowed) throw new RpcError(ErrorCodes.INVALID_REQUEST, "unauthorized");
+      return { ok: true, abortedRunId: p.runId, status: "aborted" };
+    }
+    if (!p.key) throw new RpcError(ErrorCodes.INVALID_REQUEST, "key required");
+    const key = abortTarget(runtime, p.key, p.agentId);
+    const running = runtime.lanes.tickets(key).find((t) => t.state === "running")?.runId;
+    const r = runtime.abortSession(key, { requester, waiting: p.clearQueued === true });
+    if (r.runIds.length === 0 && r.unauthorized > 0) throw new RpcError(ErrorCodes.INVALID_REQUEST, "unauthorized");
+    if (r.runIds.length === 0) return none;
+    return { ok: true, abortedRunId: running && r.runIds.includes(running) ? running : r.runIds[0], status: "aborted" };
   },
 });

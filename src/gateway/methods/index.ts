@@ -6,7 +6,7 @@ import { logsTailMethod } from "./logs.ts";
 import { modelsListMethod } from "./models.ts";
 import { systemPresenceMethod } from "./presence.ts";
 import { statusMethod } from "./status.ts";
-import { agentMethod, agentWaitMethod, chatHistoryMethod, chatSendMethod } from "./agent.ts";
+import { agentMethod, agentWaitMethod, chatAbortMethod, chatHistoryMethod, chatSendMethod, sessionsAbortMethod } from "./agent.ts";
 import { sessionsListMethod } from "./sessions.ts";
 import type { MethodDef } from "./types.ts";
 
@@ -31,6 +31,8 @@ export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodD
     agentWaitMethod,
     chatSendMethod,
     chatHistoryMethod,
+    chatAbortMethod,
+    sessionsAbortMethod,
     sessionsListMethod,
     ...extra,
   ];
