@@ -4,7 +4,8 @@
 import { defineCommand } from "citty";
 import { exitWithFailure, printJson } from "./output.ts";
 import { IDENTITY, scopesForMethod, withGateway } from "./rpc.ts";
-import { CliUsageError, resolveTarget, type GatewayTarget } from "./target.ts";
+import { CliError, timeoutFlag } from "./command.ts";
+import { resolveTarget, type GatewayTarget } from "./target.ts";
 
 export const connectionArgs = {
   url: { type: "string", description: "Gateway WebSocket URL (needs --token or --password)" },
@@ -16,10 +17,7 @@ export const connectionArgs = {
 } as const;
 
 export function timeoutArg(raw: unknown, fallback = 10_000): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new CliUsageError(`Invalid --timeout "${String(raw)}" (milliseconds, a positive integer).`);
-  return n;
+  return timeoutFlag(raw, fallback);
 }
 
 function parseParams(raw: unknown): Record<string, unknown> {
@@ -28,9 +26,9 @@ function parseParams(raw: unknown): Record<string, unknown> {
   try {
     value = JSON.parse(String(raw));
   } catch (err) {
-    throw new CliUsageError(`Invalid --params: ${(err as Error).message}`);
+    throw new CliError([`Invalid --params: ${(err as Error).message}`]);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliUsageError("Invalid --params: expected a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliError(["Invalid --params: expected a JSON object"]);
   return value as Record<string, unknown>;
 }
 

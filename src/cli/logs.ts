@@ -11,7 +11,8 @@ import { tailFile, type TailResult } from "../log/tail.ts";
 import { timeoutArg } from "./call.ts";
 import { exitWithFailure } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
-import { CliUsageError, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { intFlag } from "./command.ts";
+import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
 
 interface Parsed {
   time?: string;
@@ -145,10 +146,7 @@ export const logsCommand = defineCommand({
 });
 
 function intArg(raw: unknown, fallback: number, min: number, max: number, name: string): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliUsageError(`Invalid ${name} "${String(raw)}" (an integer from ${min} to ${max}).`);
-  return n;
+  return intFlag(name, raw, { min, max }) ?? fallback;
 }
 
 function isConnectionLoss(err: unknown): boolean {

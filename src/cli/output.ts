@@ -11,7 +11,8 @@ import {
   GatewayTimeoutError,
 } from "../protocol/client.ts";
 import type { ErrorShape } from "../protocol/errors.ts";
-import { CliUsageError, CredentialsRequiredError, type GatewayTarget } from "./target.ts";
+import { CliError } from "./command.ts";
+import type { GatewayTarget } from "./target.ts";
 
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
@@ -68,11 +69,8 @@ function hostPort(url: string): string {
 
 /** Describe any error from talking to a gateway, for JSON and for humans. */
 export async function describeFailure(err: unknown, target?: GatewayTarget, what = "Gateway call"): Promise<CliFailure> {
-  if (err instanceof CredentialsRequiredError) {
-    return { json: { ok: false, error: { type: "gateway_credentials_required", message: err.message } }, human: err.message.split("\n") };
-  }
-  if (err instanceof CliUsageError) {
-    return { json: { ok: false, error: { type: "cli_error", message: err.message } }, human: [err.message] };
+  if (err instanceof CliError) {
+    return { json: (err.json as Record<string, unknown> | undefined) ?? { ok: false, error: { type: "cli_error", message: err.message } }, human: err.lines };
   }
   if (err instanceof GatewayRequestError) {
     return { json: { ok: false, error: requestShape(err.error) }, human: [`${what} failed: ${err.message}`] };

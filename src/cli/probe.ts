@@ -181,7 +181,7 @@ export const probeCommand = defineCommand({
         needConfig: true,
         env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined },
       });
-      const cfg = local.loaded?.config;
+      const cfg = local.snapshot?.config;
       if (args.ssh) {
         const remotePort = cfg?.gateway?.remote?.remotePort ?? 18789;
         try {
@@ -213,7 +213,7 @@ export const probeCommand = defineCommand({
         const remote = configuredRemoteTarget(local);
         if (remote) targets.push({ id: "configRemote", kind: "configRemote", target: remote, active: false, tunnel: null });
       }
-      const loopbackPort = local.target.local ? local.target.port : (cfg?.gateway?.port ?? local.target.paths.defaultPort);
+      const loopbackPort = local.target.local ? local.target.port : (local.snapshot?.gateway.port ?? local.target.paths.defaultPort);
       const loopback: GatewayTarget = local.target.local
         ? local.target
         : { ...local.target, url: `ws://127.0.0.1:${loopbackPort}`, urlSource: "local loopback", local: true, port: loopbackPort };

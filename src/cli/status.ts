@@ -4,7 +4,7 @@
  * never write anything.
  */
 import { arch, platform, release } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
 import { gatewayLogFile } from "../log/file.ts";
 import type { GatewayClient, HelloOk } from "../protocol/client.ts";
@@ -13,7 +13,8 @@ import { VERSION } from "../version.ts";
 import { connectionArgs, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson, shortReason } from "./output.ts";
 import { connectTo, IDENTITY } from "./rpc.ts";
-import { CliUsageError, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { CliError } from "./command.ts";
+import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
 import { tildify } from "./util.ts";
 
 export const SERVICE_LABEL = "no supported service manager detected";
@@ -169,16 +170,12 @@ export function serviceConfigPath(state: import("../service/types.ts").ServiceSt
   return join(def.environment.HOME ?? home, ".openclaw", "openclaw.json");
 }
 
-async function configFileStatus(path: string): Promise<{ exists: boolean; valid: boolean; unreadable?: boolean }> {
-  const { readConfigFile, ConfigError } = await import("../config/load.ts");
-  const { validateConfig } = await import("../config/schema.ts");
-  try {
-    const file = await readConfigFile(path);
-    return { exists: file.exists, valid: !file.exists || validateConfig(file.parsed).ok };
-  } catch (err) {
-    if (err instanceof ConfigError && err.kind === "read") return { exists: true, valid: true, unreadable: true };
-    return { exists: true, valid: false };
-  }
+/** Another config file (the service's), judged by the same snapshot as the CLI's own. */
+async function configFileStatus(paths: GatewayTarget["paths"], path: string): Promise<{ exists: boolean; valid: boolean; unreadable?: boolean }> {
+  const { loadSnapshot } = await import("../config/snapshot.ts");
+  const snapshot = await loadSnapshot({ paths: { ...paths, configPath: path, stateDir: dirname(path) } });
+  if (snapshot.problem?.kind === "read") return { exists: true, valid: true, unreadable: true };
+  return { exists: snapshot.exists, valid: !snapshot.problem };
 }
 
 function serviceRuntimeLine(r: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number }): string {
@@ -242,7 +239,7 @@ export const gatewayStatusCommand = defineCommand({
       const timeoutMs = timeoutArg(args.timeout);
       const requireRpc = Boolean(args["require-rpc"]);
       const noProbe = args.probe === false || Boolean(args["no-probe"]);
-      if (requireRpc && noProbe) throw new CliUsageError("--require-rpc cannot be combined with --no-probe.");
+      if (requireRpc && noProbe) throw new CliError(["--require-rpc cannot be combined with --no-probe."]);
       resolved = await resolveTarget(args, { needConfig: true });
       const { target } = resolved;
       const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, Boolean(args.deep))]);
@@ -261,7 +258,7 @@ export const gatewayStatusCommand = defineCommand({
       ]);
       const serviceRuntime = state?.installed && state.runtime.state !== undefined ? state.runtime : undefined;
       const runtime: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number } = serviceRuntime ? { ...serviceRuntime, ...(lockRuntime.port ? { port: lockRuntime.port } : {}) } : lockRuntime;
-      const serviceConfig = servicePath ? { path: servicePath, ...(await configFileStatus(servicePath)) } : undefined;
+      const serviceConfig = servicePath ? { path: servicePath, ...(await configFileStatus(target.paths, servicePath)) } : undefined;
       const mismatch = Boolean(servicePath && servicePath !== target.paths.configPath);
       const configValid = !resolved.configError;
       const configEntry = {

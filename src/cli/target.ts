@@ -8,10 +8,11 @@
  *
  * A URL override without credentials fails before opening a socket (`gateway_credentials_required`).
  */
-import { ConfigError, loadConfig, type LoadedConfig } from "../config/load.ts";
-import { parseEnvPort, resolvePaths, type Env, type ResolvedPaths } from "../config/paths.ts";
-import { resolveSecret } from "../config/runtime.ts";
-import type { BindMode, OpenClawConfig } from "../config/schema.ts";
+import type { ConfigError } from "../config/load.ts";
+import { resolvePaths, type Env, type ResolvedPaths } from "../config/paths.ts";
+import type { BindMode } from "../config/schema.ts";
+import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
+import { CliError, portFlag } from "./command.ts";
 import { globals } from "./globals.ts";
 
 export type UrlSource = "cli --url" | "env OPENCLAW_GATEWAY_URL" | "config gateway.remote.url" | "local loopback";
@@ -40,68 +41,45 @@ export interface GatewayTarget {
 
 export interface ResolvedTarget {
   target: GatewayTarget;
-  /** Loaded config, when it was needed and valid. */
-  loaded?: LoadedConfig;
-  /** Why the config could not be used (commands keep working with defaults). */
+  /** The config snapshot the target came from (also when the file is damaged); absent for a bare --url. */
+  snapshot?: ConfigSnapshot;
+  /** The snapshot, when the config file is usable. */
+  loaded?: ConfigSnapshot;
+  /** Why the config file could not be used (commands keep working from flags, env and defaults). */
   configError?: ConfigError;
   configExists: boolean;
 }
 
-export class CredentialsRequiredError extends Error {
+/** A `--url` given without credentials, or an env URL without env credentials. */
+export class CredentialsRequiredError extends CliError {
   override name = "GatewayCredentialsRequiredError";
-}
-
-export class CliUsageError extends Error {
-  override name = "CliUsageError";
-}
-
-/** A `--port` value: an integer from 1 to 65535 (CliUsageError otherwise). */
-export function parsePortFlag(raw: string | number | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const text = String(raw).trim();
-  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1 && n <= 65535)) throw new CliUsageError(`Invalid --port "${text}". Use a number from 1 to 65535.`);
-  return n;
-}
-
-/** A config secret's value, or undefined when it is unset or its reference does not resolve. */
-export function secret(value: unknown, key: string, env: Env): string | undefined {
-  try {
-    return resolveSecret(value as never, key, env);
-  } catch {
-    return undefined;
+  constructor(lines: string[]) {
+    super(lines, 1, { ok: false, error: { type: "gateway_credentials_required", message: lines.join("\n") } });
   }
 }
 
-function bindHostFor(bind: BindMode, cfg: OpenClawConfig): string {
-  if (bind === "custom") return cfg.gateway?.customBindHost ?? "127.0.0.1";
-  if (bind === "lan") return "0.0.0.0";
-  return "127.0.0.1";
-}
+/** A bad flag or flag combination (exit 1). */
+export const CliUsageError = CliError;
 
-/** Host a local client should dial for a bind host (wildcards are reachable on loopback). */
-function dialHost(bindHost: string): string {
-  return bindHost === "0.0.0.0" || bindHost === "::" ? "127.0.0.1" : bindHost;
-}
+/** A `--port` value: an integer from 1 to 65535 (CliError otherwise). */
+export const parsePortFlag = portFlag;
 
 function credentialsError(configPath: string, fromEnv: boolean): CredentialsRequiredError {
-  return new CredentialsRequiredError(
-    [
-      "gateway url override requires explicit credentials",
-      "Fix: pass --token or --password with --url.",
-      fromEnv
-        ? "Set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD alongside OPENCLAW_GATEWAY_URL; config credentials are intentionally not reused."
-        : "For the default local or SSH-tunneled Gateway, remove --url to use the configured target.",
-      `Config: ${configPath}`,
-    ].join("\n"),
-  );
+  return new CredentialsRequiredError([
+    "gateway url override requires explicit credentials",
+    "Fix: pass --token or --password with --url.",
+    fromEnv
+      ? "Set OPENCLAW_GATEWAY_TOKEN or OPENCLAW_GATEWAY_PASSWORD alongside OPENCLAW_GATEWAY_URL; config credentials are intentionally not reused."
+      : "For the default local or SSH-tunneled Gateway, remove --url to use the configured target.",
+    `Config: ${configPath}`,
+  ]);
 }
 
 export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needConfig?: boolean } = {}): Promise<ResolvedTarget> {
   const env = opts.env ?? process.env;
   const paths = resolvePaths({ profile: globals().profile, env });
-  const portFlag = parsePortFlag(flags.port);
-  if (flags.url && portFlag !== undefined) throw new CliUsageError("Use either --url or --port, not both.");
+  const port = portFlag(flags.port);
+  if (flags.url && port !== undefined) throw new CliError(["Use either --url or --port, not both."]);
 
   if (flags.url && !flags.token && !flags.password) throw credentialsError(paths.configPath, false);
 
@@ -113,20 +91,14 @@ export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needC
     };
   }
 
-  let loaded: LoadedConfig | undefined;
-  let configError: ConfigError | undefined;
-  try {
-    loaded = await loadConfig({ paths, env, cli: portFlag !== undefined ? { port: portFlag } : {} });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    configError = err;
-  }
-  const configExists = loaded?.exists ?? configError?.kind !== "read";
-  const cfg: OpenClawConfig = loaded?.config ?? {};
-  const gw = cfg.gateway ?? {};
+  // The one snapshot: a damaged file still leaves flags, env and defaults (and says so).
+  const snapshot = await loadSnapshot({ paths, env, cli: { port, token: flags.token, password: flags.password } });
+  const configError = snapshot.problem?.error;
+  const resolved = { snapshot, loaded: configError ? undefined : snapshot, configError, configExists: snapshot.exists };
+  const gw = snapshot.gateway;
 
   if (flags.url) {
-    return { target: explicitTarget(flags.url, "cli --url", flags.token, flags.password, paths, cfg), loaded, configError, configExists };
+    return { ...resolved, target: explicitTarget(flags.url, "cli --url", flags.token, flags.password, paths, snapshot) };
   }
   const envToken = env.OPENCLAW_GATEWAY_TOKEN || undefined;
   const envPassword = env.OPENCLAW_GATEWAY_PASSWORD || undefined;
@@ -135,53 +107,41 @@ export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needC
     const token = flags.token ?? envToken;
     const password = flags.password ?? envPassword;
     if (!token && !password) throw credentialsError(paths.configPath, true);
-    return { target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, cfg), loaded, configError, configExists };
+    return { ...resolved, target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, snapshot) };
   }
-  const fileAuth = loaded?.file.gateway?.auth;
-  if (gw.mode === "remote" && gw.remote?.url) {
-    const token = flags.token ?? envToken ?? secret(gw.remote.token, "gateway.remote.token", env) ?? secret(fileAuth?.token, "gateway.auth.token", env);
-    const password =
-      flags.password ?? envPassword ?? secret(gw.remote.password, "gateway.remote.password", env) ?? secret(fileAuth?.password, "gateway.auth.password", env);
+  if (gw.mode === "remote" && gw.remote) {
+    // flags > env > gateway.remote.* > gateway.auth.* (the snapshot's auth secrets are flags > env > file).
+    const pick = (key: "token" | "password") => {
+      const source = snapshot.sources[key];
+      return source === "cli" || source === "env" ? gw.auth[key] : (gw.remote?.[key] ?? gw.auth[key]);
+    };
     return {
-      target: explicitTarget(gw.remote.url, "config gateway.remote.url", token, password, paths, cfg),
-      loaded,
-      configError,
-      configExists,
+      ...resolved,
+      target: explicitTarget(gw.remote.url, "config gateway.remote.url", pick("token"), pick("password"), paths, snapshot),
     };
   }
-  const bindMode = gw.bind ?? "loopback";
-  const bindHost = bindHostFor(bindMode, cfg);
-  const port = gw.port ?? paths.defaultPort;
-  const portSource =
-    portFlag !== undefined ? "cli" : gw.port !== undefined || parseEnvPort(env.OPENCLAW_GATEWAY_PORT) !== undefined ? "env/config" : "default";
-  const host = dialHost(bindHost);
   return {
+    ...resolved,
     target: {
-      url: `ws://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      url: `ws://${gw.dialHost.includes(":") ? `[${gw.dialHost}]` : gw.dialHost}:${gw.port}`,
       urlSource: "local loopback",
-      token: flags.token ?? envToken ?? secret(fileAuth?.token, "gateway.auth.token", env),
-      password: flags.password ?? envPassword ?? secret(fileAuth?.password, "gateway.auth.password", env),
+      token: gw.auth.token,
+      password: gw.auth.password,
       local: true,
       paths,
-      bindMode,
-      bindHost,
-      port,
-      portSource,
+      bindMode: gw.bind,
+      bindHost: gw.bindHost,
+      port: gw.port,
+      portSource: snapshot.sources.port === "cli" ? "cli" : snapshot.sources.port === "default" ? "default" : "env/config",
     },
-    loaded,
-    configError,
-    configExists,
   };
 }
 
 /** The configured `gateway.remote.url` target (also when `gateway.mode` is not remote), if any. */
-export function configuredRemoteTarget(resolved: ResolvedTarget, flags: TargetFlags = {}, env: Env = process.env): GatewayTarget | undefined {
-  const cfg = resolved.loaded?.config;
-  const remote = cfg?.gateway?.remote;
-  if (!remote?.url) return undefined;
-  const token = flags.token ?? secret(remote.token, "gateway.remote.token", env);
-  const password = flags.password ?? secret(remote.password, "gateway.remote.password", env);
-  return explicitTarget(remote.url, "config gateway.remote.url", token, password, resolved.target.paths, cfg);
+export function configuredRemoteTarget(resolved: ResolvedTarget, flags: TargetFlags = {}): GatewayTarget | undefined {
+  const remote = resolved.snapshot?.gateway.remote;
+  if (!remote) return undefined;
+  return explicitTarget(remote.url, "config gateway.remote.url", flags.token ?? remote.token, flags.password ?? remote.password, resolved.target.paths, resolved.snapshot);
 }
 
 function explicitTarget(
@@ -190,15 +150,16 @@ function explicitTarget(
   token: string | undefined,
   password: string | undefined,
   paths: ResolvedPaths,
-  cfg: OpenClawConfig = {},
+  snapshot?: ConfigSnapshot,
 ): GatewayTarget {
-  let port = cfg.gateway?.port ?? paths.defaultPort;
+  let port = snapshot?.gateway.port ?? paths.defaultPort;
   try {
     const u = new URL(url);
     if (u.port) port = Number(u.port);
   } catch {
-    throw new CliUsageError(`Invalid gateway URL "${url}" (expected ws://host:port or wss://host:port).`);
+    throw new CliError([`Invalid gateway URL "${url}" (expected ws://host:port or wss://host:port).`]);
   }
-  const bindMode = cfg.gateway?.bind ?? "loopback";
-  return { url, urlSource, token, password, local: false, paths, bindMode, bindHost: bindHostFor(bindMode, cfg), port, portSource: "env/config" };
+  const bindMode: BindMode = snapshot?.gateway.bind ?? "loopback";
+  const bindHost = snapshot?.gateway.bindHost ?? "127.0.0.1";
+  return { url, urlSource, token, password, local: false, paths, bindMode, bindHost, port, portSource: "env/config" };
 }

@@ -12,6 +12,19 @@ import { z, type ZodError } from "../zod.ts";
 import { LOG_LEVELS } from "./levels.ts";
 
 const opt = z.optional;
+
+/**
+ * Defaults the schema owns: what an unset key means. The config snapshot (snapshot.ts) and the
+ * gateway read them from here; nothing else hard-codes them.
+ */
+export const CONFIG_DEFAULTS = {
+  gateway: {
+    bind: "loopback",
+    reload: { mode: "hybrid", debounceMs: 300 },
+    auth: { rateLimit: { maxAttempts: 10, windowMs: 60_000, lockoutMs: 300_000, exemptLoopback: true } },
+  },
+  logging: { level: "info", maxFileBytes: 10 * 1024 * 1024 },
+} as const;
 const str = () => z.optional(z.string());
 const bool = () => z.optional(z.boolean());
 const strList = () => z.optional(z.array(z.string()));
@@ -198,7 +211,9 @@ const OPAQUE_TOP_LEVEL = [
   "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "messages", "browser", "talk",
   "diagnostics", "update", "wizard", "secrets", "auth", "bindings", "commands", "mcp", "telemetry",
   "identity", "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost",
-  "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs",
+  "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
+  "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts", "cloudWorkers",
+  "desktop", "surfaces", "proxy",
 ] as const;
 
 const opaque = Object.fromEntries(OPAQUE_TOP_LEVEL.map((k) => [k, Opaque()])) as Record<
@@ -211,8 +226,15 @@ export const ConfigSchema = z.strictObject({
   meta: opt(
     z.strictObject({
       lastTouchedVersion: str(),
+      migrations: opt(
+        z.strictObject({
+          modelPolicyAllowlist: opt(z.literal(true)),
+          utilityModelSeparation: opt(z.literal(true)),
+        }),
+      ),
+      // Written by earlier builds of this gateway; the original refuses it, so it is read but no
+      // longer written (the writer drops it, doctor offers to remove it).
       lastTouchedAt: str(),
-      migrations: Opaque(),
     }),
   ),
   env: opt(z.looseObject({})),

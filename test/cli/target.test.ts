@@ -55,7 +55,7 @@ describe("gateway target and credentials", () => {
   test("a configured but inactive remote is still describable for probes", async () => {
     const env = state({ gateway: { mode: "local", remote: { url: "ws://10.1.1.1:18789", token: "r" } } });
     const resolved = await resolveTarget({}, { env });
-    expect(configuredRemoteTarget(resolved, {}, env)).toMatchObject({ url: "ws://10.1.1.1:18789", token: "r" });
+    expect(configuredRemoteTarget(resolved, {})).toMatchObject({ url: "ws://10.1.1.1:18789", token: "r" });
   });
 
   test("missing and invalid configs fall back to defaults and report why", async () => {

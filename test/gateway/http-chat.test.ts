@@ -299,7 +299,7 @@ describe("sessions over HTTP", () => {
     await h.client.chat.completions.create({ model: "openclaw", user: "alice", messages: [{ role: "user", content: "what is my name?" }] });
     const second = h.fake.to("/v1/chat/completions")[1].body.messages;
     expect(second.map((m: any) => m.content)).toEqual(["You are main.", "my name is Alice", "echo: my name is Alice", "what is my name?"]);
-    const row = h.gw.handle.ctx.runtime.store.get("agent:main:openai-user:alice")!;
+    const row = h.gw.handle.agents.store.get("agent:main:openai-user:alice")!;
     expect(row.messageCount).toBe(4);
   });
 
@@ -321,10 +321,10 @@ describe("sessions over HTTP", () => {
   });
 
   test("without user or session key every call is stateless: no history, no stored transcript", async () => {
-    const before = h.gw.handle.ctx.runtime.store.count("main");
+    const before = h.gw.handle.agents.store.count("main");
     await h.client.chat.completions.create({ model: "openclaw", messages: [{ role: "user", content: "a" }] });
     await h.client.chat.completions.create({ model: "openclaw", messages: [{ role: "user", content: "b" }] });
-    expect(h.gw.handle.ctx.runtime.store.count("main")).toBe(before);
+    expect(h.gw.handle.agents.store.count("main")).toBe(before);
     expect(h.fake.to("/v1/chat/completions")[1].body.messages).toHaveLength(2);
   });
 });

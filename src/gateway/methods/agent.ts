@@ -3,13 +3,11 @@
  * result), `agent.wait`, `chat.send` (one `started` ack; progress as `chat`/`agent` events) and
  * `chat.history`. Runs deduplicate by `idempotencyKey` per method.
  */
-import { z } from "../../zod.ts";
 import type { AgentInfo } from "../../agents/registry.ts";
 import { StoreUnavailableError, type AgentRuntime } from "../../agents/runtime.ts";
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import type { ResultOf } from "../../protocol/contract.ts";
 import { defineMethod } from "./types.ts";
-
-const NonEmpty = z.string().check(z.minLength(1));
 
 /** The sessions store, or UNAVAILABLE (retryable) while the state database cannot be opened. */
 export function runtimeStore(runtime: AgentRuntime) {
@@ -43,19 +41,10 @@ export function resolveRunTarget(runtime: AgentRuntime, agentId: string | undefi
   return { agent, sessionKey: key };
 }
 
-export const agentMethod = defineMethod({
-  name: "agent",
+export const agentMethod = defineMethod("agent", {
   scope: "operator.write",
-  params: z.looseObject({
-    message: NonEmpty,
-    idempotencyKey: NonEmpty,
-    agentId: z.optional(z.string()),
-    sessionKey: z.optional(z.string()),
-    timeout: z.optional(z.number().check(z.nonnegative())),
-    channel: z.optional(z.string()),
-  }),
-  handler: async (p, { ctx, conn, frameId }) => {
-    const runtime = ctx.runtime;
+  handler: async (p, { ctx, interim }) => {
+    const runtime = ctx.agents;
     const existing = runtime.runs.byIdempotencyKey("agent", p.idempotencyKey);
     let record = existing;
     if (!record) {
@@ -70,42 +59,32 @@ export const agentMethod = defineMethod({
         channel: p.channel,
       }).record;
     }
-    if (record.final) return record.final;
-    conn.sendResponse(frameId, true, record.accepted);
+    if (record.final) return record.final as unknown as ResultOf<"agent">;
+    interim(record.accepted);
     await record.done;
-    return record.final;
+    return record.final as unknown as ResultOf<"agent">;
   },
 });
 
-export const agentWaitMethod = defineMethod({
-  name: "agent.wait",
+export const agentWaitMethod = defineMethod("agent.wait", {
   scope: "operator.write",
-  params: z.looseObject({ runId: NonEmpty, timeoutMs: z.optional(z.number().check(z.nonnegative())) }),
   handler: async (p, { ctx }) => {
-    const record = ctx.runtime.runs.get(p.runId);
+    const record = ctx.agents.runs.get(p.runId);
     if (!record) throw new RpcError(ErrorCodes.INVALID_REQUEST, `unknown runId: ${p.runId}`);
-    const ended = await ctx.runtime.runs.wait(record, Math.min(p.timeoutMs ?? 30_000, 600_000));
-    const out: Record<string, unknown> = { runId: record.runId, status: ended ? (record.status === "aborted" ? "error" : record.status) : "timeout", startedAt: record.startedAt };
+    const ended = await ctx.agents.runs.wait(record, Math.min(p.timeoutMs ?? 30_000, 600_000));
+    const out: ResultOf<"agent.wait"> = { runId: record.runId, status: ended ? (record.status === "aborted" ? "error" : record.status) : "timeout", startedAt: record.startedAt };
     if (ended) out.endedAt = record.endedAt;
     if (ended && record.error) out.error = record.error;
     return out;
   },
 });
 
-export const chatSendMethod = defineMethod({
-  name: "chat.send",
+export const chatSendMethod = defineMethod("chat.send", {
   scope: "operator.write",
-  params: z.looseObject({
-    sessionKey: NonEmpty,
-    message: NonEmpty,
-    idempotencyKey: NonEmpty,
-    agentId: z.optional(z.string()),
-    timeoutMs: z.optional(z.number().check(z.nonnegative())),
-  }),
   handler: (p, { ctx }) => {
-    const runtime = ctx.runtime;
+    const runtime = ctx.agents;
     const existing = runtime.runs.byIdempotencyKey("chat.send", p.idempotencyKey);
-    if (existing) return existing.accepted;
+    if (existing) return existing.accepted as ResultOf<"chat.send">;
     const target = resolveRunTarget(runtime, p.agentId, p.sessionKey);
     return runtime.startRun({
       method: "chat.send",
@@ -116,20 +95,15 @@ export const chatSendMethod = defineMethod({
       timeoutMs: p.timeoutMs || undefined,
       channel: "webchat",
       chatEvents: true,
-    }).record.accepted;
+    }).record.accepted as ResultOf<"chat.send">;
   },
 });
 
-export const chatHistoryMethod = defineMethod({
-  name: "chat.history",
+export const chatHistoryMethod = defineMethod("chat.history", {
   scope: "operator.read",
-  params: z.looseObject({
-    sessionKey: NonEmpty,
-    limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
-  }),
   handler: (p, { ctx }) => {
-    const store = runtimeStore(ctx.runtime);
-    const key = p.sessionKey === "main" ? `agent:${ctx.runtime.defaultAgent().id}:main` : p.sessionKey;
+    const store = runtimeStore(ctx.agents);
+    const key = p.sessionKey === "main" ? `agent:${ctx.agents.defaultAgent().id}:main` : p.sessionKey;
     const row = store.get(key);
     const messages = store.transcript(key, p.limit ?? 200).map(({ message: m, createdAt, runId }) => {
       if (m.role === "tool") {
