@@ -32,23 +32,28 @@ type Obj = Record<string, unknown>;
 
 const ENV_REF = /(\$?)\$\{([A-Z_][A-Z0-9_]*)\}/g;
 
-/** Replace `${VAR}` in every string; `$${VAR}` is a literal `${VAR}`; unset vars stay literal. */
-export function substituteEnv<T>(value: T, env: Env, warnings: string[], path = ""): T {
+/**
+ * Replace `${VAR}` in every string; `$${VAR}` is a literal `${VAR}`; unset vars stay literal
+ * (with a warning, and their key path in `unresolved`: a secret that names an unset variable is
+ * not a secret).
+ */
+export function substituteEnv<T>(value: T, env: Env, warnings: string[], path = "", unresolved?: Set<string>): T {
   if (typeof value === "string") {
     return value.replace(ENV_REF, (whole, escape: string, name: string) => {
       if (escape) return whole.slice(1);
       const v = env[name];
       if (v === undefined || v === "") {
         warnings.push(`${path || "<root>"}: environment variable ${name} is not set; kept literally`);
+        unresolved?.add(path);
         return whole;
       }
       return v;
     }) as T;
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, warnings, `${path}[${i}]`)) as T;
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, warnings, `${path}[${i}]`, unresolved)) as T;
   if (isPlainObject(value)) {
     const out: Obj = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, warnings, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, warnings, path ? `${path}.${k}` : k, unresolved);
     return out as T;
   }
   return value;

@@ -229,13 +229,21 @@ export function dialHostFor(bindHost: string): string {
 
 const RANK: Record<Source, number> = { cli: 3, env: 2, config: 1, default: 0 };
 
-function gatewayView(config: OpenClawConfig, sources: ConfigSnapshot["sources"], env: Env): GatewayView {
+/**
+ * A secret is absent when unset, or when the file's value names an environment variable that is
+ * not set: "${OPENCLAW_GATEWAY_TOKEN}" kept literally is no secret (it would be guessable).
+ */
+function secretOf(value: SecretInput | undefined, keyPath: string, env: Env, unresolved: (key: string) => boolean): { value?: string; issue?: SecretIssue } {
+  return unresolved(keyPath) ? {} : resolveSecretInput(value, keyPath, env);
+}
+
+function gatewayView(config: OpenClawConfig, sources: ConfigSnapshot["sources"], env: Env, unresolved: (key: string) => boolean): GatewayView {
   const gw = config.gateway ?? {};
   const bind = gw.bind ?? CONFIG_DEFAULTS.gateway.bind;
   const bindHost = bindHostFor(bind, config);
   const issues: SecretIssue[] = [];
-  const token = resolveSecretInput(gw.auth?.token, "gateway.auth.token", env);
-  const password = resolveSecretInput(gw.auth?.password, "gateway.auth.password", env);
+  const token = secretOf(gw.auth?.token, "gateway.auth.token", env, unresolved);
+  const password = secretOf(gw.auth?.password, "gateway.auth.password", env, unresolved);
   if (token.issue) issues.push(token.issue);
   if (password.issue) issues.push(password.issue);
   let mode = gw.auth?.mode;
@@ -260,8 +268,8 @@ function gatewayView(config: OpenClawConfig, sources: ConfigSnapshot["sources"],
     // Remote secrets never fail the snapshot: an unresolvable one is simply absent.
     remote = {
       url: gw.remote.url,
-      token: resolveSecretInput(gw.remote.token, "gateway.remote.token", env).value,
-      password: resolveSecretInput(gw.remote.password, "gateway.remote.password", env).value,
+      token: secretOf(gw.remote.token, "gateway.remote.token", env, unresolved).value,
+      password: secretOf(gw.remote.password, "gateway.remote.password", env, unresolved).value,
       remotePort: gw.remote.remotePort,
     };
   }
@@ -350,8 +358,9 @@ export async function loadSnapshot(opts: SnapshotOptions): Promise<ConfigSnapsho
   const env = await composeEnv(baseEnv, paths.stateDir, doc, warnings);
   let file: OpenClawConfig = {};
   let fileLayer: OpenClawConfig = {};
+  const unresolved = new Set<string>();
   if (doc !== undefined && !problem) {
-    const check = validateConfig(substituteEnv(doc, env, warnings));
+    const check = validateConfig(substituteEnv(doc, env, warnings, "", unresolved));
     if (check.ok) {
       file = check.config;
       fileLayer = file;
@@ -392,7 +401,7 @@ export async function loadSnapshot(opts: SnapshotOptions): Promise<ConfigSnapsho
     file,
     config,
     sources,
-    gateway: gatewayView(config, sources, env),
+    gateway: gatewayView(config, sources, env, (key) => src(key) === "config" && unresolved.has(key)),
     problem,
     unsupported: doc !== undefined ? unsupportedKeys(doc) : [],
     warnings,
