@@ -2,6 +2,7 @@
  * `openclaw gateway call <method>`, `openclaw gateway health`, `openclaw health`.
  */
 import { defineCommand } from "citty";
+import type { ResultOf } from "../protocol/contract.ts";
 import { exitWithFailure, printJson } from "./output.ts";
 import { IDENTITY, scopesForMethod, withGateway } from "./rpc.ts";
 import { CliError, timeoutFlag } from "./command.ts";
@@ -62,14 +63,8 @@ export const callCommand = defineCommand({
   },
 });
 
-interface HealthPayload {
-  ok: boolean;
-  durationMs?: number;
-  heartbeatSeconds?: number;
-  defaultAgentId?: string;
-  agents?: Array<{ agentId: string; isDefault?: boolean; heartbeat?: { enabled?: boolean; every?: string }; sessions?: { path: string; count: number } }>;
-  sessions?: { path: string; count: number };
-}
+/** What `health` answers (the wire contract's result type). */
+type HealthPayload = ResultOf<"health">;
 
 export const gatewayHealthCommand = defineCommand({
   meta: { name: "health", description: "Check the gateway's health over RPC" },
@@ -80,7 +75,7 @@ export const gatewayHealthCommand = defineCommand({
     try {
       const timeoutMs = timeoutArg(args.timeout);
       target = (await resolveTarget(args)).target;
-      const health = await withGateway(target, { identity: IDENTITY.cli, timeoutMs }, (c) => c.request<HealthPayload>("health"));
+      const health = await withGateway(target, { identity: IDENTITY.cli, timeoutMs }, (c) => c.call("health"));
       if (json) printJson(health);
       else {
         console.log("Gateway Health");
@@ -126,7 +121,7 @@ export const healthCommand = defineCommand({
       target = (await resolveTarget({})).target;
       const fresh = Boolean(args.verbose || args.debug);
       const health = await withGateway(target, { identity: IDENTITY.backend("gateway:health"), timeoutMs }, (c) =>
-        c.request<HealthPayload>("health", fresh ? { probe: true } : undefined),
+        c.call("health", fresh ? { probe: true } : undefined),
       );
       if (json) printJson(health);
       else for (const line of healthLines(health)) console.log(line);

@@ -168,5 +168,5 @@ async function openSource(resolved: ResolvedTarget, timeoutMs: number, rpcOnly =
 
 async function read(source: Source, opts: { cursor?: number; limit: number; maxBytes: number }): Promise<TailResult> {
   if (source.kind === "file") return tailFile(source.path, opts);
-  return source.client.request<TailResult>("logs.tail", opts);
+  return source.client.call("logs.tail", opts);
 }

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
 import { gatewayLogFile } from "../log/file.ts";
 import type { GatewayClient, HelloOk } from "../protocol/client.ts";
+import type { ResultOf } from "../protocol/contract.ts";
 import { capabilityOf } from "../protocol/scopes.ts";
 import { VERSION } from "../version.ts";
 import { connectionArgs, timeoutArg } from "./call.ts";
@@ -81,7 +82,7 @@ async function probeRpc(target: GatewayTarget, requireRpc: boolean, timeoutMs: n
     };
     if (requireRpc) {
       try {
-        await client.request("status", undefined, { timeoutMs });
+        await client.call("status", undefined, { timeoutMs });
       } catch (err) {
         report.ok = false;
         report.error = (err as Error).message;
@@ -96,7 +97,7 @@ async function probeRpc(target: GatewayTarget, requireRpc: boolean, timeoutMs: n
     return {
       ok: false,
       kind: requireRpc ? "read" : "connect",
-      capability: pairing ? "pairing-pending" : "unknown",
+      capability: pairing ? "pairing_pending" : "unknown",
       url: target.url,
       error: e.reason ?? e.message,
       timedOut: e.kind === "timeout",
@@ -346,7 +347,7 @@ export const gatewayStatusCommand = defineCommand({
         if (rpc) {
           const label = requireRpc ? "Read probe" : "Connectivity probe";
           lines.push(rpc.ok ? `${label}: ok` : `${label}: failed (${rpc.error ?? "unknown error"})`);
-          lines.push(`Capability: ${rpc.capability}`);
+          lines.push(`Capability: ${rpc.capability.replaceAll("_", "-")}`);
         }
         lines.push("");
         if (port.listeners.length) lines.push(`Listening: ${port.listeners.map((l) => l.address ?? `pid ${l.pid}`).join(", ")}`);
@@ -392,15 +393,6 @@ export function gatewayServiceRow(svc: Pick<ServiceReport, "host" | "state">, ru
   return `${state.label}${scope} installed · ${state.unavailable ? "unavailable" : state.loaded ? state.loadedText : state.notLoadedText} · ${running}`;
 }
 
-interface StatusPayload {
-  runtimeVersion?: string;
-  heartbeat?: { defaultAgentId?: string; agents?: Array<{ agentId: string; enabled?: boolean; every?: string }> };
-  sessions?: { count?: number; byAgent?: Array<{ agentId: string; count: number }> };
-  cliProjection?: unknown;
-  pid?: number;
-  uptimeMs?: number;
-  [key: string]: unknown;
-}
 
 async function httpProbe(base: string, path: string, timeoutMs: number): Promise<{ path: string; status: number | null; ok: boolean }> {
   try {
@@ -429,10 +421,10 @@ export const statusCommand = defineCommand({
       resolved = await resolveTarget({}, { needConfig: true });
       const { target } = resolved;
       const started = performance.now();
-      let status: StatusPayload | undefined;
-      let presence: Array<Record<string, unknown>> | undefined;
-      let channels: { channelOrder?: string[] } | undefined;
-      let health: Record<string, unknown> | undefined;
+      let status: ResultOf<"status"> | undefined;
+      let presence: ResultOf<"system-presence"> | undefined;
+      let channels: ResultOf<"channels.status"> | undefined;
+      let health: ResultOf<"health"> | undefined;
       let error: string | null = null;
       let latency: number | null = null;
       let authMethod: string | undefined;
@@ -442,10 +434,10 @@ export const statusCommand = defineCommand({
         latency = Math.round(performance.now() - started);
         authMethod = client.hello.auth.method;
         const [s, p, c, h] = await Promise.all([
-          client.request<StatusPayload>("status", { includeChannelSummary: false, includeCliProjection: true }),
-          client.request<Array<Record<string, unknown>>>("system-presence").catch(() => undefined),
-          client.request<{ channelOrder?: string[] }>("channels.status", { probe: false, timeoutMs: Math.min(timeoutMs, 8000) }).catch(() => undefined),
-          args.deep ? client.request<Record<string, unknown>>("health", { probe: true }).catch(() => undefined) : Promise.resolve(undefined),
+          client.call("status", { includeChannelSummary: false, includeCliProjection: true }),
+          client.call("system-presence").catch(() => undefined),
+          client.call("channels.status", { probe: false, timeoutMs: Math.min(timeoutMs, 8000) }).catch(() => undefined),
+          args.deep ? client.call("health", { probe: true }).catch(() => undefined) : Promise.resolve(undefined),
         ]);
         status = s;
         presence = p;

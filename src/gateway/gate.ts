@@ -67,6 +67,8 @@ export function limiterSubject(clientIp: string, origin: string | undefined, exe
 export interface GateDeps {
   readonly limiter: FailedAuthLimiter;
   readonly settings: Pick<GatewaySettings, "auth">;
+  /** How the slowdown is waited (default Bun.sleep). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Milliseconds this subject is still locked out (0 = not locked). */
@@ -77,7 +79,7 @@ export function lockedFor(deps: GateDeps, subject: LimiterSubject): number {
 /** Count a failed secret and wait the slowdown the limiter asks for; returns that delay. */
 export async function failSecret(deps: GateDeps, subject: LimiterSubject): Promise<number> {
   const delay = deps.limiter.recordFailure("shared-secret", subject.key, subject.exempt);
-  if (delay > 0) await Bun.sleep(delay);
+  if (delay > 0) await (deps.sleep ?? Bun.sleep)(delay);
   return delay;
 }
 

@@ -62,6 +62,8 @@ export async function startTestRuntime(
     /** Files to create in the state dir before start (e.g. `.env`). */
     files?: Record<string, string>;
     onListening?: GatewayOptions["onListening"];
+    /** A file `logs.tail` reads (the harness logs to memory). */
+    logFile?: string;
   } = {},
 ): Promise<TestRuntime> {
   const stateDir = tempDir("openclaw-reload-test-");
@@ -85,6 +87,7 @@ export async function startTestRuntime(
     recovery: opts.recovery,
     bindRetries: 0,
     onListening: opts.onListening,
+    logFile: opts.logFile,
     onFatal: (err) => fatal.push(err),
   });
   const lifecycle = runtime.lifecycle!;
