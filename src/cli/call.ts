@@ -4,9 +4,10 @@
 import { defineCommand } from "citty";
 import type { ResultOf } from "../protocol/contract.ts";
 import { exitWithFailure, printJson } from "./output.ts";
-import { IDENTITY, scopesForMethod, withGateway } from "./rpc.ts";
-import { CliError, timeoutFlag } from "./command.ts";
-import { resolveTarget, type GatewayTarget } from "./target.ts";
+import { IDENTITY, scopesForMethod, withGateway } from "../operator/connect.ts";
+import { resolveTarget, type Env, type GatewayTarget, type ResolvedTarget } from "../operator/target.ts";
+import { CliError, portFlag, timeoutFlag } from "./command.ts";
+import { globals } from "./globals.ts";
 
 export const connectionArgs = {
   url: { type: "string", description: "Gateway WebSocket URL (needs --token or --password)" },
@@ -16,6 +17,18 @@ export const connectionArgs = {
   timeout: { type: "string", description: "Timeout in ms (default 10000)" },
   json: { type: "boolean", description: "Print JSON" },
 } as const;
+
+/** Connection flags → the target (the port parsed by the scaffold, the profile from the root options). */
+export function targetOf(
+  args: { url?: unknown; token?: unknown; password?: unknown; port?: unknown },
+  opts: { needConfig?: boolean; env?: Env } = {},
+): Promise<ResolvedTarget> {
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  return resolveTarget(
+    { url: str(args.url), token: str(args.token), password: str(args.password), port: portFlag(args.port) },
+    { ...opts, profile: globals().profile },
+  );
+}
 
 export function timeoutArg(raw: unknown, fallback = 10_000): number {
   return timeoutFlag(raw, fallback);
@@ -48,7 +61,7 @@ export const callCommand = defineCommand({
       const method = String(args.method);
       const params = parseParams(args.params);
       const timeoutMs = timeoutArg(args.timeout);
-      target = (await resolveTarget(args)).target;
+      target = (await targetOf(args)).target;
       const payload = await withGateway(target, { identity: IDENTITY.cli, scopes: scopesForMethod(method), timeoutMs }, (client) =>
         client.request(method, params, { timeoutMs, expectFinal: Boolean(args["expect-final"]) }),
       );
@@ -74,7 +87,7 @@ export const gatewayHealthCommand = defineCommand({
     let target: GatewayTarget | undefined;
     try {
       const timeoutMs = timeoutArg(args.timeout);
-      target = (await resolveTarget(args)).target;
+      target = (await targetOf(args)).target;
       const health = await withGateway(target, { identity: IDENTITY.cli, timeoutMs }, (c) => c.call("health"));
       if (json) printJson(health);
       else {
@@ -118,7 +131,7 @@ export const healthCommand = defineCommand({
     let target: GatewayTarget | undefined;
     try {
       const timeoutMs = timeoutArg(args.timeout);
-      target = (await resolveTarget({})).target;
+      target = (await targetOf({})).target;
       const fresh = Boolean(args.verbose || args.debug);
       const health = await withGateway(target, { identity: IDENTITY.backend("gateway:health"), timeoutMs }, (c) =>
         c.call("health", fresh ? { probe: true } : undefined),

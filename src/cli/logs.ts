@@ -8,11 +8,11 @@ import type { GatewayClient } from "../protocol/client.ts";
 import { GatewayConnectError, GatewayClosedError } from "../protocol/client.ts";
 import { gatewayLogFile } from "../log/file.ts";
 import { tailFile, type TailResult } from "../log/tail.ts";
-import { timeoutArg } from "./call.ts";
+import { targetOf, timeoutArg } from "./call.ts";
 import { exitWithFailure } from "./output.ts";
-import { connectTo, IDENTITY } from "./rpc.ts";
+import { connectTo, IDENTITY } from "../operator/connect.ts";
 import { intFlag } from "./command.ts";
-import { resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import type { GatewayTarget, ResolvedTarget } from "../operator/target.ts";
 
 interface Parsed {
   time?: string;
@@ -82,7 +82,7 @@ export const logsCommand = defineCommand({
       const maxBytes = intArg(args["max-bytes"], 250_000, 1, 1_000_000, "--max-bytes");
       const interval = intArg(args.interval, 500, 50, 60_000, "--interval");
       const timeoutMs = timeoutArg(args.timeout, 30_000);
-      const resolved = await resolveTarget(args, { needConfig: true });
+      const resolved = await targetOf(args, { needConfig: true });
       target = resolved.target;
       const localTime = Boolean(args["local-time"]) && !args.utc;
       const emit = (obj: Record<string, unknown>) => console.log(JSON.stringify(obj));

@@ -8,10 +8,10 @@ import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
 import { GatewayRequestError, type GatewayClient } from "../protocol/client.ts";
 import { capabilityLabel, capabilityOf } from "../protocol/scopes.ts";
-import { timeoutArg } from "./call.ts";
+import { targetOf, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson } from "./output.ts";
-import { connectTo, IDENTITY } from "./rpc.ts";
-import { configuredRemoteTarget, resolveTarget, type GatewayTarget } from "./target.ts";
+import { connectTo, IDENTITY } from "../operator/connect.ts";
+import { configuredRemoteTarget, type GatewayTarget } from "../operator/target.ts";
 
 type TargetKind = "explicit" | "sshTunnel" | "configRemote" | "localLoopback";
 const PRIORITY: TargetKind[] = ["explicit", "sshTunnel", "configRemote", "localLoopback"];
@@ -178,11 +178,11 @@ export const probeCommand = defineCommand({
       const warnings: Array<{ code: string; message: string; targetIds?: string[] }> = [];
       const targets: ProbeTarget[] = [];
       if (args.url) {
-        const explicit = await resolveTarget({ url: args.url, token: args.token, password: args.password }, { needConfig: true });
+        const explicit = await targetOf({ url: args.url, token: args.token, password: args.password }, { needConfig: true });
         targets.push({ id: "explicit", kind: "explicit", target: explicit.target, active: true, tunnel: null });
       }
       // The flags' credentials belong to --url when it is given, else to the local gateway.
-      const local = await resolveTarget(args.url ? { port: args.port } : { port: args.port, token: args.token, password: args.password }, {
+      const local = await targetOf(args.url ? { port: args.port } : { port: args.port, token: args.token, password: args.password }, {
         needConfig: true,
         env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined },
       });

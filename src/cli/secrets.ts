@@ -4,10 +4,11 @@
  * restart (RPC `secrets.reload`, admin).
  */
 import { defineCommand } from "citty";
+import { targetOf } from "./call.ts";
 import { GatewayConnectError, GatewayRequestError } from "../protocol/client.ts";
 import { timeoutFlag } from "./command.ts";
-import { connectTo } from "./rpc.ts";
-import { resolveTarget, type GatewayTarget } from "./target.ts";
+import { connectTo } from "../operator/connect.ts";
+import type { GatewayTarget } from "../operator/target.ts";
 
 const reload = defineCommand({
   meta: { name: "reload", description: "Re-resolve ${ENV} references in the running gateway without a restart" },
@@ -29,7 +30,7 @@ const reload = defineCommand({
     let timeout: number;
     try {
       timeout = timeoutFlag(args.timeout, 10_000);
-      target = (await resolveTarget({ url: args.url, token: args.token, password: args.password })).target;
+      target = (await targetOf({ url: args.url, token: args.token, password: args.password })).target;
     } catch (err) {
       return fail((err as Error).message);
     }

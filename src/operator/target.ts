@@ -10,10 +10,10 @@
  */
 import type { ConfigError } from "../config/load.ts";
 import { resolvePaths, type Env, type ResolvedPaths } from "../config/paths.ts";
+
+export type { Env } from "../config/paths.ts";
 import type { BindMode } from "../config/schema.ts";
 import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
-import { CliError, portFlag } from "./command.ts";
-import { globals } from "./globals.ts";
 
 export type UrlSource = "cli --url" | "env OPENCLAW_GATEWAY_URL" | "config gateway.remote.url" | "local loopback";
 
@@ -21,7 +21,8 @@ export interface TargetFlags {
   url?: string;
   token?: string;
   password?: string;
-  port?: string | number;
+  /** `--port`, already parsed (the CLI's integer-flag parser). */
+  port?: number;
 }
 
 export interface GatewayTarget {
@@ -50,19 +51,25 @@ export interface ResolvedTarget {
   configExists: boolean;
 }
 
-/** A `--url` given without credentials, or an env URL without env credentials. */
-export class CredentialsRequiredError extends CliError {
-  override name = "GatewayCredentialsRequiredError";
-  constructor(lines: string[]) {
-    super(lines, 1, { ok: false, error: { type: "gateway_credentials_required", message: lines.join("\n") } });
+/** A target that cannot be used as asked (a bad URL, --url with --port): lines to print, exit 1. */
+export class TargetError extends Error {
+  override name = "TargetError";
+  readonly exitCode: number = 1;
+  /** What `--json` prints (undefined: the generic cli_error shape). */
+  readonly json?: unknown;
+  constructor(readonly lines: string[], json?: unknown) {
+    super(lines.join("\n"));
+    this.json = json;
   }
 }
 
-/** A bad flag or flag combination (exit 1). */
-export const CliUsageError = CliError;
-
-/** A `--port` value: an integer from 1 to 65535 (CliError otherwise). */
-export const parsePortFlag = portFlag;
+/** A `--url` given without credentials, or an env URL without env credentials. */
+export class CredentialsRequiredError extends TargetError {
+  override name = "GatewayCredentialsRequiredError";
+  constructor(lines: string[]) {
+    super(lines, { ok: false, error: { type: "gateway_credentials_required", message: lines.join("\n") } });
+  }
+}
 
 function credentialsError(configPath: string, fromEnv: boolean): CredentialsRequiredError {
   return new CredentialsRequiredError([
@@ -75,11 +82,14 @@ function credentialsError(configPath: string, fromEnv: boolean): CredentialsRequ
   ]);
 }
 
-export async function resolveTarget(flags: TargetFlags, opts: { env?: Env; needConfig?: boolean } = {}): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  flags: TargetFlags,
+  opts: { env?: Env; needConfig?: boolean; profile?: string } = {},
+): Promise<ResolvedTarget> {
   const env = opts.env ?? process.env;
-  const paths = resolvePaths({ profile: globals().profile, env });
-  const port = portFlag(flags.port);
-  if (flags.url && port !== undefined) throw new CliError(["Use either --url or --port, not both."]);
+  const paths = resolvePaths({ profile: opts.profile, env });
+  const port = flags.port;
+  if (flags.url && port !== undefined) throw new TargetError(["Use either --url or --port, not both."]);
 
   if (flags.url && !flags.token && !flags.password) throw credentialsError(paths.configPath, false);
 
@@ -157,7 +167,7 @@ function explicitTarget(
     const u = new URL(url);
     if (u.port) port = Number(u.port);
   } catch {
-    throw new CliError([`Invalid gateway URL "${url}" (expected ws://host:port or wss://host:port).`]);
+    throw new TargetError([`Invalid gateway URL "${url}" (expected ws://host:port or wss://host:port).`]);
   }
   const bindMode: BindMode = snapshot?.gateway.bind ?? "loopback";
   const bindHost = snapshot?.gateway.bindHost ?? "127.0.0.1";
