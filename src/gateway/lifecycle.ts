@@ -87,6 +87,8 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
   private lastSeenHash: string | null;
   private stopped = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
+  private holds = 0;
+  private deferred = false;
   private readonly log: Logger;
 
   constructor(
@@ -132,6 +134,26 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
   /** What the watcher calls after the debounce; also usable directly (tests, benchmarks). */
   reloadFromFile(): Promise<ReloadOutcome> {
     return this.enqueue("watch", () => this.reloadOnce("watch", { force: false }));
+  }
+
+  holdWatcher(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0 && this.deferred) {
+        this.deferred = false;
+        void this.reloadFromFile();
+      }
+    };
+  }
+
+  /** A debounced file event: reload now, or after the current hold. */
+  private onFileEvent(): void {
+    if (this.holds > 0) this.deferred = true;
+    else void this.reloadFromFile();
   }
 
   /** Resolves once every reload queued so far has finished. */
@@ -358,7 +380,7 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
       this.watcher = new ConfigFileWatcher(
         configPath,
         debounceMsOf(cfg),
-        () => void this.reloadFromFile(),
+        () => this.onFileEvent(),
         (message) => this.log.warn(message),
       );
       if (this.watcher.start()) this.log.debug(`watching ${configPath} (debounce ${debounceMsOf(cfg)} ms)`);

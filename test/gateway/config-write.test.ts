@@ -98,6 +98,22 @@ describe("config.set / config.apply / config.patch", () => {
     expect(t.runtime.settings.trustedProxies).toEqual(["10.0.0.2", "10.0.0.3"]);
   });
 
+  test("config.patch answers for its own write, even when the watcher sees the file at once (debounce 0)", async () => {
+    const t = await start(baseConfig({}, { debounceMs: 0 }));
+    const c = await connect(t);
+    let { hash } = await c.request<any>("config.get", {});
+    for (let i = 0; i < 12; i++) {
+      const r = await c.request<any>("config.patch", { raw: JSON.stringify({ gateway: { trustedProxies: [`10.0.1.${i}`] } }), baseHash: hash });
+      expect(r.reload.status).toBe("applied");
+      // The first reload of this content is the RPC's own; the watcher's (held until then) finds nothing new.
+      const outcomes = t.runtime.lifecycle!.history.filter((o) => o.hash === r.hash);
+      expect(outcomes[0].trigger).toBe("rpc");
+      expect(outcomes.slice(1).every((o) => o.status === "unchanged")).toBe(true);
+      expect(t.runtime.settings.trustedProxies).toEqual([`10.0.1.${i}`]);
+      hash = r.hash;
+    }
+  });
+
   test("a redacted config sent back keeps its secrets; a placeholder with nothing to keep is refused", async () => {
     const t = await start(baseConfig({ models: { providers: { p: { apiKey: "sk-secret-value-123456" } } } }));
     const c = await connect(t);

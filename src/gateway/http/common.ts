@@ -109,6 +109,8 @@ export interface TurnStream<T> {
   fail(err: unknown, sse: SseStream): Promise<void>;
   /** Instead of `fail`, when the turn ended because the client went away. */
   aborted?(): void;
+  /** The client stopped reading: the stream now holds the upstream back. */
+  blocked?(): void;
 }
 
 /**
@@ -118,7 +120,7 @@ export interface TurnStream<T> {
  */
 export async function streamTurn<T>(spec: TurnStream<T>): Promise<Response> {
   const { client } = spec;
-  const sse = new SseStream(client.gone);
+  const sse = new SseStream(client.gone, spec.blocked);
   const opened = Promise.withResolvers<void>();
   let started = false;
   const start = () => {

@@ -330,6 +330,7 @@ async function chatCompletions(ctx: HttpContext, c: Context<HttpEnv>): Promise<R
       await sse.write(writer.chunk({}, "error"));
     },
     aborted: () => log.debug(`chat completion stream ${id} aborted by the client`),
+    blocked: () => log.debug(`chat completion stream ${id}: the client is not reading; holding the upstream back`),
   });
 }
 

@@ -145,6 +145,24 @@ async function writeFromRpc(
     return { ok: true, noop: true, path, hash: current.hash, changed, config: redactConfig(current.doc) as Record<string, unknown> };
   }
   const env = await composeEnv(process.env, ctx.snapshot.paths.stateDir, next);
+  // This call applies its own write: the file watcher waits until it has (see holdWatcher).
+  const release = method === "config.set" ? undefined : ctx.lifecycle?.holdWatcher();
+  try {
+    return await writeAndApply(method, params, ctx, path, next, env, changed);
+  } finally {
+    release?.();
+  }
+}
+
+async function writeAndApply(
+  method: WriteMethod,
+  params: WriteParams,
+  ctx: MethodCall["ctx"],
+  path: string,
+  next: unknown,
+  env: Record<string, string | undefined>,
+  changed: string[],
+): Promise<ResultOf<WriteMethod>> {
   let written: WriteResult;
   try {
     written = await writeConfigDocument(path, next, { env });
