@@ -37,6 +37,39 @@ export function unsupportedKeys(doc: unknown): string[] {
   return out;
 }
 
+/**
+ * Keys this gateway reads that the original's schema refuses (its `config validate` fails with
+ * them, and so do its `gateway status --deep`, `devices list`, `dashboard`). They work here, but
+ * a file holding them no longer loads in the official CLI: `doctor` says so. Checked against the
+ * official CLI by test/config/original-config.test.ts.
+ */
+export const ORIGINAL_REFUSES: readonly string[] = [
+  "gateway.reload.debounceMs",
+  "gateway.reload.deferralTimeoutMs",
+  "gateway.http.cors",
+  "gateway.http.endpoints.models",
+  "gateway.http.endpoints.embeddings",
+  "gateway.http.endpoints.toolsInvoke",
+  "discovery.wideArea.enabled",
+  "agents.defaults.embeddingModel",
+  "agents.defaults.systemPrompt",
+  "agents.defaults.name",
+];
+
+/** The ORIGINAL_REFUSES paths that `doc` sets, plus `gateway.reload.mode` values it refuses (hot, restart). */
+export function keysOriginalRefuses(doc: unknown): string[] {
+  const out: string[] = [];
+  for (const path of ORIGINAL_REFUSES) {
+    let cur: unknown = doc;
+    for (const s of path.split(".")) cur = isPlainObject(cur) ? cur[s] : undefined;
+    if (cur !== undefined) out.push(path);
+  }
+  const gw = isPlainObject(doc) && isPlainObject(doc.gateway) ? doc.gateway : undefined;
+  const mode = isPlainObject(gw?.reload) ? gw.reload.mode : undefined;
+  if (mode === "hot" || mode === "restart") out.push(`gateway.reload.mode=${mode}`);
+  return out;
+}
+
 /** The one line the gateway logs at startup and `doctor` reports. */
 export function unsupportedMessage(keys: readonly string[]): string {
   return `config keys not supported by this gateway (kept in the file, not acted on): ${keys.join(", ")}`;

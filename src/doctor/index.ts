@@ -13,7 +13,7 @@ import { validateFileLayer } from "../config/load.ts";
 import type { Env, ResolvedPaths } from "../config/paths.ts";
 import { validateConfig, type OpenClawConfig } from "../config/schema.ts";
 import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
-import { unsupportedMessage } from "../config/support.ts";
+import { keysOriginalRefuses, unsupportedMessage } from "../config/support.ts";
 import { backupPathFor, serializeConfig, stampMeta, writeFileAtomic } from "../config/write.ts";
 import { auditService, REWRITE_FIXES } from "../service/audit.ts";
 import { newerConfigRefusal, repairPolicyExternal } from "../service/guard.ts";
@@ -237,6 +237,17 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<ConfigSnap
         const backup = await rewriteConfig(configPath, { ...(parsed as Record<string, unknown>), meta: restMeta });
         return `removed meta.lastTouchedAt from ${configPath} (previous file: ${backup})`;
       },
+    });
+  }
+  const refused = keysOriginalRefuses(parsed);
+  if (refused.length > 0) {
+    out.push({
+      checkId: "config/original-refuses",
+      severity: "warning",
+      message: `The official openclaw CLI refuses this config: it does not know ${refused.join(", ")} (this gateway does).`,
+      path: configPath,
+      fixHint: `To share the file with the official CLI, remove them: ${refused.map((k) => `openclaw config unset ${k.replace(/=.*$/, "")}`).join("; ")}`,
+      fixable: false,
     });
   }
   if (snapshot.unsupported.length > 0) {
