@@ -32,6 +32,7 @@ import { fastProbeRoutes } from "./http/fast-probes.ts";
 import { AUTH_CHANGED_REASON, ConfigLifecycle, RESTART_REASON, type LifecycleOptions, type ReloadHost } from "./lifecycle.ts";
 import { defaultLimits, type GatewayLimits } from "./limits.ts";
 import { listen, type Listener } from "./listener.ts";
+import { QuietCollector } from "./memory.ts";
 import { buildHealth } from "./methods/health.ts";
 import { buildRegistry } from "./methods/index.ts";
 import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
@@ -113,6 +114,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   private lastConfigChangedHash?: string | null;
   private tick?: ReturnType<typeof setInterval>;
   private authTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Full collections when the gateway goes quiet (see memory.ts). */
+  private readonly collector = new QuietCollector({ startupMs: 1_000 });
   private readonly fetchHandler: (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
   private readonly routes: ReturnType<typeof fastProbeRoutes>;
   private readonly websocket: ReturnType<typeof webSocketHandlers>;
@@ -216,15 +219,10 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
 
   private afterFirstListen(): void {
     // The state database: an existing one opens now (well under a millisecond), so the first
-    // health snapshot counts its sessions; a first run creates it (fsyncs) just after startup, or
-    // when a request needs it first. Nothing to count yet then. A failure shows in /readyz.
-    const dbExists = existsSync(this.agents.dbPath);
-    if (dbExists) this.agents.open();
+    // health snapshot counts its sessions and /readyz reports a broken one. A gateway that has
+    // none yet creates it when something first stores a session (nothing to count before).
+    if (existsSync(this.agents.dbPath)) this.agents.open();
     this.health({ fresh: true });
-    const openStore = setTimeout(() => {
-      if (!dbExists && !this.stopped && !this.agents.ready) this.agents.open();
-    }, 0);
-    this.authTimers.add(openStore);
     // Compiled binaries start with JavaScriptCore's tier-up thresholds raised 1000× (scripts/build.ts,
     // JIT_POLICY) so run-once startup code is never JIT-compiled. Listening means interactive: the
     // thresholds drop to INTERACTIVE_JIT_POLICY, so code that runs under load tiers up as usual, a
@@ -327,6 +325,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.stopped = true;
     await this.lifecycle?.stop();
     clearInterval(this.tick);
+    this.collector.stop();
     for (const t of this.authTimers) clearTimeout(t);
     this.authTimers.clear();
     await this.closeListener(reason);
@@ -366,6 +365,10 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     const n = (this.unauthenticatedByIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.unauthenticatedByIp.delete(ip);
     else this.unauthenticatedByIp.set(ip, n);
+  }
+
+  onClosed(): void {
+    this.collector.closed();
   }
 
   onAuthenticated(conn: Connection): void {

@@ -91,6 +91,7 @@ export function webSocketHandlers(host: WsHost): WebSocketHandler<SocketData> & 
       // The gateway outlives its listeners: a socket closed by a restart leaves presence too,
       // but only a live listener tells the remaining readers.
       if (wasReady && host.presence.disconnect(conn.connId) && !host.draining) host.presenceChanged();
+      host.onClosed();
     },
   };
 }

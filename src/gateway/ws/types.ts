@@ -36,4 +36,6 @@ export interface WsHost {
   releaseUnauthenticated(ip: string): void;
   /** The socket finished its handshake. */
   onAuthenticated(conn: Connection): void;
+  /** A socket closed (after its bookkeeping): memory housekeeping. */
+  onClosed(): void;
 }
