@@ -114,7 +114,7 @@ const Gateway = z.strictObject({
   ),
   reload: opt(
     z.strictObject({
-      // hot/restart are seed-era values, accepted and treated as their documented meaning.
+      // hot/restart are accepted and mean what docs/configuration.md says (the original knows off|hybrid).
       mode: opt(z.enum(["off", "hybrid", "hot", "restart"])),
       debounceMs: opt(NonNegativeInt),
       deferralTimeoutMs: opt(NonNegativeInt),
@@ -169,7 +169,7 @@ const AgentId = z.string().check(z.regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i, "invali
 const Agents = z.looseObject({
   defaults: opt(z.looseObject({ ...AgentFields })),
   entries: opt(z.record(AgentId, z.looseObject({ ...AgentFields }))),
-  /** Legacy (seed-era) array form, accepted as entries. */
+  /** The array form, accepted as entries. */
   list: opt(z.array(z.looseObject({ id: AgentId, ...AgentFields }))),
   ownership: Opaque(),
 });
@@ -232,8 +232,8 @@ export const ConfigSchema = z.strictObject({
           utilityModelSeparation: opt(z.literal(true)),
         }),
       ),
-      // Written by earlier builds of this gateway; the original refuses it, so it is read but no
-      // longer written (the writer drops it, doctor offers to remove it).
+      // The original refuses this key: it is read (so such files load) but never written (the
+      // writer drops it; doctor offers to remove it).
       lastTouchedAt: str(),
     }),
   ),

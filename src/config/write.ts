@@ -8,7 +8,7 @@
  *     best-effort fsync of the directory, so a crash at any point leaves the old or the new file;
  *   - one backup: the previous content is kept as `<config>.bak` (0600, written atomically too);
  *   - stamped: `meta.lastTouchedVersion` (this binary's CalVer), the one `meta` key the original
- *     writes; `meta.lastTouchedAt` (written by earlier builds, refused by the original) is dropped;
+ *     writes; `meta.lastTouchedAt`, which the original refuses, is dropped;
  *   - lossless for data we do not interpret: the raw JSON5 document is written back (unknown
  *     trees, `${VAR}` references and SecretRefs stay as they were), never the validated,
  *     substituted view. JSON5 comments cannot survive a JSON write; callers can warn with

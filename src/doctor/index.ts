@@ -228,7 +228,7 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<ConfigSnap
     out.push({
       checkId: "config/meta-last-touched-at",
       severity: "warning",
-      message: "meta.lastTouchedAt was written by an earlier build of this gateway; the official openclaw CLI refuses the file with it (meta: Unrecognized key).",
+      message: "meta.lastTouchedAt is set; the official openclaw CLI refuses the file with it (meta: Unrecognized key).",
       path: configPath,
       fixHint: `openclaw doctor --fix removes meta.lastTouchedAt (the previous file is kept as ${basename(configPath)}.bak)`,
       fixable: true,

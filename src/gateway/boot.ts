@@ -21,6 +21,7 @@ import type { Logger } from "../log/logger.ts";
 import { inspectLock, InstanceLock, LockHeldError } from "../system/lock.ts";
 import { VERSION } from "../version.ts";
 import { Gateway, BindError } from "./gateway.ts";
+import { gatewayParts } from "./parts.ts";
 import type { Subsystem } from "./subsystem.ts";
 
 export interface BootOptions {
@@ -32,6 +33,7 @@ export interface BootOptions {
   /** Free the port (and the state dir's lock holder) first. */
   force?: boolean;
   env?: Env;
+  /** The long-lived parts to host (default: gatewayParts(), src/gateway/parts.ts). */
   subsystems?: Subsystem[];
   /** Aborted when the process is asked to stop while starting. */
   signal?: AbortSignal;
@@ -202,7 +204,7 @@ export async function bootGateway(opts: BootOptions): Promise<BootedGateway | un
         env: opts.env,
         recovery,
         logFile: fileLog?.path,
-        subsystems: opts.subsystems,
+        subsystems: opts.subsystems ?? gatewayParts(),
         // After every (re)listen, so the lock and the beacon name the port actually in use.
         onListening: async (gw, restart) => {
           await heldLock.update({ configPath: paths.configPath, version: VERSION, port: gw.port });

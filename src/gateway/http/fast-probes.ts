@@ -2,7 +2,7 @@
  * `/health` and `/healthz` as native `Bun.serve` routes: the same response the Hono probe routes
  * give (body, Content-Type, Cache-Control, security headers, HSTS when configured; HEAD without
  * a body), without the Hono dispatch and middleware, so liveness checks cost about what a bare
- * `Bun.serve` hello world costs (issue 8: ≥ 80 % of its throughput). Only GET and HEAD are
+ * `Bun.serve` hello world costs (the benchmark target: ≥ 80 % of its throughput). Only GET and HEAD are
  * routed here; other methods, a WebSocket upgrade on these paths, and every other path fall
  * through to the server's `fetch` (Hono: 405 with Allow, 404, …).
  */
