@@ -134,7 +134,7 @@ describe.skipIf(!REF_CLI)(`the official CLI accepts what we write${REF_CLI ? "" 
     }
   }, 300_000);
 
-  test("and refuses what we no longer write (meta.lastTouchedAt), which is why the writer drops it", async () => {
+  test("and refuses meta.lastTouchedAt, which is why the writer never writes it", async () => {
     const old = stateWith({ ...ORIGINAL, meta: { ...ORIGINAL.meta, lastTouchedAt: "2026-01-01T00:00:00.000Z" } });
     const verdict = await refValidate(old.configPath, old.stateDir);
     expect(verdict.valid).toBe(false);
