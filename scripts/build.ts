@@ -68,7 +68,7 @@ export const RELEASE_TARGETS = [
 
 /**
  * Tier-up thresholds × this until the gateway listens (then `INTERACTIVE_JIT_POLICY` in
- * src/gateway/server.ts): run-once startup code (module init, building ~650 zod schemas, config
+ * src/gateway/gateway.ts): run-once startup code (module init, building ~650 zod schemas, config
  * loading) stays in the interpreter, so a started gateway has JIT-compiled nothing and the
  * baseline JIT's code and memory are never paged in until real load arrives. Short CLI commands
  * keep it all along. With ×8 here (and ×1 after listening) a few zod constructors still reached

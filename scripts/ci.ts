@@ -3,7 +3,13 @@
  * The whole CI in one script (`bun run ci`):
  *
  *   1. typecheck   `bun check`                                            → 1 test
- *   2. bun test    the suite under test/ (JUnit + console summary parsed)  → 1 test per case
+ *      imports     scripts/check-imports.ts: no import cycle under src/gateway → 1 test
+ *   2. bun test    the suite under test/, one step per area so a failure names its area
+ *                  (JUnit + console summary parsed)                        → 1 test per case:
+ *                    main          everything not listed below
+ *                    e2e           test/e2e/ (child processes, from source and compiled)
+ *                    config crash  test/config/write-crash.test.ts (kill -9 during writes)
+ *                    discovery     test/discovery/ and test/e2e/discovery-* (mDNS, namespaces)
  *   3. build       `bun scripts/build.ts`: the seven release binaries, each checked by the build
  *                  (header, payload, `--version` natively / under qemu), SHA256SUMS re-verified
  *                  with `sha256sum -c`                                     → 1 test
@@ -162,11 +168,41 @@ async function typecheck(): Promise<void> {
   record("typecheck (bun check)", r.exitCode === 0, r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`);
 }
 
-async function unitTests(): Promise<void> {
+async function imports(): Promise<void> {
+  const r = await run("imports", [BUN, join(ROOT, "scripts", "check-imports.ts")], { timeoutMs: 60_000 });
+  record("imports (no cycle under src/gateway)", r.exitCode === 0, r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`);
+}
+
+/** Test areas run as their own step (slow or environment-heavy); the rest is `main`. */
+export const TEST_AREAS: ReadonlyArray<{ name: string; match: (file: string) => boolean }> = [
+  { name: "config crash", match: (f) => f === "test/config/write-crash.test.ts" },
+  { name: "discovery", match: (f) => f.startsWith("test/discovery/") || f.startsWith("test/e2e/discovery-") },
+  { name: "e2e", match: (f) => f.startsWith("test/e2e/") },
+];
+
+/** Every test file, relative to the checkout, grouped by area (first match wins; else main). */
+export function testAreas(files: string[]): Array<{ name: string; files: string[] }> {
+  const groups = new Map<string, string[]>([["main", []], ...TEST_AREAS.map((a) => [a.name, []] as [string, string[]])]);
+  for (const f of [...files].sort()) groups.get(TEST_AREAS.find((a) => a.match(f))?.name ?? "main")!.push(f);
+  return [...groups].filter(([, list]) => list.length > 0).map(([name, list]) => ({ name, files: list }));
+}
+
+function testFiles(dir = join(ROOT, "test")): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...testFiles(path));
+    else if (/\.(test|spec)\.[cm]?[jt]sx?$/.test(entry.name)) out.push(path.slice(ROOT.length + 1));
+  }
+  return out;
+}
+
+async function testArea(area: { name: string; files: string[] }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "openclaw-ci-"));
   const junitPath = join(dir, "junit.xml");
+  const label = `bun test (${area.name})`;
   try {
-    const r = await run("bun test", [BUN, "test", "--reporter=junit", `--reporter-outfile=${junitPath}`], {
+    const r = await run(label, [BUN, "test", "--reporter=junit", `--reporter-outfile=${junitPath}`, ...area.files.map((f) => `./${f}`)], {
       timeoutMs: 600_000,
       captureStderr: true,
     });
@@ -175,13 +211,17 @@ async function unitTests(): Promise<void> {
     const c = combineTestCounts(junit, summary, r.exitCode);
     passed += c.pass;
     failed += c.fail;
-    for (const f of junit?.failures ?? []) report.push(`FAIL bun test: ${f}`);
-    const line = `bun test: ${c.pass} pass, ${c.fail} fail, ${c.skip} skipped/todo${c.notes.length ? ` (${c.notes.join("; ")})` : ""}`;
+    for (const f of junit?.failures ?? []) report.push(`FAIL ${label}: ${f}`);
+    const line = `${label}: ${c.pass} pass, ${c.fail} fail, ${c.skip} skipped/todo${c.notes.length ? ` (${c.notes.join("; ")})` : ""}`;
     report.push(line);
     say(line);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function unitTests(): Promise<void> {
+  for (const area of testAreas(testFiles())) await testArea(area);
 }
 
 async function build(): Promise<boolean> {
@@ -322,7 +362,7 @@ async function systemdE2e(): Promise<void> {
 async function main(): Promise<number> {
   const t0 = performance.now();
   say(`bun ${Bun.version} (${BUN}) in ${ROOT}`);
-  for (const step of [typecheck, unitTests]) {
+  for (const step of [typecheck, imports, unitTests]) {
     try {
       await step();
     } catch (err) {

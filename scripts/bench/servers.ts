@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnGateway, writeTokenConfig } from "../lib/gateway-child.ts";
-import { freePort, readRssKiB, waitForPort, within } from "../lib/proc.ts";
+import { freePort, readRssAnonKiB, readRssKiB, waitForPort, within } from "../lib/proc.ts";
 
 export const BENCH_TOKEN = "bench-token-0123456789abcdef0123";
 
@@ -26,6 +26,8 @@ export interface Server {
   /** ms from spawn until the port accepted a TCP connection. */
   portOpenMs: number;
   rssKiB(): number | undefined;
+  /** The anonymous part of the RSS (RssAnon). */
+  rssAnonKiB(): number | undefined;
   output(): string;
   /** SIGTERM (SIGKILL after 5 s); exit code or null; removes the state dir. */
   stop(): Promise<number | null>;
@@ -130,6 +132,7 @@ export async function startServer(kind: Server["kind"], binary: string, opts: St
     spawnedAt,
     portOpenMs,
     rssKiB: () => readRssKiB(child.pid),
+    rssAnonKiB: () => readRssAnonKiB(child.pid),
     output: child.output,
     stop,
   };

@@ -23,6 +23,9 @@ export interface FleetSample {
   idleMB: number | undefined;
   connectedMB: number | undefined;
   afterLeaveMB: number | undefined;
+  /** RssAnon before the clients came and after they left. */
+  idleAnonMB: number | undefined;
+  afterLeaveAnonMB: number | undefined;
   /** ms to open all sockets. */
   openMs: number;
   fanoutP50: number | null;
@@ -44,6 +47,7 @@ export async function fleetRun(
 ): Promise<FleetSample> {
   await Bun.sleep(opts.settleMs);
   const idle = server.rssKiB();
+  const idleAnon = server.rssAnonKiB();
   const t0 = performance.now();
   const sockets = await openMany(server.url, server.token, opts.clients, opts.concurrency, 120_000);
   const openMs = performance.now() - t0;
@@ -92,12 +96,15 @@ export async function fleetRun(
     sockets.length = 0;
     await Bun.sleep(opts.leaveMs);
     const after = server.rssKiB();
+    const afterAnon = server.rssAnonKiB();
     const sorted = latencies.sort((a, b) => a - b);
     latencies = [];
     return {
       idleMB: idle === undefined ? undefined : kibToMB(idle),
       connectedMB: connected === undefined ? undefined : kibToMB(connected),
       afterLeaveMB: after === undefined ? undefined : kibToMB(after),
+      idleAnonMB: idleAnon === undefined ? undefined : kibToMB(idleAnon),
+      afterLeaveAnonMB: afterAnon === undefined ? undefined : kibToMB(afterAnon),
       openMs,
       fanoutP50: percentile(sorted, 50),
       fanoutP99: percentile(sorted, 99),

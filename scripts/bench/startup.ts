@@ -171,7 +171,7 @@ export async function benchStartup(opts: StartupOptions): Promise<StartupResult>
       openclaw: figure(s.idleRssKiB.map(kibToMB), 1),
       referenceLabel: refLabel,
       reference: figure(s.refIdleRssKiB.map(kibToMB), 1),
-      target: { on: "value", op: "<=", limit: 45, text: "≤ 45 MB" },
+      target: { on: "ratio", op: "<=", limit: 1.5, text: "≤ 1.5× bare" },
     }),
   ];
   return { metrics, samples: s, stopExitCodes: countExitCodes(codes), errors };

@@ -140,6 +140,20 @@ export function readRssKiB(pid: number): number | undefined {
   }
 }
 
+/**
+ * The anonymous part of a live process's RSS in KiB (`RssAnon`: heap, JIT code, buffers), as
+ * opposed to `RssFile` (clean pages of the executable and libraries, which belong to the page
+ * cache). Undefined if unavailable.
+ */
+export function readRssAnonKiB(pid: number): number | undefined {
+  try {
+    const m = /^RssAnon:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resolve with `p`, or with `fallback` after `ms`. */
 export async function within<T, F>(p: Promise<T>, ms: number, fallback: F): Promise<T | F> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,5 +1,5 @@
 /**
- * Agents from config: `agents.entries` (current), `agents.list` (seed-era array), or the
+ * Agents from config: `agents.entries`, `agents.list` (the array form), or the
  * implicit `main` agent when none are configured.
  */
 import type { OpenClawConfig } from "../config/schema.ts";

@@ -2,9 +2,12 @@
  * `openclaw gateway call <method>`, `openclaw gateway health`, `openclaw health`.
  */
 import { defineCommand } from "citty";
+import type { ResultOf } from "../protocol/contract.ts";
 import { exitWithFailure, printJson } from "./output.ts";
-import { IDENTITY, scopesForMethod, withGateway } from "./rpc.ts";
-import { CliUsageError, resolveTarget, type GatewayTarget } from "./target.ts";
+import { IDENTITY, scopesForMethod, withGateway } from "../operator/connect.ts";
+import { resolveTarget, type Env, type GatewayTarget, type ResolvedTarget } from "../operator/target.ts";
+import { CliError, portFlag, timeoutFlag } from "./command.ts";
+import { globals } from "./globals.ts";
 
 export const connectionArgs = {
   url: { type: "string", description: "Gateway WebSocket URL (needs --token or --password)" },
@@ -15,11 +18,20 @@ export const connectionArgs = {
   json: { type: "boolean", description: "Print JSON" },
 } as const;
 
+/** Connection flags → the target (the port parsed by the scaffold, the profile from the root options). */
+export function targetOf(
+  args: { url?: unknown; token?: unknown; password?: unknown; port?: unknown },
+  opts: { needConfig?: boolean; env?: Env } = {},
+): Promise<ResolvedTarget> {
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  return resolveTarget(
+    { url: str(args.url), token: str(args.token), password: str(args.password), port: portFlag(args.port) },
+    { ...opts, profile: globals().profile },
+  );
+}
+
 export function timeoutArg(raw: unknown, fallback = 10_000): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new CliUsageError(`Invalid --timeout "${String(raw)}" (milliseconds, a positive integer).`);
-  return n;
+  return timeoutFlag(raw, fallback);
 }
 
 function parseParams(raw: unknown): Record<string, unknown> {
@@ -28,9 +40,9 @@ function parseParams(raw: unknown): Record<string, unknown> {
   try {
     value = JSON.parse(String(raw));
   } catch (err) {
-    throw new CliUsageError(`Invalid --params: ${(err as Error).message}`);
+    throw new CliError([`Invalid --params: ${(err as Error).message}`]);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliUsageError("Invalid --params: expected a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliError(["Invalid --params: expected a JSON object"]);
   return value as Record<string, unknown>;
 }
 
@@ -49,7 +61,7 @@ export const callCommand = defineCommand({
       const method = String(args.method);
       const params = parseParams(args.params);
       const timeoutMs = timeoutArg(args.timeout);
-      target = (await resolveTarget(args)).target;
+      target = (await targetOf(args)).target;
       const payload = await withGateway(target, { identity: IDENTITY.cli, scopes: scopesForMethod(method), timeoutMs }, (client) =>
         client.request(method, params, { timeoutMs, expectFinal: Boolean(args["expect-final"]) }),
       );
@@ -64,14 +76,8 @@ export const callCommand = defineCommand({
   },
 });
 
-interface HealthPayload {
-  ok: boolean;
-  durationMs?: number;
-  heartbeatSeconds?: number;
-  defaultAgentId?: string;
-  agents?: Array<{ agentId: string; isDefault?: boolean; heartbeat?: { enabled?: boolean; every?: string }; sessions?: { path: string; count: number } }>;
-  sessions?: { path: string; count: number };
-}
+/** What `health` answers (the wire contract's result type). */
+type HealthPayload = ResultOf<"health">;
 
 export const gatewayHealthCommand = defineCommand({
   meta: { name: "health", description: "Check the gateway's health over RPC" },
@@ -81,8 +87,8 @@ export const gatewayHealthCommand = defineCommand({
     let target: GatewayTarget | undefined;
     try {
       const timeoutMs = timeoutArg(args.timeout);
-      target = (await resolveTarget(args)).target;
-      const health = await withGateway(target, { identity: IDENTITY.cli, timeoutMs }, (c) => c.request<HealthPayload>("health"));
+      target = (await targetOf(args)).target;
+      const health = await withGateway(target, { identity: IDENTITY.cli, timeoutMs }, (c) => c.call("health"));
       if (json) printJson(health);
       else {
         console.log("Gateway Health");
@@ -125,10 +131,10 @@ export const healthCommand = defineCommand({
     let target: GatewayTarget | undefined;
     try {
       const timeoutMs = timeoutArg(args.timeout);
-      target = (await resolveTarget({})).target;
+      target = (await targetOf({})).target;
       const fresh = Boolean(args.verbose || args.debug);
       const health = await withGateway(target, { identity: IDENTITY.backend("gateway:health"), timeoutMs }, (c) =>
-        c.request<HealthPayload>("health", fresh ? { probe: true } : undefined),
+        c.call("health", fresh ? { probe: true } : undefined),
       );
       if (json) printJson(health);
       else for (const line of healthLines(health)) console.log(line);

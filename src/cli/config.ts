@@ -7,12 +7,13 @@
  * Secrets are redacted on output. With `--json`, stdout holds exactly one JSON document.
  */
 import { defineCommand } from "citty";
-import { composeEnv, ConfigError, readConfigFile, validateFileLayer } from "../config/load.ts";
+import { composeEnv, ConfigError } from "../config/load.ts";
 import { formatKeyPath, getAtPath, isPlainObject, jsonEqual, KeyPathError, parseKeyPath, setAtPath, unsetAtPath } from "../config/keypath.ts";
 import { resolvePaths, type ResolvedPaths } from "../config/paths.ts";
 import { REDACTED, redactConfig } from "../config/redact.ts";
 import { planReload, reloadModeOf } from "../config/reload.ts";
-import type { ConfigIssue, OpenClawConfig } from "../config/schema.ts";
+import type { OpenClawConfig } from "../config/schema.ts";
+import { loadSnapshot } from "../config/snapshot.ts";
 import { ConfigWriteError, hasJson5Comments, writeConfigDocument } from "../config/write.ts";
 import { globals } from "./globals.ts";
 
@@ -56,22 +57,19 @@ async function guarded(json: boolean, body: () => Promise<void>): Promise<void> 
   }
 }
 
-/** The file as a document (`{}` when missing); an unparseable file is a CliFailure. */
+/** The file as a document (`{}` when missing), from the config snapshot; an unparseable file is a CliFailure. */
 async function readDoc(p: ResolvedPaths, forWrite: boolean): Promise<{ exists: boolean; doc: Doc; raw: string | null }> {
-  try {
-    const f = await readConfigFile(p.configPath);
-    return { exists: f.exists, doc: f.parsed as Doc, raw: f.raw };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      const why = err.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-      throw new CliFailure(
-        forWrite
-          ? [`Config write rejected: ${p.configPath} does not parse (${why}).`, "Fix the file by hand; `openclaw config validate` shows where."]
-          : [`Cannot read config ${p.configPath}: ${why}`],
-      );
-    }
-    throw err;
+  const snapshot = await loadSnapshot({ paths: p });
+  const problem = snapshot.problem;
+  if (problem && problem.kind !== "invalid") {
+    const why = problem.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+    throw new CliFailure(
+      forWrite
+        ? [`Config write rejected: ${p.configPath} does not parse (${why}).`, "Fix the file by hand; `openclaw config validate` shows where."]
+        : [`Cannot read config ${p.configPath}: ${why}`],
+    );
   }
+  return { exists: snapshot.exists, doc: (snapshot.doc ?? {}) as Doc, raw: snapshot.raw };
 }
 
 function withoutMeta(doc: unknown): unknown {
@@ -196,20 +194,11 @@ const validate = defineCommand({
     guarded(Boolean(args.json), async () => {
       const p = paths();
       const short = shortPath(p.configPath, p.home);
-      let issues: ConfigIssue[] = [];
-      const warnings: string[] = [];
-      let exists = true;
-      try {
-        const f = await readConfigFile(p.configPath);
-        exists = f.exists;
-        if (exists) {
-          const { check } = await validateFileLayer(f.parsed, process.env, p.stateDir, warnings);
-          if (!check.ok) issues = check.issues;
-        }
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        issues = err.issues;
-      }
+      // The verdict of the one config snapshot: the same as `openclaw gateway` and `doctor`.
+      const snapshot = await loadSnapshot({ paths: p });
+      const issues = snapshot.problem?.issues ?? [];
+      const warnings = snapshot.warnings;
+      const exists = snapshot.exists || snapshot.problem?.kind === "read";
       if (!exists) {
         const message = `Config file not found: ${p.configPath}`;
         throw new CliFailure([message], { valid: false, path: p.configPath, issues: [{ path: "<file>", message }], warnings });

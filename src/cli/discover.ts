@@ -5,28 +5,19 @@
  */
 import { userInfo } from "node:os";
 import { defineCommand } from "citty";
-import { ConfigError, loadConfig } from "../config/load.ts";
 import { resolvePaths, type Env } from "../config/paths.ts";
+import { loadSnapshot } from "../config/snapshot.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { dedupeAndSort, hostForUrl, type GatewayBeacon } from "../discovery/beacons.ts";
 import { dnsDomain } from "../discovery/identity.ts";
+import { timeoutFlag } from "./command.ts";
 import { globals } from "./globals.ts";
 
 export const DEFAULT_TIMEOUT_MS = 2_000;
 const MAX_TIMEOUT_MS = 120_000;
 
-export class DiscoverUsageError extends Error {
-  override name = "DiscoverUsageError";
-}
-
 export function parseTimeout(raw: unknown): number {
-  if (raw === undefined || raw === true) return DEFAULT_TIMEOUT_MS;
-  const text = String(raw).trim();
-  const n = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1 && n <= MAX_TIMEOUT_MS)) {
-    throw new DiscoverUsageError(`Invalid --timeout "${text}". Use a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}.`);
-  }
-  return n;
+  return timeoutFlag(raw === true ? undefined : raw, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS);
 }
 
 export interface DiscoverResult {
@@ -114,13 +105,13 @@ function currentUser(): string {
 
 async function loadConfigForDiscover(warnings: string[]): Promise<OpenClawConfig | undefined> {
   try {
-    const paths = resolvePaths({ profile: globals().profile });
-    return (await loadConfig({ paths })).config;
+    const snapshot = await loadSnapshot({ paths: resolvePaths({ profile: globals().profile }) });
+    if (!snapshot.problem) return snapshot.config;
+    warnings.push(`config not used (${snapshot.problem.error.message.split("\n").join(" ")}); browsing local. only`);
   } catch (err) {
-    const msg = err instanceof ConfigError ? err.message.split("\n").join(" ") : (err as Error).message;
-    warnings.push(`config not used (${msg}); browsing local. only`);
-    return undefined;
+    warnings.push(`config not used (${(err as Error).message}); browsing local. only`);
   }
+  return undefined;
 }
 
 export default defineCommand({

@@ -4,8 +4,8 @@
  * DNS server, and print how to point clients at it.
  */
 import { defineCommand } from "citty";
-import { ConfigError, loadConfig, type LoadedConfig } from "../config/load.ts";
 import { resolvePaths, type Env } from "../config/paths.ts";
+import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
 import { beaconIdentity, txtInputs } from "../discovery/index.ts";
 import { buildTxt, SERVICE_TYPE } from "../discovery/identity.ts";
 import { isTailnetIPv4, isTailnetIPv6 } from "../discovery/interfaces.ts";
@@ -58,7 +58,7 @@ export interface DnsSetupResult extends ZoneWriteResult {
 }
 
 export async function dnsSetup(opts: {
-  loaded: LoadedConfig;
+  loaded: ConfigSnapshot;
   env?: Env;
   domain?: string;
   ip?: string;
@@ -80,7 +80,7 @@ export async function dnsSetup(opts: {
   if (addrs.ipv4.length + addrs.ipv6.length === 0) {
     throw new DnsSetupError("No Tailscale address (100.64.0.0/10) found on this host. Pass --ip <address> to publish another address.");
   }
-  const port = loaded.config.gateway?.port ?? loaded.paths.defaultPort;
+  const port = loaded.gateway.port;
   const identity = beaconIdentity(env);
   const base = await txtInputs({ config: loaded.config, port, env, identity, tailnetDns: opts.tailnetDns });
   const { txt } = buildTxt({ ...base, target: "wide-area" });
@@ -142,13 +142,8 @@ const setup = defineCommand({
         throw new DnsSetupError("dns setup --apply is not supported by this build; load the zone file into your DNS server (run without --apply).");
       }
       const paths = resolvePaths({ profile: globals().profile });
-      let loaded: LoadedConfig;
-      try {
-        loaded = await loadConfig({ paths });
-      } catch (err) {
-        if (err instanceof ConfigError) throw new DnsSetupError(err.message);
-        throw err;
-      }
+      const loaded = await loadSnapshot({ paths });
+      if (loaded.problem) throw new DnsSetupError(loaded.problem.error.message);
       const result = await dnsSetup({
         loaded,
         domain: typeof args.domain === "string" ? args.domain : undefined,

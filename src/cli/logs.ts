@@ -8,10 +8,11 @@ import type { GatewayClient } from "../protocol/client.ts";
 import { GatewayConnectError, GatewayClosedError } from "../protocol/client.ts";
 import { gatewayLogFile } from "../log/file.ts";
 import { tailFile, type TailResult } from "../log/tail.ts";
-import { timeoutArg } from "./call.ts";
+import { targetOf, timeoutArg } from "./call.ts";
 import { exitWithFailure } from "./output.ts";
-import { connectTo, IDENTITY } from "./rpc.ts";
-import { CliUsageError, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { connectTo, IDENTITY } from "../operator/connect.ts";
+import { intFlag } from "./command.ts";
+import type { GatewayTarget, ResolvedTarget } from "../operator/target.ts";
 
 interface Parsed {
   time?: string;
@@ -81,7 +82,7 @@ export const logsCommand = defineCommand({
       const maxBytes = intArg(args["max-bytes"], 250_000, 1, 1_000_000, "--max-bytes");
       const interval = intArg(args.interval, 500, 50, 60_000, "--interval");
       const timeoutMs = timeoutArg(args.timeout, 30_000);
-      const resolved = await resolveTarget(args, { needConfig: true });
+      const resolved = await targetOf(args, { needConfig: true });
       target = resolved.target;
       const localTime = Boolean(args["local-time"]) && !args.utc;
       const emit = (obj: Record<string, unknown>) => console.log(JSON.stringify(obj));
@@ -145,10 +146,7 @@ export const logsCommand = defineCommand({
 });
 
 function intArg(raw: unknown, fallback: number, min: number, max: number, name: string): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliUsageError(`Invalid ${name} "${String(raw)}" (an integer from ${min} to ${max}).`);
-  return n;
+  return intFlag(name, raw, { min, max }) ?? fallback;
 }
 
 function isConnectionLoss(err: unknown): boolean {
@@ -170,5 +168,5 @@ async function openSource(resolved: ResolvedTarget, timeoutMs: number, rpcOnly =
 
 async function read(source: Source, opts: { cursor?: number; limit: number; maxBytes: number }): Promise<TailResult> {
   if (source.kind === "file") return tailFile(source.path, opts);
-  return source.client.request<TailResult>("logs.tail", opts);
+  return source.client.call("logs.tail", opts);
 }

@@ -1,131 +1,23 @@
 /**
  * CLI output conventions: `--json` prints exactly one JSON document on stdout (NDJSON for
  * streams), diagnostics go to stderr; human output is `Label: value` lines. Errors become the
- * upstream JSON error envelopes (`gateway_request_error`, `gateway_transport_error`,
- * `gateway_credentials_required`, `cli_error`) and exit 1.
+ * upstream JSON error envelopes (src/operator/failure.ts) and exit 1.
  */
-import {
-  GatewayClosedError,
-  GatewayConnectError,
-  GatewayRequestError,
-  GatewayTimeoutError,
-} from "../protocol/client.ts";
-import type { ErrorShape } from "../protocol/errors.ts";
-import { CliUsageError, CredentialsRequiredError, type GatewayTarget } from "./target.ts";
+import { describeFailure } from "../operator/failure.ts";
+import { writeStderr } from "./command.ts";
+import type { GatewayTarget } from "../operator/target.ts";
+
+export { describeFailure, shortReason, transportErrno, type CliFailure } from "../operator/failure.ts";
 
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
-}
-
-/** The errno of a failed TCP connect to the URL's host:port (ECONNREFUSED, …), best effort. */
-export async function transportErrno(url: string, timeoutMs = 1500): Promise<string | undefined> {
-  let host: string;
-  let port: number;
-  try {
-    const u = new URL(url);
-    host = u.hostname.replace(/^\[|\]$/g, "");
-    port = Number(u.port || (u.protocol === "wss:" ? 443 : 80));
-  } catch {
-    return undefined;
-  }
-  try {
-    const socket = await Promise.race([
-      Bun.connect({ hostname: host, port, socket: { data() {} } }),
-      Bun.sleep(timeoutMs).then(() => "timeout" as const),
-    ]);
-    if (socket === "timeout") return "ETIMEDOUT";
-    socket.end();
-    return undefined;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? "ECONNREFUSED";
-  }
-}
-
-export interface CliFailure {
-  json: Record<string, unknown>;
-  human: string[];
-}
-
-function requestShape(error: ErrorShape): Record<string, unknown> {
-  return {
-    type: "gateway_request_error",
-    code: error.code,
-    message: error.message,
-    ...(error.details !== undefined ? { details: error.details } : {}),
-    retryable: error.retryable ?? false,
-    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
-  };
-}
-
-function hostPort(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port}`;
-  } catch {
-    return url;
-  }
-}
-
-/** Describe any error from talking to a gateway, for JSON and for humans. */
-export async function describeFailure(err: unknown, target?: GatewayTarget, what = "Gateway call"): Promise<CliFailure> {
-  if (err instanceof CredentialsRequiredError) {
-    return { json: { ok: false, error: { type: "gateway_credentials_required", message: err.message } }, human: err.message.split("\n") };
-  }
-  if (err instanceof CliUsageError) {
-    return { json: { ok: false, error: { type: "cli_error", message: err.message } }, human: [err.message] };
-  }
-  if (err instanceof GatewayRequestError) {
-    return { json: { ok: false, error: requestShape(err.error) }, human: [`${what} failed: ${err.message}`] };
-  }
-  if (err instanceof GatewayConnectError && err.kind === "rejected" && err.extra.error) {
-    return { json: { ok: false, error: requestShape(err.extra.error) }, human: [`${what} failed: ${err.message}`] };
-  }
-  const gateway = target ? { url: target.url, urlSource: target.urlSource } : undefined;
-  const where = target
-    ? [`Gateway target: ${target.url}`, `Source: ${target.urlSource}`, `Config: ${target.paths.configPath}`]
-    : [];
-  if (err instanceof GatewayConnectError || err instanceof GatewayTimeoutError || err instanceof GatewayClosedError) {
-    const timeout = err instanceof GatewayTimeoutError || (err instanceof GatewayConnectError && err.kind === "timeout");
-    if (timeout) {
-      const message = `Gateway did not answer in time at ${target?.url ?? "the gateway"} (${err.message}).`;
-      return {
-        json: { ok: false, error: { type: "gateway_transport_error", kind: "timeout", message }, ...(gateway ? { gateway } : {}) },
-        human: [message, ...where],
-      };
-    }
-    const errno = target && err instanceof GatewayConnectError && err.kind === "unreachable" ? await transportErrno(target.url) : undefined;
-    const close =
-      err instanceof GatewayClosedError
-        ? { code: err.code, reason: err.reason }
-        : err instanceof GatewayConnectError && err.extra.closeCode !== undefined
-          ? { code: err.extra.closeCode, reason: err.extra.closeReason }
-          : undefined;
-    const reason = errno
-      ? `connect ${errno} ${target ? hostPort(target.url) : ""}`.trim()
-      : close
-        ? `closed ${close.code}${close.reason ? ` ${close.reason}` : ""}`
-        : err.message;
-    const message = `Gateway not reachable at ${target?.url ?? "the gateway"}${errno ? ` (${errno})` : ""}.`;
-    return {
-      json: { ok: false, error: { type: "gateway_transport_error", kind: "closed", message, reason }, ...(gateway ? { gateway } : {}) },
-      human: [message, "Start it with `openclaw gateway run` or check `openclaw gateway status`.", ...where],
-    };
-  }
-  const message = (err as Error)?.message ?? String(err);
-  return { json: { ok: false, error: { type: "cli_error", message } }, human: [message] };
 }
 
 /** Print a failure (JSON on stdout with --json, text on stderr otherwise) and exit 1. */
 export async function exitWithFailure(err: unknown, opts: { json?: boolean; target?: GatewayTarget; what?: string }): Promise<never> {
   const failure = await describeFailure(err, opts.target, opts.what);
   if (opts.json) printJson(failure.json);
-  else for (const line of failure.human) console.error(line);
+  else writeStderr(failure.human);
   process.exit(1);
 }
 
-/** `Connect: failed - connect ECONNREFUSED 127.0.0.1:18789`-style short reason. */
-export async function shortReason(err: unknown, target: GatewayTarget): Promise<string> {
-  const failure = await describeFailure(err, target);
-  const error = failure.json.error as { reason?: string; message?: string };
-  return error.reason ?? error.message ?? String(err);
-}

@@ -7,19 +7,19 @@
 import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
 import { GatewayRequestError, type GatewayClient } from "../protocol/client.ts";
-import { capabilityOf } from "../protocol/scopes.ts";
-import { timeoutArg } from "./call.ts";
+import { capabilityLabel, capabilityOf } from "../protocol/scopes.ts";
+import { targetOf, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson } from "./output.ts";
-import { connectTo, IDENTITY } from "./rpc.ts";
-import { configuredRemoteTarget, resolveTarget, type GatewayTarget } from "./target.ts";
+import { connectTo, IDENTITY } from "../operator/connect.ts";
+import { configuredRemoteTarget, type GatewayTarget } from "../operator/target.ts";
 
 type TargetKind = "explicit" | "sshTunnel" | "configRemote" | "localLoopback";
 const PRIORITY: TargetKind[] = ["explicit", "sshTunnel", "configRemote", "localLoopback"];
 
 const SCOPE_LIMITED_MESSAGE =
   "Read-probe diagnostics are limited by gateway scopes (missing operator.read). Connection succeeded, but read-only status calls are incomplete. Hint: pair device identity or use credentials with operator.read.";
-const DETAIL_FAILED_MESSAGE =
-  "Gateway accepted the WebSocket connection, but follow-up read diagnostics failed. Run `openclaw gateway status --require-rpc` for details.";
+/** The original's wording; the failure follows the colon. */
+const DETAIL_FAILED_MESSAGE = "Gateway accepted the WebSocket connection, but follow-up read diagnostics failed";
 const NONE_REACHABLE_MESSAGE =
   "No gateway answered any probe. Run `openclaw gateway status --deep --require-rpc` to inspect service state, config paths, listener owners, and logs; include `ss -ltnp` or `lsof -nP -iTCP:<port> -sTCP:LISTEN` for the configured port when filing a report.";
 const SSH_FAILED_MESSAGE = "SSH tunnel failed to start; falling back to direct probes.";
@@ -74,10 +74,15 @@ async function probeOne(t: ProbeTarget, budgetMs: number): Promise<TargetResult>
     client = await connectTo(t.target, { identity: IDENTITY.probe, minProtocol: 3, timeoutMs: budgetMs });
   } catch (err) {
     const failure = await describeFailure(err, t.target);
-    const e = failure.json.error as { reason?: string; message: string; details?: { code?: string } };
+    const e = failure.json.error as { type: string; reason?: string; message: string; details?: { code?: string } };
     base.connect.error = e.reason ?? e.message;
     const closeCode = (err as { extra?: { closeCode?: number; closeReason?: string } }).extra?.closeCode;
     base.connect.close = { code: closeCode ?? 1006, reason: (err as { extra?: { closeReason?: string } }).extra?.closeReason ?? "" };
+    // The gateway answered (a refused connect, e.g. a wrong token): it is reachable, its auth failed.
+    if (e.type === "gateway_request_error") {
+      base.connect.ok = true;
+      base.connect.latencyMs = Math.round(performance.now() - started);
+    }
     if (e.details?.code === "PAIRING_REQUIRED") base.auth.capability = "pairing_pending";
     return base;
   }
@@ -89,10 +94,10 @@ async function probeOne(t: ProbeTarget, budgetMs: number): Promise<TargetResult>
     base.server = { version: hello.server.version, buildId: hello.server.buildId, bootId: hello.server.bootId, connId: hello.server.connId };
     const remaining = Math.max(500, budgetMs - (performance.now() - started));
     const calls = await Promise.allSettled([
-      client.request("health", undefined, { timeoutMs: remaining }),
-      client.request("status", undefined, { timeoutMs: remaining }),
-      client.request<Array<Record<string, unknown>>>("system-presence", undefined, { timeoutMs: remaining }),
-      client.request<Record<string, unknown>>("config.get", {}, { timeoutMs: remaining }),
+      client.call("health", undefined, { timeoutMs: remaining }),
+      client.call("status", undefined, { timeoutMs: remaining }),
+      client.call("system-presence", undefined, { timeoutMs: remaining }),
+      client.call("config.get", {}, { timeoutMs: remaining }),
     ]);
     const [health, status, presence, config] = calls;
     if (health.status === "fulfilled") base.health = health.value;
@@ -102,8 +107,8 @@ async function probeOne(t: ProbeTarget, budgetMs: number): Promise<TargetResult>
       base.self = presence.value.find((e) => e.reason === "self") ?? null;
     }
     if (config.status === "fulfilled") {
-      const c = config.value as { path?: string; exists?: boolean; valid?: boolean; issues?: unknown[]; legacyIssues?: unknown[]; config?: { gateway?: Record<string, unknown> } };
-      const g = c.config?.gateway ?? {};
+      const c = config.value as typeof config.value & { legacyIssues?: unknown[] };
+      const g = (c.config?.gateway ?? {}) as Record<string, unknown>;
       base.config = {
         path: c.path,
         exists: c.exists,
@@ -173,15 +178,15 @@ export const probeCommand = defineCommand({
       const warnings: Array<{ code: string; message: string; targetIds?: string[] }> = [];
       const targets: ProbeTarget[] = [];
       if (args.url) {
-        const explicit = await resolveTarget({ url: args.url, token: args.token, password: args.password }, { needConfig: true });
+        const explicit = await targetOf({ url: args.url, token: args.token, password: args.password }, { needConfig: true });
         targets.push({ id: "explicit", kind: "explicit", target: explicit.target, active: true, tunnel: null });
       }
       // The flags' credentials belong to --url when it is given, else to the local gateway.
-      const local = await resolveTarget(args.url ? { port: args.port } : { port: args.port, token: args.token, password: args.password }, {
+      const local = await targetOf(args.url ? { port: args.port } : { port: args.port, token: args.token, password: args.password }, {
         needConfig: true,
         env: { ...process.env, OPENCLAW_GATEWAY_URL: undefined },
       });
-      const cfg = local.loaded?.config;
+      const cfg = local.snapshot?.config;
       if (args.ssh) {
         const remotePort = cfg?.gateway?.remote?.remotePort ?? 18789;
         try {
@@ -213,7 +218,7 @@ export const probeCommand = defineCommand({
         const remote = configuredRemoteTarget(local);
         if (remote) targets.push({ id: "configRemote", kind: "configRemote", target: remote, active: false, tunnel: null });
       }
-      const loopbackPort = local.target.local ? local.target.port : (cfg?.gateway?.port ?? local.target.paths.defaultPort);
+      const loopbackPort = local.target.local ? local.target.port : (local.snapshot?.gateway.port ?? local.target.paths.defaultPort);
       const loopback: GatewayTarget = local.target.local
         ? local.target
         : { ...local.target, url: `ws://127.0.0.1:${loopbackPort}`, urlSource: "local loopback", local: true, port: loopbackPort };
@@ -228,8 +233,9 @@ export const probeCommand = defineCommand({
       const reachable = results.filter((r) => r.connect.ok);
       const limited = reachable.filter((r) => r.connect.scopeLimited);
       if (limited.length) warnings.push({ code: "probe_scope_limited", message: SCOPE_LIMITED_MESSAGE, targetIds: limited.map((r) => r.id) });
-      const detailFailed = reachable.filter((r) => !r.connect.rpcOk && !r.connect.scopeLimited);
-      if (detailFailed.length) warnings.push({ code: "probe_detail_failed", message: DETAIL_FAILED_MESSAGE, targetIds: detailFailed.map((r) => r.id) });
+      for (const r of reachable.filter((x) => !x.connect.rpcOk && !x.connect.scopeLimited)) {
+        warnings.push({ code: "probe_detail_failed", message: `${DETAIL_FAILED_MESSAGE}${r.connect.error ? `: ${r.connect.error}` : "."}`, targetIds: [r.id] });
+      }
       const keys = new Set(reachable.map((r) => identityKey(r) ?? `unknown:${r.id}`));
       if (reachable.length >= 2 && keys.size >= 2) {
         warnings.push({
@@ -257,7 +263,7 @@ export const probeCommand = defineCommand({
       };
       if (json) printJson(report);
       else {
-        const lines = ["Gateway Status", `Reachable: ${ok ? "yes" : "no"}`, `Capability: ${report.capability}`, `Probe budget: ${budgetMs}ms`];
+        const lines = ["Gateway Status", `Reachable: ${ok ? "yes" : "no"}`, `Capability: ${report.capability.replaceAll("_", "-")}`, `Probe budget: ${budgetMs}ms`];
         if (warnings.length) {
           lines.push("", "Warning:");
           for (const w of warnings) lines.push(`- ${w.message}`);
@@ -274,11 +280,14 @@ export const probeCommand = defineCommand({
         };
         for (const r of results) {
           lines.push(`${headers[r.kind]}${r.kind === "configRemote" && !r.active ? " (inactive)" : ""} ${r.url}`);
+          const capability = capabilityLabel(r.auth.capability);
           if (r.connect.ok) {
             const read = r.connect.rpcOk ? "ok" : r.connect.scopeLimited ? `limited - ${r.connect.error}` : `failed - ${r.connect.error}`;
-            lines.push(`  Connect: ok (${r.connect.latencyMs}ms) · Capability: ${r.auth.capability} · Read probe: ${read}`);
+            lines.push(`  Connect: ok (${r.connect.latencyMs}ms) · ${capability} · Read probe: ${read}`);
+          } else if (r.auth.capability === "pairing_pending") {
+            lines.push(`  Connect: blocked - ${r.connect.error} · ${capability}`);
           } else {
-            lines.push(`  Connect: failed - ${r.connect.error} · Capability: ${r.auth.capability}`);
+            lines.push(`  Connect: failed - ${r.connect.error} · ${capability}`);
           }
           lines.push("");
         }

@@ -2,6 +2,7 @@
 import { defineCommand, runMain } from "citty";
 import { ProfileError } from "../config/paths.ts";
 import { isVersionFlag, VERSION, versionLine } from "../version.ts";
+import { checkFlags, exitWithError } from "./command.ts";
 import { extractGlobals, setGlobals, UsageError } from "./globals.ts";
 import { showUsage } from "./help.ts";
 
@@ -33,16 +34,19 @@ export async function runCli(argv: string[]): Promise<void> {
     setGlobals(extracted.globals);
     rest = extracted.rest;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ProfileError) {
-      console.error(err.message);
-      process.exit(1);
-    }
+    if (err instanceof UsageError || err instanceof ProfileError) exitWithError(err);
     throw err;
   }
   // `openclaw --dev --version` etc.: the same line as a bare `--version` (main.ts), not citty's.
   if (isVersionFlag(rest)) {
     console.log(versionLine());
     return;
+  }
+  // Unknown or misspelt flags are refused before any command runs (nothing read or written).
+  try {
+    await checkFlags(main, rest);
+  } catch (err) {
+    exitWithError(err);
   }
   await runMain(main, { rawArgs: rest, showUsage });
 }

@@ -11,7 +11,7 @@ import { InstallBlocked, prepareInstall, runLifecycle, type LifecycleAction } fr
 import type { ActionOutcome, PlannedFile, PlannedInstall, ServiceState } from "../service/types.ts";
 import { globals } from "./globals.ts";
 import { printJson } from "./output.ts";
-import { parsePortFlag } from "./target.ts";
+import { portFlag } from "./command.ts";
 
 /** The JSON view of a service state (no file contents, no secrets). */
 export function serviceJson(state: ServiceState | undefined) {
@@ -60,7 +60,7 @@ function emit(out: ActionOutcome, json: boolean, extraWarnings: string[] = [], n
 function parsePort(raw: unknown): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   try {
-    return parsePortFlag(raw as string);
+    return portFlag(raw);
   } catch (err) {
     console.error((err as Error).message);
     process.exit(1);

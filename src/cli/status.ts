@@ -1,155 +1,20 @@
 /**
- * `openclaw gateway status` (service, config, runtime, connectivity, capability of one gateway)
- * and `openclaw status` (the operator overview). Both work with a missing or invalid config and
- * never write anything.
+ * `openclaw gateway status` and `openclaw status`: flags → one library call
+ * (src/operator/status.ts) → render (human lines or `--json`). Both work with a missing or
+ * damaged config and never write anything.
  */
-import { arch, platform, release } from "node:os";
-import { join } from "node:path";
 import { defineCommand } from "citty";
-import { gatewayLogFile } from "../log/file.ts";
-import type { GatewayClient, HelloOk } from "../protocol/client.ts";
-import { capabilityOf } from "../protocol/scopes.ts";
+import { cliEntrypoint, gatewayStatus, logFileOf, SERVICE_LABEL, statusOverview, type RuntimeInfo, type ServiceReport } from "../operator/status.ts";
 import { VERSION } from "../version.ts";
 import { connectionArgs, timeoutArg } from "./call.ts";
-import { describeFailure, exitWithFailure, printJson, shortReason } from "./output.ts";
-import { connectTo, IDENTITY } from "./rpc.ts";
-import { CliUsageError, resolveTarget, type GatewayTarget, type ResolvedTarget } from "./target.ts";
+import { CliError, portFlag, writeStderr } from "./command.ts";
+import { globals } from "./globals.ts";
+import { describeFailure, exitWithFailure, printJson } from "./output.ts";
 import { tildify } from "./util.ts";
 
-export const SERVICE_LABEL = "no supported service manager detected";
+export { cliEntrypoint, SERVICE_LABEL, serviceConfigPath, serviceReport, type RuntimeInfo, type ServiceReport } from "../operator/status.ts";
 
-/** What a user ran: the compiled binary, or `src/main.ts` when run from source. */
-export function cliEntrypoint(): string {
-  const script = process.argv[1];
-  return script && !script.startsWith("/$bunfs/") && !/^[A-Z]:\\~BUN\\/.test(script) ? script : process.execPath;
-}
 const TROUBLESHOOTING = "https://docs.openclaw.ai/troubleshooting";
-
-export function logFileOf(resolved: ResolvedTarget): string {
-  return gatewayLogFile(resolved.target.paths.stateDir, resolved.loaded?.config);
-}
-
-export interface RuntimeInfo {
-  status: "running" | "stopped" | "unknown";
-  pid?: number;
-  port?: number;
-  detail?: string;
-}
-
-/** The local gateway's runtime, from its instance lock (read-only). */
-export async function localRuntime(target: GatewayTarget): Promise<RuntimeInfo> {
-  if (!target.local) return { status: "unknown", detail: "not the local gateway" };
-  const { inspectLock } = await import("../system/lock.ts");
-  const lock = await inspectLock(target.paths.stateDir);
-  if (!lock.held) return { status: "stopped" };
-  return { status: "running", pid: lock.info?.pid, port: lock.info?.port };
-}
-
-export interface RpcReport {
-  ok: boolean;
-  kind: "connect" | "read";
-  capability: string;
-  auth?: { role: string; scopes: string[]; capability: string };
-  server?: HelloOk["server"];
-  version?: string;
-  url: string;
-  error?: string;
-  timedOut?: boolean;
-  gatewayReached?: boolean;
-  latencyMs?: number;
-}
-
-async function probeRpc(target: GatewayTarget, requireRpc: boolean, timeoutMs: number): Promise<RpcReport> {
-  const started = performance.now();
-  let client: GatewayClient | undefined;
-  try {
-    client = requireRpc
-      ? await connectTo(target, { identity: IDENTITY.backend("gateway:status"), timeoutMs })
-      : await connectTo(target, { identity: IDENTITY.probe, minProtocol: 3, timeoutMs });
-    const hello = client.hello;
-    const auth = { role: hello.auth.role, scopes: hello.auth.scopes, capability: capabilityOf(hello.auth.scopes) };
-    const report: RpcReport = {
-      ok: true,
-      kind: requireRpc ? "read" : "connect",
-      capability: auth.capability,
-      auth,
-      server: hello.server,
-      version: hello.server.version,
-      url: target.url,
-      latencyMs: Math.round(performance.now() - started),
-    };
-    if (requireRpc) {
-      try {
-        await client.request("status", undefined, { timeoutMs });
-      } catch (err) {
-        report.ok = false;
-        report.error = (err as Error).message;
-        report.gatewayReached = true;
-      }
-    }
-    return report;
-  } catch (err) {
-    const failure = await describeFailure(err, target);
-    const e = failure.json.error as { type: string; kind?: string; reason?: string; message: string; details?: { code?: string } };
-    const pairing = e.details?.code === "PAIRING_REQUIRED";
-    return {
-      ok: false,
-      kind: requireRpc ? "read" : "connect",
-      capability: pairing ? "pairing-pending" : "unknown",
-      url: target.url,
-      error: e.reason ?? e.message,
-      timedOut: e.kind === "timeout",
-      gatewayReached: e.type === "gateway_request_error",
-    };
-  } finally {
-    void client?.close();
-  }
-}
-
-async function portReport(target: GatewayTarget, running: RuntimeInfo) {
-  if (!target.local) return { port: target.port, status: "unknown" as const, listeners: [], hints: [] as string[] };
-  const { listenersOnPort } = await import("../system/ports.ts");
-  const listeners = await listenersOnPort(target.port);
-  const hints: string[] = [];
-  if (listeners.length && running.pid && !listeners.some((l) => l.pid === running.pid)) {
-    hints.push(`Port ${target.port} is held by pid ${listeners.map((l) => l.pid).join(", ")}, not by this state dir's gateway (pid ${running.pid}).`);
-  }
-  return {
-    port: target.port,
-    status: listeners.length ? ("busy" as const) : ("free" as const),
-    listeners: listeners.map((l) => ({ pid: l.pid, command: l.name, address: l.address, commandLine: l.command })),
-    hints,
-  };
-}
-
-export interface ServiceReport {
-  host: import("../service/host.ts").ServiceHost;
-  state: import("../service/types.ts").ServiceState | undefined;
-  issues: import("../service/audit.ts").AuditIssue[];
-  extra: import("../service/scan.ts").ExtraService[];
-}
-
-/** The installed service for this profile, its audit against what this CLI resolves, and (--deep) other services. */
-export async function serviceReport(target: GatewayTarget, deep: boolean): Promise<ServiceReport> {
-  const [{ defaultServiceHost }, { inspectService }, { auditService }, { scanGatewayServices }] = await Promise.all([
-    import("../service/host.ts"),
-    import("../service/index.ts"),
-    import("../service/audit.ts"),
-    import("../service/scan.ts"),
-  ]);
-  const host = defaultServiceHost();
-  const state = await inspectService(host, { profile: target.paths.profile, stateDir: target.paths.stateDir }).catch(() => undefined);
-  const issues = state
-    ? await auditService(state, {
-        program: host.program,
-        port: target.local ? target.port : undefined,
-        profile: target.paths.profile,
-        configPath: target.paths.configPath,
-      })
-    : [];
-  const extra = deep ? await scanGatewayServices(host, { name: state?.name ?? "", scope: state?.scope ?? "user", path: state?.definition?.path }, { deep: true }) : [];
-  return { host, state, issues, extra };
-}
 
 /** `systemd (enabled)`, `LaunchAgent (not loaded)`, ... or SERVICE_LABEL when there is no manager. */
 export function serviceLabel(report: Pick<ServiceReport, "host" | "state">): string {
@@ -158,27 +23,6 @@ export function serviceLabel(report: Pick<ServiceReport, "host" | "state">): str
   if (state.manager === "systemd" && !host.systemdBooted && !state.installed) return SERVICE_LABEL;
   if (state.unavailable && !state.loaded) return `${state.label} (unavailable)`;
   return `${state.label} (${state.loaded ? state.loadedText : state.notLoadedText})`;
-}
-
-/** The config file a service uses: its recorded path, or its state dir's / home's openclaw.json. */
-export function serviceConfigPath(state: import("../service/types.ts").ServiceState | undefined, home: string): string | undefined {
-  const def = state?.definition;
-  if (!def) return undefined;
-  if (def.configPath) return def.configPath;
-  if (def.stateDir) return join(def.stateDir, "openclaw.json");
-  return join(def.environment.HOME ?? home, ".openclaw", "openclaw.json");
-}
-
-async function configFileStatus(path: string): Promise<{ exists: boolean; valid: boolean; unreadable?: boolean }> {
-  const { readConfigFile, ConfigError } = await import("../config/load.ts");
-  const { validateConfig } = await import("../config/schema.ts");
-  try {
-    const file = await readConfigFile(path);
-    return { exists: file.exists, valid: !file.exists || validateConfig(file.parsed).ok };
-  } catch (err) {
-    if (err instanceof ConfigError && err.kind === "read") return { exists: true, valid: true, unreadable: true };
-    return { exists: true, valid: false };
-  }
 }
 
 function serviceRuntimeLine(r: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number }): string {
@@ -237,80 +81,23 @@ export const gatewayStatusCommand = defineCommand({
   },
   async run({ args }) {
     const json = Boolean(args.json);
-    let resolved: ResolvedTarget | undefined;
+    let target: import("../operator/target.ts").GatewayTarget | undefined;
     try {
-      const timeoutMs = timeoutArg(args.timeout);
       const requireRpc = Boolean(args["require-rpc"]);
       const noProbe = args.probe === false || Boolean(args["no-probe"]);
-      if (requireRpc && noProbe) throw new CliUsageError("--require-rpc cannot be combined with --no-probe.");
-      resolved = await resolveTarget(args, { needConfig: true });
-      const { target } = resolved;
-      const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, Boolean(args.deep))]);
-      const { state, issues, extra } = svc;
-      const servicePath = serviceConfigPath(state, svc.host.home);
-      // With no port of its own (flag, env, config), the CLI probes the port the service records.
-      const recorded = state?.definition?.port;
-      if (target.local && target.portSource === "default" && recorded && recorded !== target.port && servicePath === target.paths.configPath) {
-        target.port = recorded;
-        target.url = target.url.replace(/:\d+$/, `:${recorded}`);
-        target.portSource = "service args";
-      }
-      const [port, rpc] = await Promise.all([
-        portReport(target, lockRuntime),
-        noProbe ? Promise.resolve(undefined) : probeRpc(target, requireRpc, timeoutMs),
-      ]);
-      const serviceRuntime = state?.installed && state.runtime.state !== undefined ? state.runtime : undefined;
-      const runtime: RuntimeInfo & { state?: string; subState?: string; lastExitStatus?: number; restarts?: number } = serviceRuntime ? { ...serviceRuntime, ...(lockRuntime.port ? { port: lockRuntime.port } : {}) } : lockRuntime;
-      const serviceConfig = servicePath ? { path: servicePath, ...(await configFileStatus(servicePath)) } : undefined;
-      const mismatch = Boolean(servicePath && servicePath !== target.paths.configPath);
-      const configValid = !resolved.configError;
-      const configEntry = {
-        path: target.paths.configPath,
-        exists: resolved.configExists,
-        valid: configValid,
-        ...(resolved.configError ? { issues: resolved.configError.issues } : {}),
-      };
-      const httpHost = target.local ? (target.bindHost === "0.0.0.0" ? "127.0.0.1" : target.bindHost) : new URL(target.url).hostname;
-      const loopbackOnly = target.bindMode === "loopback";
-      const report = {
-        cli: { version: VERSION, entrypoint: cliEntrypoint() },
-        logFile: logFileOf(resolved),
-        service: {
-          label: state ? state.label : SERVICE_LABEL,
-          loaded: state?.loaded ?? false,
-          loadState: { status: state?.loaded ? "loaded" : "not-loaded" },
-          loadedText: state?.loadedText ?? "enabled",
-          notLoadedText: state?.notLoadedText ?? "disabled",
-          ...(state ? { manager: state.manager, name: state.name, scope: state.scope, installed: state.installed } : {}),
-          ...(state?.unavailable ? { unavailable: state.unavailable } : {}),
-          ...(state?.definition
-            ? {
-                command: {
-                  programArguments: state.definition.programArguments,
-                  ...(state.definition.workingDirectory ? { workingDirectory: state.definition.workingDirectory } : {}),
-                  environment: (await import("../service/environment.ts")).safeEnvironment(state.definition.environment),
-                  sourcePath: state.definition.path,
-                },
-              }
-            : {}),
-          runtime,
-          configAudit: { issues },
-        },
-        config: { cli: configEntry, ...(serviceConfig ? { daemon: serviceConfig } : {}), ...(mismatch ? { mismatch: true } : {}) },
-        gateway: {
-          bindMode: target.bindMode,
-          bindHost: target.bindHost,
-          port: target.port,
-          portSource: target.portSource,
-          probeUrl: target.url,
-          controlUiLinks: { httpUrl: `http://${httpHost}:${target.port}/`, wsUrl: `ws://${httpHost}:${target.port}` },
-          ...(loopbackOnly ? { probeNote: "Loopback-only gateway; only local clients can connect." } : {}),
-          ...(rpc?.version ? { version: rpc.version } : {}),
-        },
-        port,
-        ...(rpc ? { rpc } : {}),
-        extraServices: extra,
-      };
+      if (requireRpc && noProbe) throw new CliError(["--require-rpc cannot be combined with --no-probe."]);
+      const status = await gatewayStatus({
+        flags: { url: args.url, token: args.token, password: args.password, port: portFlag(args.port) },
+        profile: globals().profile,
+        timeoutMs: timeoutArg(args.timeout),
+        requireRpc,
+        probe: !noProbe,
+        deep: Boolean(args.deep),
+      });
+      target = status.resolved.target;
+      const { report, resolved, svc, port, rpc, runtime, serviceRuntime, serviceConfig, mismatch, configEntry, loopbackOnly } = status;
+      const { state, extra } = svc;
+      const configValid = configEntry.valid;
       if (json) printJson(report);
       else {
         const lines: string[] = [];
@@ -349,7 +136,7 @@ export const gatewayStatusCommand = defineCommand({
         if (rpc) {
           const label = requireRpc ? "Read probe" : "Connectivity probe";
           lines.push(rpc.ok ? `${label}: ok` : `${label}: failed (${rpc.error ?? "unknown error"})`);
-          lines.push(`Capability: ${rpc.capability}`);
+          lines.push(`Capability: ${rpc.capability.replaceAll("_", "-")}`);
         }
         lines.push("");
         if (port.listeners.length) lines.push(`Listening: ${port.listeners.map((l) => l.address ?? `pid ${l.pid}`).join(", ")}`);
@@ -365,9 +152,9 @@ export const gatewayStatusCommand = defineCommand({
       }
       if (requireRpc && !rpc?.ok) process.exit(1);
     } catch (err) {
-      const failure = await describeFailure(err, resolved?.target);
+      const failure = await describeFailure(err, target);
       if (json) printJson(failure.json);
-      else for (const line of [`Gateway status failed: ${failure.human[0]}`, ...failure.human.slice(1)]) console.error(line);
+      else writeStderr([`Gateway status failed: ${failure.human[0]}`, ...failure.human.slice(1)]);
       process.exit(1);
     }
   },
@@ -395,25 +182,6 @@ export function gatewayServiceRow(svc: Pick<ServiceReport, "host" | "state">, ru
   return `${state.label}${scope} installed · ${state.unavailable ? "unavailable" : state.loaded ? state.loadedText : state.notLoadedText} · ${running}`;
 }
 
-interface StatusPayload {
-  runtimeVersion?: string;
-  heartbeat?: { defaultAgentId?: string; agents?: Array<{ agentId: string; enabled?: boolean; every?: string }> };
-  sessions?: { count?: number; byAgent?: Array<{ agentId: string; count: number }> };
-  cliProjection?: unknown;
-  pid?: number;
-  uptimeMs?: number;
-  [key: string]: unknown;
-}
-
-async function httpProbe(base: string, path: string, timeoutMs: number): Promise<{ path: string; status: number | null; ok: boolean }> {
-  try {
-    const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return { path, status: res.status, ok: res.ok };
-  } catch {
-    return { path, status: null, ok: false };
-  }
-}
 
 export const statusCommand = defineCommand({
   meta: { name: "status", description: "Overview: gateway, service, agents, sessions" },
@@ -426,84 +194,11 @@ export const statusCommand = defineCommand({
   },
   async run({ args }) {
     const json = Boolean(args.json);
-    let resolved: ResolvedTarget | undefined;
+    let target: import("../operator/target.ts").GatewayTarget | undefined;
     try {
-      const timeoutMs = timeoutArg(args.timeout);
-      resolved = await resolveTarget({}, { needConfig: true });
-      const { target } = resolved;
-      const started = performance.now();
-      let status: StatusPayload | undefined;
-      let presence: Array<Record<string, unknown>> | undefined;
-      let channels: { channelOrder?: string[] } | undefined;
-      let health: Record<string, unknown> | undefined;
-      let error: string | null = null;
-      let latency: number | null = null;
-      let authMethod: string | undefined;
-      let client: GatewayClient | undefined;
-      try {
-        client = await connectTo(target, { identity: IDENTITY.backend("gateway:status"), timeoutMs });
-        latency = Math.round(performance.now() - started);
-        authMethod = client.hello.auth.method;
-        const [s, p, c, h] = await Promise.all([
-          client.request<StatusPayload>("status", { includeChannelSummary: false, includeCliProjection: true }),
-          client.request<Array<Record<string, unknown>>>("system-presence").catch(() => undefined),
-          client.request<{ channelOrder?: string[] }>("channels.status", { probe: false, timeoutMs: Math.min(timeoutMs, 8000) }).catch(() => undefined),
-          args.deep ? client.request<Record<string, unknown>>("health", { probe: true }).catch(() => undefined) : Promise.resolve(undefined),
-        ]);
-        status = s;
-        presence = p;
-        channels = c;
-        health = h;
-      } catch (err) {
-        error = await shortReason(err, target);
-      } finally {
-        void client?.close();
-      }
-      const reachable = status !== undefined;
-      const [lockRuntime, svc] = await Promise.all([localRuntime(target), serviceReport(target, false)]);
-      const svcState = svc.state;
-      const runtime = svcState?.installed && svcState.runtime.state !== undefined ? svcState.runtime : lockRuntime;
-      const httpBase = target.url.replace(/^ws/, "http").replace(/\/$/, "");
-      const probes = args.deep && reachable ? await Promise.all(["/startupz", "/healthz", "/readyz"].map((p) => httpProbe(httpBase, p, timeoutMs))) : undefined;
-      const loadedCfg = resolved.loaded?.config;
-      const { listAgents } = await import("../agents/registry.ts");
-      const agents = listAgents(loadedCfg ?? {});
-      const defaultId = agents.find((a) => a.isDefault)?.id ?? "main";
-      const byAgent = new Map((status?.sessions?.byAgent ?? []).map((a) => [a.agentId, a.count]));
-      const totalSessions = status?.sessions?.count ?? [...byAgent.values()].reduce((a, b) => a + b, 0);
-      const self = presence?.find((e) => e.reason === "self") ?? null;
-      const mode = loadedCfg?.gateway?.mode === "remote" ? "remote" : "local";
-      const { cliProjection: _projection, ...summary } = status ?? {};
-      const osLabel = `${platform()} ${release()} (${arch()})`;
-      const report = {
-        ...summary,
-        os: { platform: platform(), arch: arch(), release: release(), label: osLabel },
-        gateway: {
-          mode,
-          url: target.url,
-          urlSource: target.urlSource,
-          misconfigured: Boolean(resolved.configError),
-          reachable,
-          connectLatencyMs: latency,
-          self,
-          error,
-          authWarning: null,
-        },
-        gatewayService: {
-          label: svcState ? svcState.label : SERVICE_LABEL,
-          installed: svcState?.installed ?? false,
-          loadState: { status: svcState?.loaded ? "loaded" : "not-loaded" },
-          ...(svcState ? { name: svcState.name, scope: svcState.scope, loadedText: svcState.loadedText, notLoadedText: svcState.notLoadedText } : {}),
-          runtime,
-        },
-        agents: {
-          defaultId,
-          agents: agents.map((a) => ({ id: a.id, sessionsCount: byAgent.get(a.id) ?? 0 })),
-          totalSessions,
-        },
-        ...(probes || health ? { probes: { http: probes ?? [], health: health ?? null } } : {}),
-        config: { path: target.paths.configPath, exists: resolved.configExists, valid: !resolved.configError },
-      };
+      const overview = await statusOverview({ profile: globals().profile, timeoutMs: timeoutArg(args.timeout), deep: Boolean(args.deep) });
+      target = overview.resolved.target;
+      const { report, resolved, status, channels, agents, defaultId, totalSessions, mode, osLabel, reachable, latency, error, authMethod, svc, runtime, probes, httpBase } = overview;
       if (json) {
         printJson(report);
         return;
@@ -537,7 +232,7 @@ export const statusCommand = defineCommand({
       out.push(`Troubleshooting: ${TROUBLESHOOTING}`, "Next steps:", "  Need to debug live? openclaw logs --follow", "  Need live probes?   openclaw status --deep");
       console.log(out.join("\n"));
     } catch (err) {
-      await exitWithFailure(err, { json, target: resolved?.target, what: "Status" });
+      await exitWithFailure(err, { json, target, what: "Status" });
     }
   },
 });

@@ -16,7 +16,8 @@
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
-import { ConfigError, loadConfig, readConfigFile, validateFileLayer, type CliOverrides, type LoadedConfig } from "./load.ts";
+import { validateFileLayer } from "./load.ts";
+import { loadConfig, loadSnapshot, type CliOverrides, type LoadedConfig } from "./snapshot.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { containsRedactionPlaceholder } from "./redact.ts";
 import type { ConfigIssue } from "./schema.ts";
@@ -114,43 +115,32 @@ export async function loadConfigWithRecovery(opts: {
   env?: Env;
   now?: Date;
 }): Promise<{ loaded: LoadedConfig; recovery?: RecoveryInfo }> {
+  const first = await loadSnapshot(opts);
+  const err = first.problem?.error;
+  if (!err) return { loaded: first };
+  const { paths } = opts;
+  const env = opts.env ?? process.env;
+  // Only the file's own problems are recovered: an unreadable file is not.
+  if (err.kind === "read") throw err;
+  // A config last written by a newer OpenClaw is probably only "invalid" to this older binary:
+  // restoring an older copy over it would silently roll back the newer install's changes.
+  if ((compareCalVer(await readTouchedVersion(paths.configPath), VERSION) ?? 0) > 0) throw err;
+  const lastGoodPath = lastGoodPathFor(paths.configPath);
+  let raw: string;
   try {
-    return { loaded: await loadConfig(opts) };
-  } catch (err) {
-    if (!(err instanceof ConfigError) || err.kind === "read") throw err;
-    const { paths } = opts;
-    const env = opts.env ?? process.env;
-    // Only the file's own problems are recovered (not a bad CLI or env layer).
-    let fileInvalid = err.kind === "parse";
-    if (!fileInvalid) {
-      try {
-        const file = await readConfigFile(paths.configPath);
-        fileInvalid = !(await validateFileLayer(file.parsed, env, paths.stateDir)).check.ok;
-      } catch {
-        fileInvalid = true;
-      }
-    }
-    if (!fileInvalid) throw err;
-    // A config last written by a newer OpenClaw is probably only "invalid" to this older binary:
-    // restoring an older copy over it would silently roll back the newer install's changes.
-    if ((compareCalVer(await readTouchedVersion(paths.configPath), VERSION) ?? 0) > 0) throw err;
-    const lastGoodPath = lastGoodPathFor(paths.configPath);
-    let raw: string;
-    try {
-      raw = await readFile(lastGoodPath, "utf8");
-    } catch {
-      throw err;
-    }
-    if (!(await usableLastGood(raw, paths, env))) throw err;
-    const now = opts.now ?? new Date();
-    const clobberedPath = `${paths.configPath}.clobbered.${fileTimestamp(now)}`;
-    await rename(paths.configPath, clobberedPath);
-    await writeFileAtomic(paths.configPath, raw);
-    await pruneClobbered(paths.configPath);
-    const loaded = await loadConfig(opts);
-    return {
-      loaded,
-      recovery: { configPath: paths.configPath, clobberedPath, lastGoodPath, issues: err.issues, at: now.getTime() },
-    };
+    raw = await readFile(lastGoodPath, "utf8");
+  } catch {
+    throw err;
   }
+  if (!(await usableLastGood(raw, paths, env))) throw err;
+  const now = opts.now ?? new Date();
+  const clobberedPath = `${paths.configPath}.clobbered.${fileTimestamp(now)}`;
+  await rename(paths.configPath, clobberedPath);
+  await writeFileAtomic(paths.configPath, raw);
+  await pruneClobbered(paths.configPath);
+  const loaded = await loadConfig(opts);
+  return {
+    loaded,
+    recovery: { configPath: paths.configPath, clobberedPath, lastGoodPath, issues: err.issues, at: now.getTime() },
+  };
 }

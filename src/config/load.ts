@@ -1,50 +1,15 @@
 /**
- * Layered config loading with c12: CLI > env > file > defaults.
- *
- * c12 is told exactly which file to read (our `resolve` hook parses it as JSON5), so it never
- * searches for `.ts`/`.js` configs, rc files, package.json, dotenv or remote `extends`.
- * Arrays replace instead of concatenating, and an `undefined` never masks a lower layer.
+ * Reading the config file and the environment it is resolved against: the file as JSON5, the
+ * environment composed from the process, `<stateDir>/.env` and the config's `env` block, and
+ * `${VAR}` substitution. The layering of file, environment and flags into one effective config
+ * is snapshot.ts.
  */
 import { open, readFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
-import type { Env, ResolvedPaths } from "./paths.ts";
-import { parseEnvPort } from "./paths.ts";
-import type { AuthMode, BindMode, ConfigIssue, OpenClawConfig, ValidationResult } from "./schema.ts";
+import type { Env } from "./paths.ts";
+import type { ConfigIssue, ValidationResult } from "./schema.ts";
 import { validateConfig } from "./schema.ts";
-
-/** Values that come from command-line flags (highest precedence). */
-export interface CliOverrides {
-  port?: number;
-  bind?: BindMode;
-  auth?: AuthMode;
-  token?: string;
-  password?: string;
-}
-
-export type Source = "cli" | "env" | "config" | "default";
-
-export interface LoadedConfig {
-  paths: ResolvedPaths;
-  /** Whether the config file exists. */
-  exists: boolean;
-  /** The file's text, or null when there is no file. */
-  raw: string | null;
-  /** sha256 hex of the raw text (null without a file). */
-  hash: string | null;
-  /** The validated file content alone, `${VAR}` substituted (`{}` without a file). */
-  file: OpenClawConfig;
-  /** Effective config: CLI > env > file > defaults, with `${VAR}` in the file's strings substituted. */
-  config: OpenClawConfig;
-  /** Which layer supplied each layered setting. */
-  sources: { port: Source; bind: Source; token?: Source; password?: Source; authMode?: Source };
-  warnings: string[];
-  /**
-   * The environment `${VAR}` and env SecretRefs were resolved against: the process environment,
-   * then `<stateDir>/.env`, then the config's `env` block (earlier sources win; never exported).
-   */
-  env?: Env;
-}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -65,69 +30,30 @@ export function formatConfigIssues(configPath: string, issues: ConfigIssue[]): s
 
 type Obj = Record<string, unknown>;
 
-/** Deep merge, earlier sources win; arrays and scalars replace; undefined is skipped. */
-export function mergeLayers<T>(...sources: Array<T | null | undefined>): T {
-  const out: Obj = {};
-  for (let i = sources.length - 1; i >= 0; i--) {
-    const src = sources[i];
-    if (!isPlainObject(src)) continue;
-    for (const [key, value] of Object.entries(src)) {
-      if (value === undefined) continue;
-      const prev = out[key];
-      out[key] = isPlainObject(value) && isPlainObject(prev) ? mergeLayers(value, prev) : value;
-    }
-  }
-  return out as T;
-}
-
-/** Drop undefined leaves and empty objects so a layer only carries what it sets. */
-function prune(value: Obj): Obj | undefined {
-  const out: Obj = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (v === undefined) continue;
-    if (isPlainObject(v)) {
-      const inner = prune(v);
-      if (inner) out[key] = inner;
-    } else out[key] = v;
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
-function cliLayer(cli: CliOverrides): Obj | undefined {
-  return prune({
-    gateway: { port: cli.port, bind: cli.bind, auth: { mode: cli.auth, token: cli.token, password: cli.password } },
-  });
-}
-
-function envLayer(env: Env): Obj | undefined {
-  const nonEmpty = (v: string | undefined) => (v && v.trim() !== "" ? v : undefined);
-  return prune({
-    gateway: {
-      port: parseEnvPort(env.OPENCLAW_GATEWAY_PORT),
-      auth: { token: nonEmpty(env.OPENCLAW_GATEWAY_TOKEN), password: nonEmpty(env.OPENCLAW_GATEWAY_PASSWORD) },
-    },
-  });
-}
-
 const ENV_REF = /(\$?)\$\{([A-Z_][A-Z0-9_]*)\}/g;
 
-/** Replace `${VAR}` in every string; `$${VAR}` is a literal `${VAR}`; unset vars stay literal. */
-export function substituteEnv<T>(value: T, env: Env, warnings: string[], path = ""): T {
+/**
+ * Replace `${VAR}` in every string; `$${VAR}` is a literal `${VAR}`; unset vars stay literal
+ * (with a warning, and their key path in `unresolved`: a secret that names an unset variable is
+ * not a secret).
+ */
+export function substituteEnv<T>(value: T, env: Env, warnings: string[], path = "", unresolved?: Set<string>): T {
   if (typeof value === "string") {
     return value.replace(ENV_REF, (whole, escape: string, name: string) => {
       if (escape) return whole.slice(1);
       const v = env[name];
       if (v === undefined || v === "") {
         warnings.push(`${path || "<root>"}: environment variable ${name} is not set; kept literally`);
+        unresolved?.add(path);
         return whole;
       }
       return v;
     }) as T;
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, warnings, `${path}[${i}]`)) as T;
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, warnings, `${path}[${i}]`, unresolved)) as T;
   if (isPlainObject(value)) {
     const out: Obj = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, warnings, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, warnings, path ? `${path}.${k}` : k, unresolved);
     return out as T;
   }
   return value;
@@ -304,80 +230,4 @@ export async function validateFileLayer(
 ): Promise<{ env: Env; check: ValidationResult }> {
   const env = await composeEnv(base, stateDir, parsed, warnings);
   return { env, check: validateConfig(substituteEnv(parsed, env, warnings)) };
-}
-
-function sourceOf(cli: unknown, env: unknown, file: unknown, hasDefault: boolean): Source | undefined {
-  if (cli !== undefined) return "cli";
-  if (env !== undefined) return "env";
-  if (file !== undefined) return "config";
-  return hasDefault ? "default" : undefined;
-}
-
-export async function loadConfig(opts: {
-  paths: ResolvedPaths;
-  cli?: CliOverrides;
-  env?: Env;
-}): Promise<LoadedConfig> {
-  const { paths } = opts;
-  const cli = opts.cli ?? {};
-  const fileRead = await readConfigFile(paths.configPath);
-  const warnings: string[] = [];
-  // `${VAR}` is config-file syntax: substitute the file layer only (never CLI/env values, which
-  // may be secrets containing `$`), and before validation so `"bind": "${GW_BIND}"` works.
-  const { env, check: fileCheck } = await validateFileLayer(fileRead.parsed, opts.env ?? process.env, paths.stateDir, warnings);
-  if (!fileCheck.ok) throw new ConfigError(paths.configPath, fileCheck.issues, "invalid");
-  const file = fileCheck.config;
-
-  const cliCfg = cliLayer(cli);
-  const envCfg = envLayer(env);
-  const defaults: OpenClawConfig = { gateway: { port: paths.defaultPort, bind: "loopback" } };
-
-  const { loadConfig: c12Load } = await import("c12");
-  const result = await c12Load<Obj>({
-    name: "openclaw",
-    cwd: dirname(paths.configPath),
-    configFile: basename(paths.configPath),
-    rcFile: false,
-    globalRc: false,
-    packageJson: false,
-    dotenv: false,
-    giget: false,
-    extend: false,
-    envName: false,
-    overrides: mergeLayers<Obj>(cliCfg, envCfg),
-    defaults: defaults as Obj,
-    merger: mergeLayers,
-    // Hand c12 the file we already parsed: no search, no code execution.
-    resolve: (id) =>
-      id === "."
-        ? {
-            config: fileRead.exists ? (file as Obj) : (undefined as unknown as Obj),
-            configFile: paths.configPath,
-            _configFile: fileRead.exists ? paths.configPath : undefined,
-          }
-        : null,
-  });
-
-  const check = validateConfig(result.config);
-  if (!check.ok) throw new ConfigError(paths.configPath, check.issues, "invalid");
-
-  const g = (o: Obj | undefined) => (o?.gateway ?? {}) as Obj;
-  const a = (o: Obj | undefined) => (g(o).auth ?? {}) as Obj;
-  return {
-    paths,
-    exists: fileRead.exists,
-    raw: fileRead.raw,
-    hash: fileRead.hash,
-    file,
-    config: check.config,
-    sources: {
-      port: sourceOf(g(cliCfg).port, g(envCfg).port, file.gateway?.port, true) as Source,
-      bind: sourceOf(g(cliCfg).bind, undefined, file.gateway?.bind, true) as Source,
-      token: sourceOf(a(cliCfg).token, a(envCfg).token, file.gateway?.auth?.token, false),
-      password: sourceOf(a(cliCfg).password, a(envCfg).password, file.gateway?.auth?.password, false),
-      authMode: sourceOf(a(cliCfg).mode, undefined, file.gateway?.auth?.mode, false),
-    },
-    warnings,
-    env,
-  };
 }

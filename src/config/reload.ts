@@ -18,7 +18,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { diffPaths, formatKeyPath, getAtPath, setAtPath, unsetAtPath, type Segment } from "./keypath.ts";
-import type { OpenClawConfig } from "./schema.ts";
+import { CONFIG_DEFAULTS, type OpenClawConfig } from "./schema.ts";
 
 export type ReloadClass = "none" | "hot" | "restart";
 type Rule = ReloadClass | "secret";
@@ -100,8 +100,8 @@ export function classifyPath(path: readonly Segment[], opts: { authModeUnchanged
 }
 
 export type ReloadMode = "off" | "hot" | "restart" | "hybrid";
-export const DEFAULT_RELOAD_MODE: ReloadMode = "hybrid";
-export const DEFAULT_DEBOUNCE_MS = 300;
+export const DEFAULT_RELOAD_MODE: ReloadMode = CONFIG_DEFAULTS.gateway.reload.mode;
+export const DEFAULT_DEBOUNCE_MS: number = CONFIG_DEFAULTS.gateway.reload.debounceMs;
 
 export function reloadModeOf(cfg: OpenClawConfig | undefined): ReloadMode {
   return cfg?.gateway?.reload?.mode ?? DEFAULT_RELOAD_MODE;

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import type { Env } from "./paths.ts";
-import type { LoadedConfig } from "./load.ts";
-import type { AuthMode, BindMode, OpenClawConfig, SecretInput } from "./schema.ts";
+import { CONFIG_DEFAULTS, type AuthMode, type BindMode, type OpenClawConfig, type SecretInput } from "./schema.ts";
+import { resolveSecretInput, type ConfigSnapshot } from "./snapshot.ts";
 
 export const EXIT_CONFIG = 78;
 
@@ -109,18 +109,9 @@ export function resolveBindHosts(bind: BindMode, cfg: OpenClawConfig, container?
 
 /** Resolve a literal or SecretRef secret; undefined when absent, throws when unresolvable. */
 export function resolveSecret(value: SecretInput | undefined, keyPath: string, env: Env): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === "string") return value === "" ? undefined : value;
-  if (value.source === "env") {
-    const v = env[value.id];
-    if (v) return v;
-    throw new StartupError([`${keyPath}: SecretRef env:${value.id} is not set.`], EXIT_CONFIG, keyPath);
-  }
-  throw new StartupError(
-    [`${keyPath}: SecretRef source "${value.source}" is not supported by this gateway; use a literal, \${ENV_VAR} or {source:"env"}.`],
-    EXIT_CONFIG,
-    keyPath,
-  );
+  const r = resolveSecretInput(value, keyPath, env);
+  if (r.issue) throw new StartupError(r.issue.lines, EXIT_CONFIG, r.issue.keyPath);
+  return r.value;
 }
 
 /** 32 random bytes, base64url (43 characters). */
@@ -128,50 +119,37 @@ export function generateToken(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
-export function resolveGatewaySettings(
-  loaded: LoadedConfig,
-  opts: { env?: Env; container?: boolean } = {},
-): GatewaySettings {
-  const env = opts.env ?? loaded.env ?? process.env;
+/**
+ * What the gateway does with a snapshot: the hosts to bind and the auth it enforces. Everything
+ * the snapshot resolved (port, bind, auth mode and secrets) is taken from `snapshot.gateway`;
+ * this adds what only a starting gateway decides (interfaces, a runtime token, refusals).
+ */
+export function resolveGatewaySettings(loaded: ConfigSnapshot, opts: { container?: boolean } = {}): GatewaySettings {
   const cfg = loaded.config;
   const gw = cfg.gateway ?? {};
+  const view = loaded.gateway;
   const warnings: string[] = [];
-  const port = gw.port ?? loaded.paths.defaultPort;
-  const bind = gw.bind ?? "loopback";
+  const port = view.port;
+  const bind = view.bind;
   const hosts = resolveBindHosts(bind, cfg, opts.container);
   const loopbackOnly = hosts.every(isLoopbackHost);
 
-  const token = resolveSecret(gw.auth?.token, "gateway.auth.token", env);
-  const password = resolveSecret(gw.auth?.password, "gateway.auth.password", env);
-  let mode: AuthMode;
-  if (gw.auth?.mode) mode = gw.auth.mode;
-  else if (token && password) {
-    // Both secrets without a mode: the higher-precedence layer decides, a tie in the file is an error.
-    const rank = { cli: 3, env: 2, config: 1, default: 0 } as const;
-    const t = rank[loaded.sources.token ?? "default"];
-    const p = rank[loaded.sources.password ?? "default"];
-    if (t === p) {
-      throw new StartupError(
-        [
-          "Gateway auth has both a token and a password configured but no gateway.auth.mode.",
-          'Set gateway.auth.mode to "token" or "password" (or pass --auth token|password).',
-        ],
-        EXIT_CONFIG,
-        "gateway.auth.mode",
-      );
-    }
-    mode = t > p ? "token" : "password";
-  } else mode = password ? "password" : "token";
+  const firstIssue = view.auth.issues[0];
+  if (firstIssue) throw new StartupError(firstIssue.lines, EXIT_CONFIG, firstIssue.keyPath);
+  const token = view.auth.token;
+  const password = view.auth.password;
+  const mode: AuthMode = view.auth.mode ?? "token";
 
   const rl = gw.auth?.rateLimit ?? {};
+  const rlDefaults = CONFIG_DEFAULTS.gateway.auth.rateLimit;
   const auth: AuthSettings = {
     mode,
     runtimeToken: false,
     rateLimit: {
-      maxAttempts: rl.maxAttempts ?? 10,
-      windowMs: rl.windowMs ?? 60_000,
-      lockoutMs: rl.lockoutMs ?? 300_000,
-      exemptLoopback: rl.exemptLoopback ?? true,
+      maxAttempts: rl.maxAttempts ?? rlDefaults.maxAttempts,
+      windowMs: rl.windowMs ?? rlDefaults.windowMs,
+      lockoutMs: rl.lockoutMs ?? rlDefaults.lockoutMs,
+      exemptLoopback: rl.exemptLoopback ?? rlDefaults.exemptLoopback,
     },
   };
   const trustedProxies = gw.trustedProxies ?? [];

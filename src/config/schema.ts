@@ -12,6 +12,19 @@ import { z, type ZodError } from "../zod.ts";
 import { LOG_LEVELS } from "./levels.ts";
 
 const opt = z.optional;
+
+/**
+ * Defaults the schema owns: what an unset key means. The config snapshot (snapshot.ts) and the
+ * gateway read them from here; nothing else hard-codes them.
+ */
+export const CONFIG_DEFAULTS = {
+  gateway: {
+    bind: "loopback",
+    reload: { mode: "hybrid", debounceMs: 300 },
+    auth: { rateLimit: { maxAttempts: 10, windowMs: 60_000, lockoutMs: 300_000, exemptLoopback: true } },
+  },
+  logging: { level: "info", maxFileBytes: 10 * 1024 * 1024 },
+} as const;
 const str = () => z.optional(z.string());
 const bool = () => z.optional(z.boolean());
 const strList = () => z.optional(z.array(z.string()));
@@ -101,7 +114,7 @@ const Gateway = z.strictObject({
   ),
   reload: opt(
     z.strictObject({
-      // hot/restart are seed-era values, accepted and treated as their documented meaning.
+      // hot/restart are accepted and mean what docs/configuration.md says (the original knows off|hybrid).
       mode: opt(z.enum(["off", "hybrid", "hot", "restart"])),
       debounceMs: opt(NonNegativeInt),
       deferralTimeoutMs: opt(NonNegativeInt),
@@ -271,7 +284,7 @@ const AgentId = z.string().check(z.regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i, "invali
 const Agents = z.looseObject({
   defaults: opt(z.looseObject({ ...AgentFields, heartbeat: opt(DefaultsHeartbeat) })),
   entries: opt(z.record(AgentId, z.looseObject({ ...AgentFields, heartbeat: opt(Heartbeat) }))),
-  /** Legacy (seed-era) array form, accepted as entries. */
+  /** The array form, accepted as entries. */
   list: opt(z.array(z.looseObject({ id: AgentId, ...AgentFields, heartbeat: opt(Heartbeat) }))),
   ownership: Opaque(),
 });
@@ -463,7 +476,9 @@ const OPAQUE_TOP_LEVEL = [
   "plugins", "skills", "tools", "messages", "browser", "talk",
   "diagnostics", "update", "wizard", "secrets", "auth", "bindings", "mcp", "telemetry",
   "identity", "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost",
-  "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs",
+  "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
+  "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts", "cloudWorkers",
+  "desktop", "surfaces", "proxy",
 ] as const;
 
 const opaque = Object.fromEntries(OPAQUE_TOP_LEVEL.map((k) => [k, Opaque()])) as Record<
@@ -476,8 +491,15 @@ export const ConfigSchema = z.strictObject({
   meta: opt(
     z.strictObject({
       lastTouchedVersion: str(),
+      migrations: opt(
+        z.strictObject({
+          modelPolicyAllowlist: opt(z.literal(true)),
+          utilityModelSeparation: opt(z.literal(true)),
+        }),
+      ),
+      // The original refuses this key: it is read (so such files load) but never written (the
+      // writer drops it; doctor offers to remove it).
       lastTouchedAt: str(),
-      migrations: Opaque(),
     }),
   ),
   env: opt(z.looseObject({})),

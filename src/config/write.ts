@@ -13,7 +13,8 @@
  *     `FileOwnershipError` instead of silently handing the file to itself;
  *   - one backup: the previous content is kept as `<config>.bak` with the config's owner, group
  *     and mode (written atomically too);
- *   - stamped: `meta.lastTouchedVersion` (this binary's CalVer) and `meta.lastTouchedAt` (ISO);
+ *   - stamped: `meta.lastTouchedVersion` (this binary's CalVer), the one `meta` key the original
+ *     writes; `meta.lastTouchedAt`, which the original refuses, is dropped;
  *   - lossless for data we do not interpret: the raw JSON5 document is written back (unknown
  *     trees, `${VAR}` references and SecretRefs stay as they were), never the validated,
  *     substituted view. JSON5 comments cannot survive a JSON write; callers can warn with
@@ -163,11 +164,11 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array, m
   await fsyncDir(dir);
 }
 
-/** Set `meta.lastTouchedVersion` and `meta.lastTouchedAt`; returns a copy, keeps other meta keys. */
-export function stampMeta<T extends object>(config: T, now: Date = new Date()): T {
+/** Set `meta.lastTouchedVersion`; returns a copy, keeps the other meta keys the original accepts. */
+export function stampMeta<T extends object>(config: T, _now?: Date): T {
   const meta = (config as { meta?: unknown }).meta;
-  const base = isPlainObject(meta) ? meta : {};
-  return { ...config, meta: { ...base, lastTouchedVersion: VERSION, lastTouchedAt: now.toISOString() } };
+  const { lastTouchedAt: _dropped, ...base } = isPlainObject(meta) ? meta : {};
+  return { ...config, meta: { ...base, lastTouchedVersion: VERSION } };
 }
 
 /** Config files are written as 2-space JSON with a trailing newline. */

@@ -9,9 +9,11 @@ import { chmod, chown, copyFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "../config/keypath.ts";
 import { fileTimestamp, lastGoodPathFor, listClobbered } from "../config/last-good.ts";
-import { formatConfigIssues, readConfigFile } from "../config/load.ts";
+import { validateFileLayer } from "../config/load.ts";
 import type { Env, ResolvedPaths } from "../config/paths.ts";
-import { validateConfig, type ConfigIssue, type OpenClawConfig } from "../config/schema.ts";
+import { validateConfig, type OpenClawConfig } from "../config/schema.ts";
+import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
+import { keysOriginalRefuses, unsupportedMessage } from "../config/support.ts";
 import { backupPathFor, serializeConfig, stampMeta, writeFileAtomic } from "../config/write.ts";
 import { auditService, REWRITE_FIXES } from "../service/audit.ts";
 import { newerConfigRefusal, repairPolicyExternal } from "../service/guard.ts";
@@ -125,44 +127,35 @@ async function recoverySource(configPath: string, raw: string | null): Promise<{
   return undefined;
 }
 
-async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawConfig | undefined> {
+/**
+ * The config verdict is the snapshot's (src/config/snapshot.ts): the same file, environment and
+ * `${VAR}` substitution as `openclaw gateway` and `openclaw config validate`.
+ */
+async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<ConfigSnapshot> {
   const { configPath } = deps.paths;
-  let raw: string | null = null;
-  let parsed: unknown;
-  let parseProblem: string | undefined;
-  try {
-    const file = await readConfigFile(configPath);
-    if (!file.exists) {
-      out.push({
-        checkId: "config/missing",
-        severity: "info",
-        message: `No config at ${configPath}; the gateway writes one (gateway.mode=local, a random token, mode 0600) on first start.`,
-        path: configPath,
-        fixHint: "Nothing to do; or start the gateway once: openclaw gateway run",
-        fixable: false,
-      });
-      return undefined;
-    }
-    raw = file.raw;
-    parsed = file.parsed;
-  } catch (err) {
-    parseProblem = (err as Error).message;
-    raw = (await readText(configPath)) ?? null;
+  const snapshot = await loadSnapshot({ paths: deps.paths, env: deps.env });
+  const problem = snapshot.problem;
+  if (!snapshot.exists && !problem) {
+    out.push({
+      checkId: "config/missing",
+      severity: "info",
+      message: `No config at ${configPath}; the gateway writes one (gateway.mode=local, a random token, mode 0600) on first start.`,
+      path: configPath,
+      fixHint: "Nothing to do; or start the gateway once: openclaw gateway run",
+      fixable: false,
+    });
+    return snapshot;
   }
-  let issues: ConfigIssue[] = [];
-  let config: OpenClawConfig | undefined;
-  if (!parseProblem) {
-    const v = validateConfig(parsed);
-    if (v.ok) config = v.config;
-    else issues = v.issues;
-  }
-  if (!config) {
-    const message = parseProblem ?? formatConfigIssues(configPath, issues);
+  const raw = snapshot.raw ?? (await readText(configPath)) ?? null;
+  const parsed = snapshot.doc;
+  if (problem) {
+    const issues = problem.kind === "invalid" ? problem.issues : [];
+    const message = problem.error.message;
     const unknownOnly = issues.length > 0 && issues.every((i) => i.message.startsWith("Unknown key"));
     if (unknownOnly && parsed && typeof parsed === "object") {
       const copy = structuredClone(parsed) as Record<string, unknown>;
       for (const i of issues) deletePath(copy, i.path);
-      const v = validateConfig(copy);
+      const v = (await validateFileLayer(copy, deps.env, deps.paths.stateDir)).check;
       if (v.ok) {
         const keys = issues.map((i) => i.path);
         out.push({
@@ -173,11 +166,11 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
           fixHint: `openclaw doctor --fix removes ${keys.join(", ")} (the previous file is kept as ${basename(configPath)}.bak)`,
           fixable: true,
           fix: async () => {
-            const backup = await rewriteConfig(configPath, v.config);
+            const backup = await rewriteConfig(configPath, copy);
             return `removed unknown key(s) ${keys.join(", ")} from ${configPath} (previous file: ${backup})`;
           },
         });
-        return undefined;
+        return snapshot;
       }
     }
     // Only now look for a backup: the unknown-keys fix above needs none.
@@ -200,8 +193,9 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
           }
         : undefined,
     });
-    return undefined;
+    return snapshot;
   }
+  const config = snapshot.file;
   const touched = config.meta?.lastTouchedVersion;
   const refusal = newerConfigRefusal(touched, "manage the gateway service", {}, VERSION);
   if (refusal) {
@@ -229,7 +223,44 @@ async function checkConfig(deps: DoctorDeps, out: Finding[]): Promise<OpenClawCo
       },
     });
   }
-  return config;
+  const meta = (parsed as { meta?: Record<string, unknown> } | undefined)?.meta;
+  if (meta && Object.hasOwn(meta, "lastTouchedAt")) {
+    out.push({
+      checkId: "config/meta-last-touched-at",
+      severity: "warning",
+      message: "meta.lastTouchedAt is set; the official openclaw CLI refuses the file with it (meta: Unrecognized key).",
+      path: configPath,
+      fixHint: `openclaw doctor --fix removes meta.lastTouchedAt (the previous file is kept as ${basename(configPath)}.bak)`,
+      fixable: true,
+      fix: async () => {
+        const { lastTouchedAt: _gone, ...restMeta } = meta;
+        const backup = await rewriteConfig(configPath, { ...(parsed as Record<string, unknown>), meta: restMeta });
+        return `removed meta.lastTouchedAt from ${configPath} (previous file: ${backup})`;
+      },
+    });
+  }
+  const refused = keysOriginalRefuses(parsed);
+  if (refused.length > 0) {
+    out.push({
+      checkId: "config/original-refuses",
+      severity: "warning",
+      message: `The official openclaw CLI refuses this config: it does not know ${refused.join(", ")} (this gateway does).`,
+      path: configPath,
+      fixHint: `To share the file with the official CLI, remove them: ${refused.map((k) => `openclaw config unset ${k.replace(/=.*$/, "")}`).join("; ")}`,
+      fixable: false,
+    });
+  }
+  if (snapshot.unsupported.length > 0) {
+    out.push({
+      checkId: "config/unsupported-keys",
+      severity: "warning",
+      message: `${unsupportedMessage(snapshot.unsupported)}.`,
+      path: configPath,
+      fixHint: "Nothing breaks: the keys stay in the file for the official gateway; this gateway ignores them until it supports them.",
+      fixable: false,
+    });
+  }
+  return snapshot;
 }
 
 async function checkRecovered(deps: DoctorDeps, out: Finding[]): Promise<void> {
@@ -297,7 +328,7 @@ async function checkPermissions(deps: DoctorDeps, out: Finding[], stateDirs: str
 // ---------------------------------------------------------------------------------------------
 // Service
 
-async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorReport["checksSkipped"], config: OpenClawConfig | undefined): Promise<ServiceState | undefined> {
+async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorReport["checksSkipped"], snapshot: ConfigSnapshot): Promise<ServiceState | undefined> {
   const { host, paths } = deps;
   const manager = managerFor(host, { profile: paths.profile, stateDir: paths.stateDir });
   if (!manager) {
@@ -306,7 +337,7 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
   }
   const state = await manager.inspect();
   const external = repairPolicyExternal(deps.env);
-  const expectedPort = config?.gateway?.port ?? paths.defaultPort;
+  const expectedPort = snapshot.gateway.port;
   if (!state.installed) {
     if (state.manager !== "systemd" || host.systemdBooted) {
       out.push({
@@ -484,13 +515,13 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const checksSkipped: DoctorReport["checksSkipped"] = [];
   const checksRun = ["config", "config/recovered", "state/permissions", "service", "service/others", "port"];
-  const config = await checkConfig(deps, findings);
+  const snapshot = await checkConfig(deps, findings);
   await checkRecovered(deps, findings);
-  const state = await checkService(deps, findings, checksSkipped, config);
+  const state = await checkService(deps, findings, checksSkipped, snapshot);
   const stateDirs = [deps.paths.stateDir];
   if (state?.definition?.stateDir && (state.scope === "user" || deps.host.uid === 0)) stateDirs.push(state.definition.stateDir);
   await checkPermissions(deps, findings, stateDirs);
-  const port = config?.gateway?.port ?? deps.paths.defaultPort;
+  const port = snapshot.gateway.port;
   if (state) await checkOtherServices(deps, findings, state, port);
   await checkPort(deps, findings, state, port);
   return { ok: !findings.some((f) => f.severity === "error"), checksRun, checksSkipped, findings };

@@ -30,6 +30,13 @@ export interface ConfigLifecycleHooks {
   applyNow(opts?: { restartDelayMs?: number }): Promise<ReloadOutcome>;
   /** Re-resolve `${ENV}` references (process env, `<stateDir>/.env`, config `env`) and apply. */
   reloadSecrets(): Promise<ReloadOutcome>;
+  /**
+   * Hold file-watcher reloads while an RPC writes the config and applies it itself; the
+   * returned function releases the hold (a change seen meanwhile is then reloaded as usual).
+   * Without it the watcher could apply the RPC's own write first, and the RPC would answer
+   * "unchanged" (or lose its reply to a restart it did not schedule).
+   */
+  holdWatcher(): () => void;
 }
 
 /** An operator-facing system event (`status.queuedSystemEvents`), e.g. `Config recovery warning: …`. */

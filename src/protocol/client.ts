@@ -4,6 +4,7 @@
  * and turns every failure into a typed error (no hanging promises, every wait is bounded).
  */
 import { platform } from "node:os";
+import type { MethodName, ParamsIn, ResultOf } from "./contract.ts";
 import type { ErrorShape } from "./errors.ts";
 import type { ClientId, ClientMode, EventFrame } from "./frames.ts";
 import { VERSION } from "../version.ts";
@@ -247,6 +248,14 @@ export class GatewayClient {
         resolve(e);
       });
     });
+  }
+
+  /**
+   * A method of the wire contract (src/protocol/contract.ts): params and result are typed
+   * from it. `request` remains for any method by name (`openclaw gateway call`).
+   */
+  call<M extends MethodName>(method: M, params?: ParamsIn<M>, opts: { timeoutMs?: number; expectFinal?: boolean } = {}): Promise<ResultOf<M>> {
+    return this.request<ResultOf<M>>(method, params, opts);
   }
 
   /**

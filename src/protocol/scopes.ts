@@ -47,10 +47,31 @@ export function hasScope(granted: readonly string[], required: Scope): boolean {
   return false;
 }
 
-/** CLI "Capability" of a scope set. */
+/**
+ * CLI "Capability" of a scope set, spelled as the original's JSON (`read_only`, …); human
+ * output spells it with hyphens (`read-only`).
+ */
 export function capabilityOf(scopes: readonly string[]): string {
   if (scopes.includes(ADMIN)) return "admin_capable";
   if (hasScope(scopes, WRITE)) return "write_capable";
   if (hasScope(scopes, READ)) return "read_only";
   return "connected_no_operator_scope";
+}
+
+/** A probe target's capability as the original's per-target line says it. */
+export function capabilityLabel(capability: string): string {
+  switch (capability) {
+    case "admin_capable":
+      return "Capability: admin-capable";
+    case "write_capable":
+      return "Capability: write-capable";
+    case "read_only":
+      return "Capability: read-only";
+    case "connected_no_operator_scope":
+      return "Capability: connect-only";
+    case "pairing_pending":
+      return "Capability: pairing pending";
+    default:
+      return "Capability: unknown";
+  }
 }

@@ -3,8 +3,9 @@
  * macOS, Task Scheduler on Windows), prepare an install (port, environment, secrets, refusals),
  * and run install / uninstall / start / stop / restart with the shared guards.
  */
-import { ConfigError, loadConfig, readConfigFile, type LoadedConfig } from "../config/load.ts";
-import { parseEnvPort, profileDefaultPort, type ResolvedPaths } from "../config/paths.ts";
+import { readConfigFile } from "../config/load.ts";
+import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
+import type { ResolvedPaths } from "../config/paths.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { GuardedAction, readTouchedVersion } from "../config/version-guard.ts";
 import { initialConfig, writeConfig } from "../config/write.ts";
@@ -119,18 +120,20 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
 
   // Config of the target (the CLI's own for a user service; /var/lib/<name> for a system unit).
   const target = serviceTargetPaths(host, req.paths, scope);
-  let fileConfig: OpenClawConfig | undefined;
-  let loaded: LoadedConfig | undefined;
-  try {
-    const file = await readConfigFile(target.configPath);
-    if (file.exists) fileConfig = file.parsed as OpenClawConfig;
-    loaded = await loadConfig({ paths: { ...req.paths, ...target, configPathFromEnv: false }, env: host.env, cli: req.port !== undefined ? { port: req.port } : {} });
-  } catch (err) {
-    if (err instanceof ConfigError && err.kind === "read" && req.dryRun) {
-      warnings.push(`Cannot read ${target.configPath} (${err.issues[0]?.message ?? "unreadable"}); showing defaults.`);
-    } else if (err instanceof ConfigError) throw blocked([`invalid config at ${target.configPath}.`, ...err.message.split("\n").slice(1), "Fix it (openclaw doctor shows how), then run openclaw gateway install again."], "invalid-config");
-    else throw err;
+  const snapshot = await loadSnapshot({
+    paths: { ...req.paths, ...target, configPathFromEnv: false },
+    env: host.env,
+    cli: req.port !== undefined ? { port: req.port } : {},
+  });
+  const problem = snapshot.problem;
+  if (problem?.kind === "read" && req.dryRun) {
+    warnings.push(`Cannot read ${target.configPath} (${problem.issues[0]?.message ?? "unreadable"}); showing defaults.`);
+  } else if (problem) {
+    throw blocked([`invalid config at ${target.configPath}.`, ...problem.error.message.split("\n").slice(1), "Fix it (openclaw doctor shows how), then run openclaw gateway install again."], "invalid-config");
   }
+  // The file as written (not the validated copy: that one has ${VAR}s substituted).
+  const fileConfig = snapshot.exists && !problem ? (snapshot.doc as OpenClawConfig) : undefined;
+  const loaded: ConfigSnapshot | undefined = problem ? undefined : snapshot;
   const touched = loaded?.file.meta?.lastTouchedVersion;
   if (req.force) {
     const refusal = newerConfigRefusal(touched, "reinstall the gateway service (install --force)", host.env);
@@ -151,7 +154,7 @@ export async function prepareInstall(host: ServiceHost, req: InstallRequest): Pr
   }
 
   // The recorded port: --port > OPENCLAW_GATEWAY_PORT > gateway.port > the profile's default.
-  const port = req.port ?? parseEnvPort(host.env.OPENCLAW_GATEWAY_PORT) ?? loaded?.config.gateway?.port ?? profileDefaultPort(identity.profile);
+  const port = snapshot.gateway.port;
   // An explicit --port also goes into the config, so every client (status, call, health, the
   // official CLI) finds the gateway there. A system unit's config belongs to its service user.
   if (req.port !== undefined && scope === "user" && loaded?.file.gateway?.port !== req.port) {

@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 beforeEach(() => h.fake.reset());
 
-const runtime = () => h.gw.handle.ctx.runtime;
+const runtime = () => h.gw.handle.agents;
 const inFlight = () => h.fake.requests.filter((r) => !r.aborted && !r.completed).length;
 
 /** Reads every frame of a peer in the background; `res(id)` waits (bounded) for a response. */

@@ -77,7 +77,7 @@ describe("agent {provider, model}", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0].body.model).toBe("other-model");
     expect(sent[0].body.messages).toEqual([{ role: "user", content: "hello there" }]);
-    expect(h.gw.handle.ctx.runtime.store.get(req.params.sessionKey)).toBeUndefined();
+    expect(h.gw.handle.agents.store.get(req.params.sessionKey)).toBeUndefined();
     p.close();
   });
 

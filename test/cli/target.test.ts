@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configuredRemoteTarget, CredentialsRequiredError, CliUsageError, resolveTarget } from "../../src/cli/target.ts";
+import { CliError, portFlag } from "../../src/cli/command.ts";
+import { configuredRemoteTarget, CredentialsRequiredError, resolveTarget, TargetError } from "../../src/operator/target.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,7 +28,7 @@ describe("gateway target and credentials", () => {
     const env = { ...state({ gateway: { mode: "local", auth: { token: "file-token", password: "file-pw" } } }), OPENCLAW_GATEWAY_TOKEN: "env-token" };
     expect((await resolveTarget({}, { env })).target.token).toBe("env-token");
     expect((await resolveTarget({ token: "flag-token" }, { env })).target.token).toBe("flag-token");
-    expect((await resolveTarget({ port: "24567" }, { env })).target).toMatchObject({ url: "ws://127.0.0.1:24567", portSource: "cli" });
+    expect((await resolveTarget({ port: 24567 }, { env })).target).toMatchObject({ url: "ws://127.0.0.1:24567", portSource: "cli" });
   });
 
   test("--url never reuses config or env credentials and requires explicit ones", async () => {
@@ -55,7 +56,7 @@ describe("gateway target and credentials", () => {
   test("a configured but inactive remote is still describable for probes", async () => {
     const env = state({ gateway: { mode: "local", remote: { url: "ws://10.1.1.1:18789", token: "r" } } });
     const resolved = await resolveTarget({}, { env });
-    expect(configuredRemoteTarget(resolved, {}, env)).toMatchObject({ url: "ws://10.1.1.1:18789", token: "r" });
+    expect(configuredRemoteTarget(resolved, {})).toMatchObject({ url: "ws://10.1.1.1:18789", token: "r" });
   });
 
   test("missing and invalid configs fall back to defaults and report why", async () => {
@@ -68,7 +69,7 @@ describe("gateway target and credentials", () => {
   });
 
   test("bad flags are usage errors", async () => {
-    await expect(resolveTarget({ port: "x" }, { env: state() })).rejects.toBeInstanceOf(CliUsageError);
-    await expect(resolveTarget({ url: "ws://a:1", port: "2", token: "t" }, { env: state() })).rejects.toBeInstanceOf(CliUsageError);
+    expect(() => portFlag("x")).toThrow(CliError);
+    await expect(resolveTarget({ url: "ws://a:1", port: 2, token: "t" }, { env: state() })).rejects.toBeInstanceOf(TargetError);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { loadConfig, type CliOverrides, type LoadedConfig } from "../../src/config/load.ts";
+import { loadConfig, type CliOverrides, type LoadedConfig } from "../../src/config/snapshot.ts";
 import { resolvePaths, type Env, type ResolvedPaths } from "../../src/config/paths.ts";
 import { useTempDirs as useStateTempDirs } from "../helpers/state-dir.ts";
 

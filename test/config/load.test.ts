@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, formatConfigIssues, loadConfig, mergeLayers, readConfigFile, substituteEnv } from "../../src/config/load.ts";
+import { ConfigError, formatConfigIssues, readConfigFile, substituteEnv } from "../../src/config/load.ts";
+import { loadConfig, mergeLayers } from "../../src/config/snapshot.ts";
 import { loadCase, pathsFor, useTempDirs, writeText } from "./helpers.ts";
 
 const tempDir = useTempDirs("openclaw-load-test-");
@@ -285,7 +286,7 @@ describe("arrays replace, never concatenate", () => {
     expect(mergeLayers<Record<string, unknown>>({ a: { obj: true } }, { a: [1] })).toEqual({ a: { obj: true } });
   });
 
-  test("loadConfig: file arrays arrive exactly once (no duplication through c12's merges)", async () => {
+  test("loadConfig: file arrays arrive exactly once (no duplication through merges)", async () => {
     const json = {
       gateway: {
         trustedProxies: ["10.0.0.1", "10.0.0.2"],
@@ -465,7 +466,7 @@ describe("errors", () => {
   });
 });
 
-describe("c12 never executes code or reads other sources", () => {
+describe("the loader never executes code or reads other sources", () => {
   function plantTraps(dir: string, marker: string): void {
     const payload = (port: number) =>
       `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(marker)}, "executed\\n");\nexport default { gateway: { port: ${port} } };\n`;
@@ -484,8 +485,8 @@ describe("c12 never executes code or reads other sources", () => {
     writeText(join(dir, ".openclawrc"), "gateway.port=2222\n");
     writeText(join(dir, "package.json"), JSON.stringify({ name: "x", openclaw: { gateway: { port: 3333 } } }));
     // `<stateDir>/.env` is a deliberate env source of ours (test/config/env.test.ts); what must
-    // never happen is c12's dotenv exporting it into process.env.
-    writeText(join(dir, ".env"), "OPENCLAW_C12_DOTENV_PROBE=leaked\n");
+    // never happen is a dotenv loader exporting it into process.env.
+    writeText(join(dir, ".env"), "OPENCLAW_DOTENV_PROBE=leaked\n");
   }
 
   test("with a config file present", async () => {
@@ -498,7 +499,7 @@ describe("c12 never executes code or reads other sources", () => {
     expect(loaded.config.gateway?.port).toBe(30000);
     expect(loaded.sources.port).toBe("config");
     expect(loaded.config).toEqual({ gateway: { mode: "local", port: 30000, bind: "loopback" } });
-    expect(process.env.OPENCLAW_C12_DOTENV_PROBE).toBeUndefined();
+    expect(process.env.OPENCLAW_DOTENV_PROBE).toBeUndefined();
 
     // Control: the trap is live code — running it directly does create the marker.
     const run = Bun.spawnSync([process.execPath, join(paths.stateDir, "openclaw.ts")], { env: { PATH: process.env.PATH ?? "" } });

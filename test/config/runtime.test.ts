@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { LoadedConfig } from "../../src/config/load.ts";
+import type { LoadedConfig } from "../../src/config/snapshot.ts";
 import type { Env } from "../../src/config/paths.ts";
 import {
   EXIT_CONFIG,
@@ -29,7 +29,7 @@ async function settingsFor(
   opts: { container?: boolean; env?: Env } = {},
 ): Promise<{ settings: GatewaySettings; loaded: LoadedConfig }> {
   const loaded = await loadCase({ home: tempDir(), ...c });
-  const settings = resolveGatewaySettings(loaded, { env: { ...c.env, ...opts.env }, container: opts.container ?? false });
+  const settings = resolveGatewaySettings(loaded, { container: opts.container ?? false });
   return { settings, loaded };
 }
 

@@ -19,7 +19,7 @@ const UPSTREAM_PARSED = {
 /** A larger, realistic config touching most of the schema. */
 const REALISTIC = {
   $schema: "https://openclaw.ai/schema/config.json",
-  meta: { lastTouchedVersion: "2026.9.6", lastTouchedAt: "2026-09-01T10:22:33.123Z", migrations: { v: 3 } },
+  meta: { lastTouchedVersion: "2026.9.6", lastTouchedAt: "2026-09-01T10:22:33.123Z", migrations: { modelPolicyAllowlist: true } },
   env: { vars: { FOO: "bar" }, OPENAI_API_KEY: "sk-x", shellEnv: { enabled: true, timeoutMs: 15000 } },
   gateway: {
     mode: "local",
@@ -138,6 +138,7 @@ describe("closed objects reject unknown keys with their full path", () => {
     [{ gateway: { remote: { host: "x" } } }, "gateway.remote.host"],
     [{ gateway: { tls: { cert: "x" } } }, "gateway.tls.cert"],
     [{ meta: { lastTouched: "x" } }, "meta.lastTouched"],
+    [{ meta: { migrations: { v: 3 } } }, "meta.migrations.v"],
     [{ logging: { colour: true } }, "logging.colour"],
     [{ discovery: { bonjour: true } }, "discovery.bonjour"],
     [{ bogusTopLevel: {} }, "bogusTopLevel"],

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../src/config/load.ts";
+import { loadConfig } from "../../src/config/snapshot.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { validateConfig, type OpenClawConfig } from "../../src/config/schema.ts";
 import { REDACTED, restoreRedacted } from "../../src/config/redact.ts";
@@ -90,14 +90,14 @@ describe("writeFileAtomic", () => {
 describe("meta stamping", () => {
   const NOW = new Date("2026-11-22T10:22:33.123Z");
 
-  test("stampMeta sets lastTouchedVersion and lastTouchedAt, keeps the rest, does not mutate", () => {
+  test("stampMeta sets lastTouchedVersion, drops lastTouchedAt (the original refuses it), keeps the rest, does not mutate", () => {
     const input: OpenClawConfig = {
-      meta: { lastTouchedVersion: "2025.1.1", lastTouchedAt: "2025-01-01T00:00:00.000Z", migrations: { done: ["a"] } },
+      meta: { lastTouchedVersion: "2025.1.1", lastTouchedAt: "2025-01-01T00:00:00.000Z", migrations: { modelPolicyAllowlist: true } },
       gateway: { mode: "local" },
     };
     const stamped = stampMeta(input, NOW);
     expect(stamped).toEqual({
-      meta: { lastTouchedVersion: VERSION, lastTouchedAt: "2026-11-22T10:22:33.123Z", migrations: { done: ["a"] } },
+      meta: { lastTouchedVersion: VERSION, migrations: { modelPolicyAllowlist: true } },
       gateway: { mode: "local" },
     });
     expect(input.meta?.lastTouchedAt).toBe("2025-01-01T00:00:00.000Z");
@@ -105,7 +105,7 @@ describe("meta stamping", () => {
   });
 
   test("stampMeta adds meta when absent", () => {
-    expect(stampMeta({}, NOW)).toEqual({ meta: { lastTouchedVersion: VERSION, lastTouchedAt: NOW.toISOString() } });
+    expect(stampMeta({}, NOW)).toEqual({ meta: { lastTouchedVersion: VERSION } });
     expect(VERSION).toMatch(/^\d{4}\.\d{1,2}\.\d{1,2}/);
   });
 });
@@ -124,7 +124,7 @@ describe("writeConfig", () => {
     expect(text.endsWith("}\n")).toBe(true);
     expect(text).toContain('\n  "gateway": {\n    "mode": "local",');
     expect(JSON.parse(text)).toEqual({
-      meta: { lastTouchedAt: "2026-11-22T00:00:00.000Z", lastTouchedVersion: VERSION },
+      meta: { lastTouchedVersion: VERSION },
       gateway: { mode: "local", port: 28789, auth: { mode: "token", token: "abc" } },
       channels: { telegram: { enabled: true } },
     });
@@ -140,7 +140,7 @@ describe("writeConfig", () => {
     await writeConfig(paths.configPath, { gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } }, { now });
     const loaded = await loadConfig({ paths, env: { HOME: home } });
     expect(loaded.exists).toBe(true);
-    expect(loaded.file).toEqual({ meta: { lastTouchedVersion: VERSION, lastTouchedAt: now.toISOString() }, gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } });
+    expect(loaded.file).toEqual({ meta: { lastTouchedVersion: VERSION }, gateway: { mode: "local", bind: "lan", auth: { token: "tok" } } });
     expect(loaded.config.gateway?.bind).toBe("lan");
     expect(loaded.sources.bind).toBe("config");
   });
@@ -154,7 +154,7 @@ describe("writeConfig", () => {
     expect(readdirSync(dir)).toEqual(["openclaw.json"]);
     await writeConfig(path, { gateway: { mode: "remote" } }, { now });
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
-      meta: { lastTouchedVersion: VERSION, lastTouchedAt: now.toISOString() },
+      meta: { lastTouchedVersion: VERSION },
       gateway: { mode: "remote" },
     });
     expect(readFileSync(`${path}.bak`, "utf8")).toBe(first);
@@ -240,7 +240,7 @@ describe("writeConfigDocument (the one writer)", () => {
     await writeConfigDocument(path, doc);
     const { meta, ...rest } = JSON.parse(readFileSync(path, "utf8"));
     expect(rest).toEqual(doc);
-    expect(Object.keys(meta).sort()).toEqual(["lastTouchedAt", "lastTouchedVersion"]);
+    expect(Object.keys(meta).sort()).toEqual(["lastTouchedVersion"]);
   });
 
   test("hasJson5Comments sees comments outside strings only", () => {

@@ -165,7 +165,8 @@ describe("gateway status", () => {
     const lines = r.stdout.split("\n");
     expect(lines).toContain(`Runtime: running (pid ${gw.pid})`);
     expect(lines).toContain("Connectivity probe: ok");
-    expect(lines).toContain("Capability: connected_no_operator_scope");
+    // Human output spells the capability with hyphens, as the original (JSON keeps connected_no_operator_scope).
+    expect(lines).toContain("Capability: connected-no-operator-scope");
     expect(lines).toContain(`Gateway: bind=loopback (127.0.0.1), port=${port} (env/config)`);
     // No systemd here: the label says so; on a systemd host no unit is installed for this HOME.
     const service = lines.find((l) => l.startsWith("Service: "));
@@ -243,6 +244,25 @@ describe("gateway probe", () => {
     } finally {
       await other.stop();
     }
+  });
+
+  test("a wrong token: the gateway is reachable and its auth failed (not 'unreachable')", async () => {
+    const r = await cli(["gateway", "probe", "--url", `ws://127.0.0.1:${port}`, "--token", "wrong-token", "--json"]);
+    expect(r.exitCode).toBe(0);
+    const out = json(r.stdout);
+    expect(out.ok).toBe(true);
+    expect(out.primaryTargetId).toBe("explicit");
+    const explicit = out.targets.find((t: any) => t.id === "explicit");
+    expect(explicit.connect).toMatchObject({ ok: true, rpcOk: false, scopeLimited: false });
+    expect(explicit.connect.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(explicit.connect.error).toStartWith("unauthorized: gateway token mismatch");
+    expect(explicit.auth.capability).toBe("unknown");
+    const detail = out.warnings.find((w: any) => w.code === "probe_detail_failed" && w.targetIds[0] === "explicit");
+    expect(detail.message).toStartWith("Gateway accepted the WebSocket connection, but follow-up read diagnostics failed: unauthorized: gateway token mismatch");
+    expect(out.warnings.map((w: any) => w.code)).not.toContain("no_gateway_reachable");
+    const human = await cli(["gateway", "probe", "--url", `ws://127.0.0.1:${port}`, "--token", "wrong-token"]);
+    expect(human.stdout).toContain("Reachable: yes");
+    expect(human.stdout).toMatch(/Connect: ok \(\d+ms\) · Capability: unknown · Read probe: failed - unauthorized: gateway token mismatch/);
   });
 
   test("nothing reachable: exit 1, no_gateway_reachable", async () => {

@@ -55,7 +55,7 @@ describe("token mode", () => {
     const { peer, res } = await connectRaw(gw.url, connectParams({ auth: undefined }));
     expect(res.error).toEqual({ code: "NOT_PAIRED", message: "device identity required", details: { code: "DEVICE_IDENTITY_REQUIRED" } });
     expect(await peer.closed()).toMatchObject({ code: 1008, reason: "device identity required" });
-    expect(gw.handle.ctx.limiter.lockedFor("shared-secret", "127.0.0.1")).toBe(0);
+    expect(gw.handle.limiter.lockedFor("shared-secret", "127.0.0.1")).toBe(0);
   });
 
   test("the token may arrive in auth.password too", async () => {
@@ -142,7 +142,7 @@ describe("failed-auth slowdown and lockout", () => {
     expect(good.res.ok).toBe(true);
     good.peer.close();
     // The next failure counts as the first again: a 250 ms slowdown, not 500 ms.
-    expect(gw.handle.ctx.limiter.recordFailure("shared-secret", "127.0.0.1", true)).toBe(250);
+    expect(gw.handle.limiter.recordFailure("shared-secret", "127.0.0.1", true)).toBe(250);
   });
 
   test("maxAttempts failures lock the client out (AUTH_RATE_LIMITED) even with the right token", async () => {

@@ -26,10 +26,10 @@ describe("bounded send queue", () => {
     const { peer, res } = await connectRaw(gw.url);
     expect(res.ok).toBe(true);
     pausedPeer(peer).pause();
-    const conn = [...gw.handle.ctx.connections][0];
+    const conn = [...gw.handle.connections][0];
     let sent = 0;
     while (!conn.isClosing && sent < MAX_EVENTS) {
-      gw.handle.ctx.broadcast("presence", { presence: [], pad: CHUNK });
+      gw.handle.broadcast("presence", { presence: [], pad: CHUNK });
       sent++;
       if (sent % 50 === 0) await Bun.sleep(1);
     }
@@ -50,17 +50,17 @@ describe("bounded send queue", () => {
     gw = await startTestGateway({ limits: { maxBufferedBytes: BUDGET } });
     const { peer } = await connectRaw(gw.url);
     pausedPeer(peer).pause();
-    const conn = [...gw.handle.ctx.connections][0];
+    const conn = [...gw.handle.connections][0];
     const total = 400;
     for (let i = 0; i < total; i++) {
-      gw.handle.ctx.broadcast("sessions.changed", { pad: CHUNK }, { droppable: true });
+      gw.handle.broadcast("sessions.changed", { pad: CHUNK }, { droppable: true });
       if (i % 50 === 0) await Bun.sleep(1);
     }
     expect(conn.isClosing).toBe(false);
     pausedPeer(peer).resume();
     // After draining, the next event's seq shows every dropped event consumed one.
     await Bun.sleep(50);
-    gw.handle.ctx.broadcast("sessions.changed", { marker: true }, { droppable: true });
+    gw.handle.broadcast("sessions.changed", { marker: true }, { droppable: true });
     const seqs: number[] = [];
     let marker: any;
     while (!marker) {
@@ -88,12 +88,12 @@ describe("bounded send queue", () => {
       }
     })();
     for (let i = 0; i < n; i++) {
-      gw.handle.ctx.broadcast("presence", { presence: [], pad: CHUNK });
+      gw.handle.broadcast("presence", { presence: [], pad: CHUNK });
       if (i % 10 === 9) await Bun.sleep(5);
     }
     await reading;
     expect(count).toBe(n);
-    expect([...gw.handle.ctx.connections][0].queuedFrames).toBe(0);
+    expect([...gw.handle.connections][0].queuedFrames).toBe(0);
     peer.close();
   });
 });

@@ -56,7 +56,8 @@ describe("config.set / config.apply / config.patch", () => {
     await c.request("config.set", { raw: JSON.stringify(doc), baseHash: hash });
     const written = fileDoc(t);
     expect(written.meta.lastTouchedVersion).toBe(VERSION);
-    expect(Date.parse(written.meta.lastTouchedAt)).toBeGreaterThan(Date.now() - 60_000);
+    // Only what the original accepts in `meta` (it refuses lastTouchedAt).
+    expect(Object.keys(written.meta)).toEqual(["lastTouchedVersion"]);
     expect(written.channels).toEqual({ matrix: { homeserver: "https://m.example", custom: { deep: [1, 2] } } });
     expect(written.models.providers.p.apiKey).toBe("${SOME_KEY}");
     expect(statSync(t.configPath).mode & 0o777).toBe(0o600);
@@ -94,7 +95,23 @@ describe("config.set / config.apply / config.patch", () => {
     expect(doc.gateway.trustedProxies).toEqual(["10.0.0.2", "10.0.0.3"]);
     expect(doc.wizard).toEqual({ keep: 1 });
     expect(doc.gateway.auth.token).toBe(TEST_TOKEN);
-    expect(t.runtime.ctx.settings.trustedProxies).toEqual(["10.0.0.2", "10.0.0.3"]);
+    expect(t.runtime.settings.trustedProxies).toEqual(["10.0.0.2", "10.0.0.3"]);
+  });
+
+  test("config.patch answers for its own write, even when the watcher sees the file at once (debounce 0)", async () => {
+    const t = await start(baseConfig({}, { debounceMs: 0 }));
+    const c = await connect(t);
+    let { hash } = await c.request<any>("config.get", {});
+    for (let i = 0; i < 12; i++) {
+      const r = await c.request<any>("config.patch", { raw: JSON.stringify({ gateway: { trustedProxies: [`10.0.1.${i}`] } }), baseHash: hash });
+      expect(r.reload.status).toBe("applied");
+      // The first reload of this content is the RPC's own; the watcher's (held until then) finds nothing new.
+      const outcomes = t.runtime.lifecycle!.history.filter((o) => o.hash === r.hash);
+      expect(outcomes[0].trigger).toBe("rpc");
+      expect(outcomes.slice(1).every((o) => o.status === "unchanged")).toBe(true);
+      expect(t.runtime.settings.trustedProxies).toEqual([`10.0.1.${i}`]);
+      hash = r.hash;
+    }
   });
 
   test("a redacted config sent back keeps its secrets; a placeholder with nothing to keep is refused", async () => {
@@ -188,13 +205,13 @@ describe("secrets.reload", () => {
       models: { providers: { p: { apiKey: "${PROVIDER_KEY}", baseUrl: "http://127.0.0.1:9/v1" } } },
     };
     const t = await start(config, { files: { ".env": "GW_TOKEN=first-token-0123456789\nPROVIDER_KEY=key-one\n" } });
-    expect(t.runtime.ctx.loaded.config.models?.providers?.p.apiKey).toBe("key-one");
+    expect(t.runtime.snapshot.config.models?.providers?.p.apiKey).toBe("key-one");
     const c = await connect(t, { token: "first-token-0123456789" });
     writeFileSync(join(t.stateDir, ".env"), 'GW_TOKEN="second-token-0123456789"\nPROVIDER_KEY=key-two # rotated\n');
     const r = await c.request<any>("secrets.reload", {});
     expect(r).toMatchObject({ ok: true, status: "applied", restart: [] });
     expect(r.hot.sort()).toEqual(["gateway.auth.token", "models.providers.p.apiKey"]);
-    expect(t.runtime.ctx.loaded.config.models?.providers?.p.apiKey).toBe("key-two");
+    expect(t.runtime.snapshot.config.models?.providers?.p.apiKey).toBe("key-two");
     expect(await c.closed).toEqual({ code: 4001, reason: "gateway auth changed" });
     expect(t.runtime.restarts).toBe(0);
     const again = await connect(t, { token: "second-token-0123456789" });

@@ -83,7 +83,7 @@ describe("fast liveness routes", () => {
   });
 
   test("HSTS is read per request, so a changed config applies without a restart", async () => {
-    const config = gw.handle.ctx.loaded.config as { gateway?: { http?: { securityHeaders?: { strictTransportSecurity?: string } } } };
+    const config = gw.handle.snapshot.config as { gateway?: { http?: { securityHeaders?: { strictTransportSecurity?: string } } } };
     const before = config.gateway!.http!.securityHeaders!.strictTransportSecurity;
     try {
       config.gateway!.http!.securityHeaders!.strictTransportSecurity = "max-age=1";
@@ -101,7 +101,7 @@ describe("fast liveness routes", () => {
 
   test("the handler delegates upgrades to the fallback and answers everything else itself", () => {
     let delegated = 0;
-    const routes = fastProbeRoutes(gw.handle.ctx, () => {
+    const routes = fastProbeRoutes(gw.handle, () => {
       delegated++;
       return new Response("fallback");
     });

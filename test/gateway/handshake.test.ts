@@ -164,7 +164,7 @@ describe("pre-hello limits", () => {
   });
 
   test("the default handshake timeout is 15 s and OPENCLAW_HANDSHAKE_TIMEOUT_MS overrides it", async () => {
-    const { defaultLimits } = await import("../../src/gateway/context.ts");
+    const { defaultLimits } = await import("../../src/gateway/limits.ts");
     expect(defaultLimits({}).handshakeTimeoutMs).toBe(15_000);
     expect(defaultLimits({ OPENCLAW_HANDSHAKE_TIMEOUT_MS: "2500" }).handshakeTimeoutMs).toBe(2500);
     expect(defaultLimits({ OPENCLAW_HANDSHAKE_TIMEOUT_MS: "nope" }).handshakeTimeoutMs).toBe(15_000);
@@ -177,7 +177,7 @@ describe("hello-ok", () => {
     const hello = res.payload;
     expect(hello.type).toBe("hello-ok");
     expect(hello.server).toMatchObject({ version: "2026.9.6", connId: expect.any(String), bootId: expect.any(String) });
-    expect(hello.features.methods.sort()).toEqual([...gw.handle.ctx.methods.keys()].sort());
+    expect(hello.features.methods.sort()).toEqual([...gw.handle.methods.keys()].sort());
     expect(hello.features.events).toEqual(["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed", "agent", "chat"]);
     expect(hello.snapshot.presence[0].text).toMatch(/^Gateway: .+ \(.+\) · app 2026\.9\.6 · mode gateway · reason self$/);
     expect(hello.policy).toEqual({

@@ -241,12 +241,20 @@ test("a paused client holds the upstream back (backpressure) without tripping th
   // 40 MiB of text: far more than the loopback socket buffers of both hops can hold.
   const n = 40_000;
   const res = await post("/v1/chat/completions", { stream: true, messages: [{ role: "user", content: "x" }] }, { "x-openclaw-model": `oai/kib-${n}` });
+  expect(res.status).toBe(200);
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = decoder.decode((await reader.read()).value, { stream: true });
-  // Longer than the provider's 1 s idle timeout: the gateway is waiting on us, not on the upstream.
-  await Bun.sleep(1300);
+  // We stop reading. The gateway says when its stream has to wait for us (from then on it does
+  // not read the upstream, and its idle watchdog is paused).
+  const blocked = /^chat completion stream chatcmpl_\S+: the client is not reading; holding the upstream back$/;
+  expect(await h.fake.waitFor(() => h.gw.logs.some((r) => blocked.test(r.message)), 20_000)).toBe(true);
   const upstream = h.fake.to("/v1/chat/completions")[0];
+  expect(upstream.completed).toBe(false);
+  // Stay paused for longer than the provider's idle timeout, measured by that same watchdog: a
+  // request that never gets an answer, started now, is timed out (504) by it.
+  const hung = await post("/v1/chat/completions", { messages: [{ role: "user", content: "x" }] }, { "x-openclaw-model": "oai/hang" });
+  expect(hung.status).toBe(504);
   expect(upstream.completed).toBe(false);
   for (;;) {
     const { done, value } = await reader.read();
@@ -299,7 +307,7 @@ describe("sessions over HTTP", () => {
     await h.client.chat.completions.create({ model: "openclaw", user: "alice", messages: [{ role: "user", content: "what is my name?" }] });
     const second = h.fake.to("/v1/chat/completions")[1].body.messages;
     expect(second.map((m: any) => m.content)).toEqual(["You are main.", "my name is Alice", "echo: my name is Alice", "what is my name?"]);
-    const row = h.gw.handle.ctx.runtime.store.get("agent:main:openai-user:alice")!;
+    const row = h.gw.handle.agents.store.get("agent:main:openai-user:alice")!;
     expect(row.messageCount).toBe(4);
   });
 
@@ -321,10 +329,10 @@ describe("sessions over HTTP", () => {
   });
 
   test("without user or session key every call is stateless: no history, no stored transcript", async () => {
-    const before = h.gw.handle.ctx.runtime.store.count("main");
+    const before = h.gw.handle.agents.store.count("main");
     await h.client.chat.completions.create({ model: "openclaw", messages: [{ role: "user", content: "a" }] });
     await h.client.chat.completions.create({ model: "openclaw", messages: [{ role: "user", content: "b" }] });
-    expect(h.gw.handle.ctx.runtime.store.count("main")).toBe(before);
+    expect(h.gw.handle.agents.store.count("main")).toBe(before);
     expect(h.fake.to("/v1/chat/completions")[1].body.messages).toHaveLength(2);
   });
 });

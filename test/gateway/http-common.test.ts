@@ -1,6 +1,6 @@
 /** Body reading limits of the API routes, exercised directly (the 30 s default is too long for a test). */
 import { describe, expect, test } from "bun:test";
-import { HttpError, readJsonBody } from "../../src/gateway/http/common.ts";
+import { ApiError, readJsonBody } from "../../src/gateway/http/common.ts";
 
 function stalled(first = "{"): ReadableStream<Uint8Array> {
   return new ReadableStream({
@@ -18,8 +18,8 @@ async function errorOf(p: Promise<unknown>): Promise<{ status: number; body: any
     () => undefined,
     (e) => e,
   );
-  expect(err).toBeInstanceOf(HttpError);
-  const res = (err as HttpError).response;
+  expect(err).toBeInstanceOf(ApiError);
+  const res = (err as ApiError).getResponse();
   return { status: res.status, body: await res.json() };
 }
 

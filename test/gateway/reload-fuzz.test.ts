@@ -8,7 +8,7 @@
  * Seeded (printed on failure), so a failing run can be replayed with OPENCLAW_FUZZ_SEED.
  */
 import { afterAll, expect, test } from "bun:test";
-import { loadConfig, type LoadedConfig } from "../../src/config/load.ts";
+import { loadConfig, type LoadedConfig } from "../../src/config/snapshot.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import { GatewayClient } from "../../src/protocol/client.ts";
@@ -114,7 +114,7 @@ class Worker {
       writeFileSync(join(dir, "openclaw.json"), text);
       const env = { OPENCLAW_STATE_DIR: dir };
       const loaded = await loadConfig({ paths: resolvePaths({ env }), env });
-      resolveGatewaySettings(loaded, { env, container: false });
+      resolveGatewaySettings(loaded, { container: false });
       return loaded;
     } catch {
       return undefined;
@@ -144,7 +144,7 @@ class Worker {
     } else {
       expect(outcome.status).toBe("rejected");
     }
-    expect(this.t.runtime.ctx.loaded.config).toEqual(this.expected);
+    expect(this.t.runtime.snapshot.config).toEqual(this.expected);
   }
 
   async sequence(): Promise<void> {
@@ -169,7 +169,7 @@ test(
       });
       runtimes.push(t);
       const w = new Worker(t, mulberry32(SEED + i), i);
-      w.expected = t.runtime.ctx.loaded.config;
+      w.expected = t.runtime.snapshot.config;
       workers.push(w);
     }
     try {
@@ -186,7 +186,7 @@ test(
     expect(workers.reduce((n, w) => n + w.bursts, 0)).toBeGreaterThanOrEqual(SEQUENCES);
     // The mix really exercised restarts and rejections.
     expect(restarts.filter((r) => r === 1).length).toBeGreaterThan(0);
-    const statuses = new Set(workers.flatMap((w) => w.t.runtime.history.map((o) => o.status)));
+    const statuses = new Set(workers.flatMap((w) => w.t.runtime.lifecycle!.history.map((o) => o.status)));
     for (const s of ["applied", "restarted", "rejected"]) expect(statuses.has(s as never)).toBe(true);
     for (const w of workers) expect(w.t.messages().filter((m) => m.startsWith("config reload failed"))).toEqual([]);
   },

@@ -138,11 +138,11 @@ describe("hybrid (default)", () => {
   test("a burst of writes inside the debounce window is one reload", async () => {
     const t = await start(baseConfig(models(["a"]), { debounceMs: 80 }));
     const c = await connect(t);
-    const before = t.runtime.history.length;
+    const before = t.runtime.lifecycle!.history.length;
     let last = "";
     for (let i = 0; i < 10; i++) last = t.write(baseConfig(models([`m${i}`]), { debounceMs: 80 }));
     await t.processed(last);
-    expect(t.runtime.history.length - before).toBe(1);
+    expect(t.runtime.lifecycle!.history.length - before).toBe(1);
     expect(await modelIds(c)).toEqual(["m9"]);
   });
 
@@ -164,7 +164,7 @@ describe("gateway.reload.mode", () => {
     t.write(baseConfig(models(["b"]), { mode: "off" }));
     await Bun.sleep(150);
     expect(await modelIds(c)).toEqual(["a"]);
-    expect(t.runtime.history.length).toBe(0);
+    expect(t.runtime.lifecycle!.history.length).toBe(0);
     expect(closeInfo(c)).toBeUndefined();
   });
 
@@ -181,7 +181,7 @@ describe("gateway.reload.mode", () => {
     expect(await modelIds(c)).toEqual(["b"]);
     expect(t.runtime.port).toBe(port);
     expect(t.runtime.restarts).toBe(0);
-    expect(t.runtime.ctx.loaded.config.gateway?.port).not.toBe(newPort);
+    expect(t.runtime.snapshot.config.gateway?.port).not.toBe(newPort);
     expect(closeInfo(c)).toBeUndefined();
   });
 
@@ -207,7 +207,7 @@ describe("gateway.reload.mode", () => {
     const c = await connect(t);
     const hash = t.write(baseConfig(models(["a"]), { mode: "off" }));
     await t.processed(hash);
-    expect(t.runtime.hotReloadStatus).toBe("disabled");
+    expect(t.runtime.lifecycle!.hotReloadStatus).toBe("disabled");
     t.write(baseConfig(models(["ignored"]), { mode: "off" }));
     await Bun.sleep(150);
     expect(await modelIds(c)).toEqual(["a"]);

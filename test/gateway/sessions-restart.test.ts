@@ -24,7 +24,7 @@ test("history carried across two turns and across a restart; previous_response_i
   fake.reset();
   const second = await startAiGateway({ fake, stateDir });
   try {
-    expect(second.gw.handle.ctx.runtime.store.count()).toBe(2);
+    expect(second.gw.handle.agents.store.count()).toBe(2);
     await second.client.chat.completions.create({ model: "openclaw", user: "bob", messages: [{ role: "user", content: "turn three" }] });
     expect(fake.to("/v1/chat/completions")[0].body.messages.map((m: any) => m.content)).toEqual([
       "You are main.",

@@ -3,12 +3,12 @@
  * and a raw WebSocket peer that records every frame and the close.
  */
 import { rmSync } from "node:fs";
-import { loadConfig, type CliOverrides } from "../../src/config/load.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import type { OpenClawConfig } from "../../src/config/schema.ts";
-import type { GatewayLimits } from "../../src/gateway/context.ts";
-import { startGateway, type GatewayHandle } from "../../src/gateway/server.ts";
+import { loadConfig, type CliOverrides } from "../../src/config/snapshot.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
+import type { GatewayLimits } from "../../src/gateway/limits.ts";
 import { createLogger, memorySink, type LogRecord } from "../../src/log/logger.ts";
 import { tempDir, writeStateConfig } from "./state-dir.ts";
 
@@ -18,7 +18,8 @@ export { tempDir };
 export const TEST_TOKEN = "test-token-0123456789abcdef";
 
 export interface TestGateway {
-  handle: GatewayHandle;
+  /** The gateway object (bare: no config lifecycle). */
+  handle: Gateway;
   url: string;
   port: number;
   token: string;
@@ -46,10 +47,10 @@ export async function startTestGateway(
   const paths = resolvePaths({ env });
   const loaded = await loadConfig({ paths, cli: opts.cli, env });
   // Port 0 (any free port) is not a valid config value, so it is applied after validation.
-  const settings = { ...resolveGatewaySettings(loaded, { env, container: false }), port: 0 };
+  const settings = { ...resolveGatewaySettings(loaded, { container: false }), port: 0 };
   const sink = memorySink();
   const log = createLogger({ level: "debug", sinks: [sink] });
-  const handle = await startGateway({ loaded, settings, log, limits: opts.limits, bindRetries: 0 });
+  const handle = await Gateway.start({ snapshot: loaded, settings, log, limits: opts.limits, bindRetries: 0, reload: false, env });
   return {
     handle,
     url: `ws://127.0.0.1:${handle.port}`,

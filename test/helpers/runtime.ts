@@ -1,17 +1,17 @@
 /**
- * Test harness for the config lifecycle: an in-process GatewayRuntime (listener + watcher) on a
+ * Test harness for the config lifecycle: an in-process Gateway (listener + watcher) on a
  * free loopback port with its own temp state dir, plus helpers to edit its config file the way
  * an editor or a script would, and bounded waits on what the runtime did.
  */
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecoveryInfo } from "../../src/config/last-good.ts";
-import { loadConfig, type CliOverrides } from "../../src/config/load.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
+import { loadConfig, type CliOverrides } from "../../src/config/snapshot.ts";
 import type { ReloadOutcome } from "../../src/gateway/config-hooks.ts";
-import type { GatewayLimits } from "../../src/gateway/context.ts";
-import { GatewayRuntime } from "../../src/gateway/lifecycle.ts";
+import { Gateway, type GatewayOptions } from "../../src/gateway/gateway.ts";
+import type { GatewayLimits } from "../../src/gateway/limits.ts";
 import { configHash } from "../../src/gateway/methods/config.ts";
 import { createLogger, memorySink, type LogRecord } from "../../src/log/logger.ts";
 import { GatewayClient } from "../../src/protocol/client.ts";
@@ -19,7 +19,8 @@ import { TEST_TOKEN } from "./gateway.ts";
 import { tempDir } from "./state-dir.ts";
 
 export interface TestRuntime {
-  runtime: GatewayRuntime;
+  /** The gateway object, with its config lifecycle (`runtime.lifecycle`). */
+  runtime: Gateway;
   stateDir: string;
   configPath: string;
   logs: LogRecord[];
@@ -60,7 +61,9 @@ export async function startTestRuntime(
     recovery?: RecoveryInfo;
     /** Files to create in the state dir before start (e.g. `.env`). */
     files?: Record<string, string>;
-    onListening?: Parameters<typeof GatewayRuntime.start>[0]["onListening"];
+    onListening?: GatewayOptions["onListening"];
+    /** A file `logs.tail` reads (the harness logs to memory). */
+    logFile?: string;
   } = {},
 ): Promise<TestRuntime> {
   const stateDir = tempDir("openclaw-reload-test-");
@@ -74,8 +77,8 @@ export async function startTestRuntime(
   const sink = memorySink();
   const log = createLogger({ level: "debug", sinks: [sink] });
   const fatal: Error[] = [];
-  const runtime = await GatewayRuntime.start({
-    loaded,
+  const runtime = await Gateway.start({
+    snapshot: loaded,
     settings,
     log,
     cli: opts.cli,
@@ -84,8 +87,10 @@ export async function startTestRuntime(
     recovery: opts.recovery,
     bindRetries: 0,
     onListening: opts.onListening,
+    logFile: opts.logFile,
     onFatal: (err) => fatal.push(err),
   });
+  const lifecycle = runtime.lifecycle!;
   let tmpCounter = 0;
   const t: TestRuntime = {
     runtime,
@@ -109,14 +114,14 @@ export async function startTestRuntime(
     async processed(hash, timeoutMs = 5_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const hit = runtime.history.findLast((o) => o.hash === hash && o.status !== "restart-scheduled");
+        const hit = lifecycle.history.findLast((o) => o.hash === hash && o.status !== "restart-scheduled");
         if (hit) {
-          await runtime.settled();
+          await lifecycle.settled();
           return hit;
         }
         await Bun.sleep(5);
       }
-      throw new Error(`runtime did not process ${hash} within ${timeoutMs} ms; history: ${JSON.stringify(runtime.history.slice(-3))}`);
+      throw new Error(`runtime did not process ${hash} within ${timeoutMs} ms; history: ${JSON.stringify(lifecycle.history.slice(-3))}`);
     },
     connect: (o = {}) =>
       GatewayClient.connect({

@@ -225,8 +225,8 @@ describe("notices", () => {
     expect(text).toContain("LGPL");
     const pkg = (require(join(ROOT, "package.json")) as { dependencies: Record<string, string> }).dependencies;
     for (const name of Object.keys(pkg)) expect(text).toMatch(new RegExp(`^${name.replace(/[/.]/g, "\\$&")}@\\S+ \\(`, "m"));
-    // A transitive dependency too (c12 → defu).
-    expect(text).toMatch(/^defu@\S+ \(MIT\)$/m);
+    // A transitive dependency too (multicast-dns → thunky).
+    expect(text).toMatch(/^thunky@\S+ \(MIT\)$/m);
   });
 
   test("a dependency that is not installed is a clear error", () => {

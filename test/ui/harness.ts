@@ -11,11 +11,11 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Server, ServerWebSocket } from "bun";
-import { loadConfig } from "../../src/config/load.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import type { OpenClawConfig } from "../../src/config/schema.ts";
-import { startGateway, type GatewayHandle } from "../../src/gateway/server.ts";
+import { loadConfig } from "../../src/config/snapshot.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
 import { RotatingFileSink } from "../../src/log/file.ts";
 import { createLogger, memorySink, type Logger } from "../../src/log/logger.ts";
 import { serveUi, type ServeUiOptions } from "../../src/ui/serve.ts";
@@ -26,7 +26,7 @@ import { writeStateConfig } from "../helpers/state-dir.ts";
 
 export interface DashboardStack {
   fake: FakeUpstream;
-  gateway: GatewayHandle;
+  gateway: Gateway;
   log: Logger;
   stateDir: string;
   configPath: string;
@@ -111,14 +111,14 @@ export async function startDashboardStack(opts: { ui?: ServeUiOptions; config?: 
 
   let fileSink: RotatingFileSink | undefined;
   const log = createLogger({ level: "debug", sinks: [memorySink()] });
-  const start = async (port: number): Promise<GatewayHandle> => {
+  const start = async (port: number): Promise<Gateway> => {
     const env = { OPENCLAW_STATE_DIR: stateDir };
     const paths = resolvePaths({ env });
-    const loaded = await loadConfig({ paths, env });
-    const settings = { ...resolveGatewaySettings(loaded, { env, container: false }), port };
+    const snapshot = await loadConfig({ paths, env });
+    const settings = { ...resolveGatewaySettings(snapshot, { container: false }), port };
     fileSink ??= new RotatingFileSink({ path: logFile });
     fileSink.level = "debug";
-    return startGateway({ loaded, settings, log, logFile, bindRetries: 20, bindRetryDelayMs: 50 });
+    return Gateway.start({ snapshot, settings, log, logFile, env, reload: false, bindRetries: 20, bindRetryDelayMs: 50 });
   };
   log.addSink({ write: (r) => fileSink?.write(r) });
 

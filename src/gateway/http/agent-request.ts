@@ -6,8 +6,9 @@
 import type { AgentInfo } from "../../agents/registry.ts";
 import type { AgentRuntime } from "../../agents/runtime.ts";
 import { parseModelRef, type ModelRef } from "../../providers/index.ts";
-import { HttpError, invalidRequest } from "./common.ts";
-import { missingScopeResponse, type HttpPrincipal } from "./auth.ts";
+import { missingScopeResponse } from "./auth.ts";
+import { ApiError } from "./reply.ts";
+import type { HttpPrincipal } from "./types.ts";
 
 const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 
@@ -26,12 +27,12 @@ export function selectAgent(runtime: AgentRuntime, model: unknown, headers: Head
   if (header) id = header;
   else if (model !== undefined && model !== null) {
     const parsed = typeof model === "string" ? agentIdFromModel(model) : undefined;
-    if (!parsed) throw new HttpError(invalidRequest("Invalid `model`. Use `openclaw` or `openclaw/<agentId>`."));
+    if (!parsed) throw ApiError.invalid("Invalid `model`. Use `openclaw` or `openclaw/<agentId>`.");
     if (parsed.kind === "agent") id = parsed.id;
   }
   if (id === undefined) return runtime.defaultAgent();
   const agent = runtime.agent(id);
-  if (!agent) throw new HttpError(invalidRequest(`Unknown agent '${id}'.`));
+  if (!agent) throw ApiError.invalid(`Unknown agent '${id}'.`);
   return agent;
 }
 
@@ -39,11 +40,11 @@ export function selectAgent(runtime: AgentRuntime, model: unknown, headers: Head
 export function modelOverride(runtime: AgentRuntime, agent: AgentInfo, headers: Headers, principal: HttpPrincipal): ModelRef | undefined {
   const raw = headers.get("x-openclaw-model");
   if (raw === null) return undefined;
-  if (!principal.owner) throw new HttpError(missingScopeResponse("operator.admin"));
+  if (!principal.owner) throw new ApiError(missingScopeResponse("operator.admin"));
   const cfg = runtime.config;
   const agentProvider = agent.model ? parseModelRef(cfg, agent.model)?.provider : undefined;
   const ref = parseModelRef(cfg, raw, agentProvider);
-  if (!ref) throw new HttpError(invalidRequest("Invalid `x-openclaw-model`."));
+  if (!ref) throw ApiError.invalid("Invalid `x-openclaw-model`.");
   return ref;
 }
 
@@ -58,9 +59,9 @@ export function sessionKeyFor(runtime: AgentRuntime, agent: AgentInfo, headers: 
   let key: string;
   if (header) {
     if (RESERVED_PREFIXES.some((p) => header.toLowerCase().startsWith(p))) {
-      throw new HttpError(invalidRequest("Invalid `x-openclaw-session-key`: subagent:, cron: and acp: sessions cannot be used over HTTP."));
+      throw ApiError.invalid("Invalid `x-openclaw-session-key`: subagent:, cron: and acp: sessions cannot be used over HTTP.");
     }
-    if (header.length > 512 || /[\u0000-\u001f]/.test(header)) throw new HttpError(invalidRequest("Invalid `x-openclaw-session-key`."));
+    if (header.length > 512 || /[\u0000-\u001f]/.test(header)) throw ApiError.invalid("Invalid `x-openclaw-session-key`.");
     key = header;
   } else if (typeof user === "string" && user.trim()) {
     key = `agent:${agent.id}:${prefix}-user:${user.trim()}`.toLowerCase();
@@ -68,7 +69,7 @@ export function sessionKeyFor(runtime: AgentRuntime, agent: AgentInfo, headers: 
     return { key: `agent:${agent.id}:${prefix}:${crypto.randomUUID()}`, explicit: false };
   }
   const owner = runtime.store.get(key)?.agentId;
-  if (owner !== undefined && owner !== agent.id) throw new HttpError(invalidRequest(`Session '${key}' belongs to agent '${owner}'.`));
+  if (owner !== undefined && owner !== agent.id) throw ApiError.invalid(`Session '${key}' belongs to agent '${owner}'.`);
   return { key, explicit: true };
 }
 

@@ -4,20 +4,17 @@
  * /tools/invoke → /v1/responses → /v1/chat/completions.
  */
 import { Hono } from "hono";
-import type { GatewayContext } from "../context.ts";
-import type { HttpEnv } from "./app.ts";
-import { textResponse } from "./app.ts";
 import { embeddingsRoutes } from "./embeddings.ts";
 import { openAiRoutes } from "./openai.ts";
 import { responsesRoutes } from "./responses.ts";
 import { toolsRoutes } from "./tools.ts";
+import type { HttpContext, HttpEnv } from "./types.ts";
 
-export function apiRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+export function apiRoutes(ctx: HttpContext): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   app.route("/", openAiRoutes(ctx));
   app.route("/", embeddingsRoutes(ctx));
   app.route("/", toolsRoutes(ctx));
   app.route("/", responsesRoutes(ctx));
-  app.notFound(() => textResponse(404, "Not Found"));
   return app;
 }

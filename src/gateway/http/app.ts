@@ -1,51 +1,68 @@
 /**
- * The HTTP side of the gateway port: one Hono app, security headers on every response,
- * plain-text 404/405/500 (never an HTML error page), probes first.
+ * The HTTP side of the gateway port: one Hono app. Security headers go on every response;
+ * probes come first, then the OpenAI-compatible API (loaded on its first request), then the
+ * routers other parts of the gateway mount; 404/405/500 are plain text (never an HTML page),
+ * except on API routes, whose errors are OpenAI-style JSON. Every error thrown by a route ends
+ * in the one `onError` below.
  */
-import type { Server } from "bun";
-import { Hono, type Context } from "hono";
-import type { GatewayContext } from "../context.ts";
-import type { SocketData } from "../ws/connection.ts";
+import { Hono, type Context, type ErrorHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { StoreUnavailableError } from "../../agents/runtime.ts";
+import { ProviderError } from "../../providers/errors.ts";
+import { providerFailure } from "./common.ts";
 import { probeRoutes } from "./probes.ts";
+import { oaiError, SECURITY_HEADERS, textResponse } from "./reply.ts";
+import type { HttpContext, HttpEnv, HttpRouter } from "./types.ts";
 
-export type HttpEnv = {
-  Bindings: { server: Server<SocketData> };
-};
+export { SECURITY_HEADERS, textResponse } from "./reply.ts";
+export type { HttpEnv } from "./types.ts";
 
-export const SECURITY_HEADERS: Record<string, string> = {
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-  "Permissions-Policy": "camera=(), microphone=(self), geolocation=()",
-};
-
-export function textResponse(status: number, body: string, headers: Record<string, string> = {}): Response {
-  return new Response(body, {
-    status,
-    headers: { ...SECURITY_HEADERS, "Content-Type": "text/plain; charset=utf-8", ...headers },
-  });
+/** The one error handler of every router on the port. */
+export function errorHandler(ctx: HttpContext): ErrorHandler<HttpEnv> {
+  return (err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    const api = c.get("api") === true;
+    if (api && err instanceof StoreUnavailableError) return oaiError(503, "api_error", err.message, "state_unavailable");
+    if (api && err instanceof ProviderError) return providerFailure(err);
+    ctx.log.error(`${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    return api ? oaiError(500, "api_error", "internal error") : textResponse(500, "Internal Server Error");
+  };
 }
 
-export function createHttpApp(ctx: GatewayContext): Hono<HttpEnv> {
+/**
+ * A sub-app (built on first use when given as a function), answered through its own `fetch`
+ * with the gateway's error and not-found handlers.
+ */
+function mount(ctx: HttpContext, load: Hono<HttpEnv> | (() => Hono<HttpEnv> | Promise<Hono<HttpEnv>>)): (c: Context<HttpEnv>) => Promise<Response> {
+  let app: Promise<Hono<HttpEnv>> | undefined;
+  return async (c) => {
+    app ??= Promise.resolve()
+      .then(() => (typeof load === "function" ? load() : load))
+      .then((sub) => sub.notFound(() => textResponse(404, "Not Found")).onError(errorHandler(ctx)));
+    return (await app).fetch(c.req.raw, c.env);
+  };
+}
+
+export function createHttpApp(ctx: HttpContext, routers: readonly HttpRouter[] = []): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   app.use(async (c, next) => {
     await next();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
-    const hsts = ctx.loaded.config.gateway?.http?.securityHeaders?.strictTransportSecurity;
+    const hsts = ctx.snapshot.config.gateway?.http?.securityHeaders?.strictTransportSecurity;
     if (typeof hsts === "string") c.res.headers.set("Strict-Transport-Security", hsts);
   });
   app.route("/", probeRoutes(ctx));
-  // OpenAI-compatible API and /tools/invoke (issue 4), imported on first use.
-  let api: Promise<Hono<HttpEnv>> | undefined;
-  const toApi = async (c: Context<HttpEnv>) => {
-    api ??= import("./api.ts").then((m) => m.apiRoutes(ctx));
-    return (await api).fetch(c.req.raw, c.env);
-  };
-  app.all("/v1/*", toApi);
-  app.all("/tools/*", toApi);
+  // OpenAI-compatible API and /tools/invoke, imported on first use (startup time and memory).
+  const api = mount(ctx, () => import("./api.ts").then((m) => m.apiRoutes(ctx)));
+  app.all("/v1/*", api);
+  app.all("/tools/*", api);
+  for (const router of routers) {
+    const handler = mount(ctx, router.app);
+    const prefix = router.prefix.replace(/\/+$/, "");
+    app.all(prefix || "/", handler);
+    app.all(`${prefix}/*`, handler);
+  }
   app.notFound(() => textResponse(404, "Not Found"));
-  app.onError((err) => {
-    ctx.log.error(`http handler failed: ${err.stack ?? err}`);
-    return textResponse(500, "Internal Server Error");
-  });
+  app.onError(errorHandler(ctx));
   return app;
 }

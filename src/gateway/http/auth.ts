@@ -1,15 +1,20 @@
 /**
  * Gateway auth for the HTTP APIs (`/v1/*`, `/tools/invoke`), in upstream's order:
  * proxy attribution (403 before auth) → failed-auth lockout (429) → credential for the mode
- * (401) → Origin in none/trusted-proxy modes (401) → scopes (403 per route).
+ * (401, answered after the limiter's slowdown, as on the WebSocket) → Origin in
+ * none/trusted-proxy modes (401) → scopes (403 per route). Attribution and the limiter are the
+ * gate the WebSocket connect uses too (src/gateway/gate.ts).
  */
-import { hasForwardingHeaders, ipInList, isDirectLocal, isLoopbackIp, normalizeIp } from "../../auth/net.ts";
+import { isDirectLocal } from "../../auth/net.ts";
 import { checkOrigin } from "../../auth/origin.ts";
 import { bearerFrom, checkBearer, safeEqual } from "../../auth/shared-secret.ts";
 import { checkTrustedProxy } from "../../auth/trusted-proxy.ts";
 import { Messages } from "../../protocol/errors.ts";
 import { ADMIN, hasScope, isScope, type Scope } from "../../protocol/scopes.ts";
-import type { GatewayContext } from "../context.ts";
+import { attribute, checkSecret, limiterSubject, lockedFor } from "../gate.ts";
+import type { HttpContext, HttpPrincipal } from "./types.ts";
+
+export type { HttpPrincipal } from "./types.ts";
 
 /** What a shared-secret caller (and a header-less trusted-proxy/none caller) may do. */
 export const FULL_HTTP_SCOPES: Scope[] = [
@@ -20,16 +25,6 @@ export const FULL_HTTP_SCOPES: Scope[] = [
   "operator.pairing",
   "operator.talk.secrets",
 ];
-
-export interface HttpPrincipal {
-  method: "token" | "password" | "trusted-proxy" | "none";
-  /** Stable identity for `previous_response_id` ownership. */
-  subject: string;
-  scopes: string[];
-  /** Holds operator.admin (may use `x-openclaw-model`). */
-  owner: boolean;
-  clientIp: string;
-}
 
 const JSON_TYPE = { "Content-Type": "application/json; charset=utf-8" };
 
@@ -50,25 +45,9 @@ export function missingScopeResponse(scope: Scope): Response {
   });
 }
 
-/**
- * The real client address. Without forwarding headers it is the socket peer. Through a trusted
- * proxy it is the rightmost `X-Forwarded-For` hop that is neither loopback nor a trusted proxy
- * (`X-Real-IP` only with `gateway.allowRealIpFallback` and no XFF). Undefined: unattributable.
- */
+/** The real client address (see gate.ts `attribute`); undefined: unattributable. */
 export function attributeClient(socketIp: string, headers: Headers, trustedProxies: readonly string[], allowRealIp: boolean): string | undefined {
-  if (!hasForwardingHeaders(headers)) return socketIp;
-  if (!ipInList(socketIp, trustedProxies)) return undefined;
-  const xff = headers.get("x-forwarded-for");
-  if (xff) {
-    const hops = xff.split(",").map((h) => normalizeIp(h)).filter(Boolean);
-    for (let i = hops.length - 1; i >= 0; i--) {
-      if (!isLoopbackIp(hops[i]) && !ipInList(hops[i], trustedProxies)) return hops[i];
-    }
-    return undefined;
-  }
-  const real = headers.get("x-real-ip");
-  if (real && allowRealIp) return normalizeIp(real);
-  return undefined;
+  return attribute(socketIp, headers, trustedProxies, allowRealIp).clientIp;
 }
 
 function headerScopes(headers: Headers): string[] {
@@ -85,9 +64,9 @@ function bearerSubject(secret: string): string {
 }
 
 /** Authenticate an API request; a Response means "answer this and stop". */
-export function authenticateHttp(ctx: GatewayContext, req: Request, socketIp: string): HttpPrincipal | Response {
+export async function authenticateHttp(ctx: HttpContext, req: Request, socketIp: string): Promise<HttpPrincipal | Response> {
   const settings = ctx.settings;
-  const cfg = ctx.loaded.config;
+  const cfg = ctx.snapshot.config;
   const clientIp = attributeClient(socketIp, req.headers, settings.trustedProxies, cfg.gateway?.allowRealIpFallback === true);
   if (clientIp === undefined) {
     return jsonError(403, {
@@ -98,37 +77,31 @@ export function authenticateHttp(ctx: GatewayContext, req: Request, socketIp: st
     });
   }
   const auth = settings.auth;
-  const exempt = isLoopbackIp(clientIp) && auth.rateLimit.exemptLoopback;
-  if (!exempt) {
-    const locked = ctx.limiter.lockedFor("shared-secret", clientIp);
-    if (locked > 0) {
-      return jsonError(
-        429,
-        { error: { message: "Too many failed authentication attempts. Please try again later.", type: "rate_limited" } },
-        { "Retry-After": String(Math.ceil(locked / 1000)) },
-      );
-    }
-  }
+  const subject = limiterSubject(clientIp, req.headers.get("origin") ?? undefined, auth.rateLimit.exemptLoopback);
+  const rateLimited = (ms: number) =>
+    jsonError(
+      429,
+      { error: { message: "Too many failed authentication attempts. Please try again later.", type: "rate_limited" } },
+      { "Retry-After": String(Math.ceil(ms / 1000)) },
+    );
+  const locked = lockedFor(ctx, subject);
+  if (locked > 0) return rateLimited(locked);
   const directLocal = isDirectLocal(socketIp, req.headers);
   const bearer = bearerFrom(req.headers.get("authorization"));
 
   let principal: HttpPrincipal;
   if (auth.mode === "token" || auth.mode === "password") {
     if (!bearer) return unauthorized();
-    const result = checkBearer(auth, bearer);
-    if (!result.ok) {
-      ctx.limiter.recordFailure("shared-secret", clientIp, exempt);
-      return unauthorized();
-    }
-    ctx.limiter.recordSuccess("shared-secret", clientIp);
+    const result = await checkSecret(ctx, subject, () => checkBearer(auth, bearer));
+    if (!result.ok) return "retryAfterMs" in result ? rateLimited(result.retryAfterMs) : unauthorized();
     principal = { method: auth.mode, subject: bearerSubject(bearer), scopes: [...FULL_HTTP_SCOPES], owner: true, clientIp };
   } else if (auth.mode === "trusted-proxy") {
     if (directLocal && bearer && auth.password) {
-      if (!safeEqual(bearer, auth.password)) {
-        ctx.limiter.recordFailure("shared-secret", clientIp, exempt);
-        return unauthorized();
-      }
-      ctx.limiter.recordSuccess("shared-secret", clientIp);
+      const password = auth.password;
+      const result = await checkSecret(ctx, subject, () =>
+        safeEqual(bearer, password) ? { ok: true, method: "password" } : { ok: false, reason: "password_mismatch", provided: true },
+      );
+      if (!result.ok) return "retryAfterMs" in result ? rateLimited(result.retryAfterMs) : unauthorized();
       principal = { method: "password", subject: bearerSubject(bearer), scopes: [...FULL_HTTP_SCOPES], owner: true, clientIp };
     } else {
       const tp = checkTrustedProxy(auth, settings.trustedProxies, socketIp, req.headers);

@@ -8,11 +8,11 @@ import { embed } from "../../providers/call.ts";
 import { embeddingModelFor, embeddingNotConfigured } from "../../agents/embedding.ts";
 import { providerConfig } from "../../providers/index.ts";
 import { z } from "../../zod.ts";
-import type { GatewayContext } from "../context.ts";
-import type { HttpEnv } from "./app.ts";
-import type { HttpPrincipal } from "./auth.ts";
 import { modelOverride, selectAgent } from "./agent-request.ts";
-import { BODY_LIMITS, invalidRequest, json, mountEndpoint, readJsonRequest } from "./common.ts";
+import { BODY_LIMITS } from "./common.ts";
+import { bodyOf, endpoint, jsonBody, noIdleTimeout, routeAll } from "./middleware.ts";
+import { invalidRequest, json } from "./reply.ts";
+import type { HttpContext, HttpEnv } from "./types.ts";
 import { opt, PositiveInt } from "./openai.ts";
 
 export const MAX_INPUTS = 128;
@@ -32,10 +32,10 @@ export function floatsToBase64(v: number[]): string {
   return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("base64");
 }
 
-async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
+async function embeddings(ctx: HttpContext, c: Context<HttpEnv>): Promise<Response> {
   const req = c.req.raw;
-  c.env.server.timeout(req, 0);
-  const body = await readJsonRequest(req, EmbeddingsRequest, BODY_LIMITS.embeddings);
+  const principal = c.var.principal;
+  const body = bodyOf(c, EmbeddingsRequest);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   if (inputs.length === 0 || inputs.length > MAX_INPUTS) return invalidRequest(`\`input\` must hold 1 to ${MAX_INPUTS} strings.`);
   let total = 0;
@@ -45,7 +45,7 @@ async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: H
   }
   if (total > MAX_TOTAL_CHARS) return invalidRequest(`\`input\` exceeds ${MAX_TOTAL_CHARS} characters in total.`);
 
-  const runtime = ctx.runtime;
+  const runtime = ctx.agents;
   const agent = selectAgent(runtime, body.model, req.headers);
   const cfg = runtime.config;
   const configured = embeddingModelFor(cfg, agent.id);
@@ -66,8 +66,15 @@ async function embeddings(ctx: GatewayContext, c: Context<HttpEnv>, principal: H
   });
 }
 
-export function embeddingsRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+export function embeddingsRoutes(ctx: HttpContext): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  mountEndpoint(app, ctx, "/v1/embeddings", { name: "embeddings", methods: ["POST"], scope: "operator.write", handler: (c, p) => embeddings(ctx, c, p) });
+  routeAll(
+    app,
+    "/v1/embeddings",
+    ...endpoint(ctx, { name: "embeddings", methods: ["POST"], scope: "operator.write" }),
+    noIdleTimeout(),
+    jsonBody(EmbeddingsRequest, BODY_LIMITS.embeddings),
+    (c) => embeddings(ctx, c),
+  );
   return app;
 }

@@ -2,21 +2,21 @@
  * `/health` and `/healthz` as native `Bun.serve` routes: the same response the Hono probe routes
  * give (body, Content-Type, Cache-Control, security headers, HSTS when configured; HEAD without
  * a body), without the Hono dispatch and middleware, so liveness checks cost about what a bare
- * `Bun.serve` hello world costs (issue 8: ≥ 80 % of its throughput). Only GET and HEAD are
+ * `Bun.serve` hello world costs (the benchmark target: ≥ 80 % of its throughput). Only GET and HEAD are
  * routed here; other methods, a WebSocket upgrade on these paths, and every other path fall
  * through to the server's `fetch` (Hono: 405 with Allow, 404, …).
  */
 import type { Server } from "bun";
-import type { GatewayContext } from "../context.ts";
 import type { SocketData } from "../ws/connection.ts";
-import { SECURITY_HEADERS } from "./app.ts";
+import { SECURITY_HEADERS } from "./reply.ts";
+import type { HttpContext } from "./types.ts";
 
 export const LIVE_BODY = '{"ok":true,"status":"live"}';
 
 type Fetch = (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
 type Handler = (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
 
-export function fastProbeRoutes(ctx: GatewayContext, fallback: Fetch): Record<string, { GET: Handler; HEAD: Handler }> {
+export function fastProbeRoutes(ctx: Pick<HttpContext, "snapshot">, fallback: Fetch): Record<string, { GET: Handler; HEAD: Handler }> {
   const base: Record<string, string> = {
     "Content-Type": "application/json; charset=utf-8",
     "Cache-Control": "no-store",
@@ -30,7 +30,7 @@ export function fastProbeRoutes(ctx: GatewayContext, fallback: Fetch): Record<st
   const live: Handler = (req, server) => {
     if (req.headers.get("upgrade") !== null) return fallback(req, server);
     // Read per request so a reloaded config takes effect.
-    const configured = ctx.loaded.config.gateway?.http?.securityHeaders?.strictTransportSecurity;
+    const configured = ctx.snapshot.config.gateway?.http?.securityHeaders?.strictTransportSecurity;
     const hsts = typeof configured === "string" ? configured : undefined;
     if (hsts !== hstsFor) {
       hstsFor = hsts;

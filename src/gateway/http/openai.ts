@@ -8,11 +8,11 @@ import { Hono, type Context } from "hono";
 import { planTurn } from "../../agents/turn.ts";
 import type { Message, ModelEvent, ModelResult, SamplingParams, ToolChoice, ToolDef, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
-import type { GatewayContext } from "../context.ts";
-import type { HttpEnv } from "./app.ts";
-import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, oaiError, readJsonRequest, streamTurn } from "./common.ts";
+import { BODY_LIMITS, clientAbort, failureBody, streamTurn } from "./common.ts";
+import { bodyOf, endpoint, jsonBody, noIdleTimeout, routeAll } from "./middleware.ts";
+import { ApiError, invalidRequest, json, oaiError } from "./reply.ts";
+import type { HttpContext, HttpEnv } from "./types.ts";
 
 // --- models ---------------------------------------------------------------------------------
 
@@ -20,8 +20,8 @@ function modelObject(id: string) {
   return { id, object: "model", created: 0, owned_by: "openclaw", permission: [] as unknown[] };
 }
 
-export function listedModelIds(ctx: GatewayContext): string[] {
-  return ["openclaw", "openclaw/default", ...ctx.runtime.agents().map((a) => `openclaw/${a.id}`)];
+export function listedModelIds(ctx: Pick<HttpContext, "agents">): string[] {
+  return ["openclaw", "openclaw/default", ...ctx.agents.agents().map((a) => `openclaw/${a.id}`)];
 }
 
 // --- chat request schema --------------------------------------------------------------------
@@ -93,8 +93,8 @@ function partsText(content: ChatRequest["messages"][number]["content"], where: s
   for (const p of content) {
     if (p.type === "text" || p.type === "input_text") out.push(p.text ?? "");
     else if (p.type === "image_url" || p.type === "input_image") {
-      throw new HttpError(invalidRequest(`Image input is not supported by this gateway yet (${where}).`));
-    } else throw new HttpError(invalidRequest(`Unsupported content part type '${p.type}' in ${where}.`));
+      throw ApiError.invalid(`Image input is not supported by this gateway yet (${where}).`);
+    } else throw ApiError.invalid(`Unsupported content part type '${p.type}' in ${where}.`);
   }
   return out.join("\n");
 }
@@ -122,7 +122,7 @@ export function convertChatMessages(messages: ChatRequest["messages"]): { system
       case "tool":
       case "function": {
         const id = m.tool_call_id ?? m.name;
-        if (!id) throw new HttpError(invalidRequest(`Missing \`tool_call_id\` in ${where}.`));
+        if (!id) throw ApiError.invalid(`Missing \`tool_call_id\` in ${where}.`);
         conversation.push(m.name ? { role: "tool", content: text, toolCallId: id, name: m.name } : { role: "tool", content: text, toolCallId: id });
         break;
       }
@@ -151,7 +151,7 @@ export function toolsFrom(clientTools: ClientTool[] | null | undefined, choice: 
     strict: t.strict ?? undefined,
   }));
   if (choice && typeof choice === "object" && !tools?.some((t) => t.name === choice.name)) {
-    throw new HttpError(invalidRequest(`Unknown tool '${choice.name}' in \`tool_choice\`.`));
+    throw ApiError.invalid(`Unknown tool '${choice.name}' in \`tool_choice\`.`);
   }
   if (choice === "none") return {};
   return { tools: tools?.length ? tools : undefined, toolChoice: choice ?? undefined };
@@ -160,7 +160,7 @@ export function toolsFrom(clientTools: ClientTool[] | null | undefined, choice: 
 function toolsOf(body: ChatRequest): { tools?: ToolDef[]; toolChoice?: ToolChoice } {
   const tc = body.tool_choice;
   const out = toolsFrom(body.tools?.map((t) => t.function), tc && typeof tc === "object" ? { name: tc.function.name } : tc);
-  if (out.toolChoice !== undefined && out.toolChoice !== "auto" && !out.tools) throw new HttpError(invalidRequest("`tool_choice` requires `tools`."));
+  if (out.toolChoice !== undefined && out.toolChoice !== "auto" && !out.tools) throw ApiError.invalid("`tool_choice` requires `tools`.");
   return out;
 }
 
@@ -244,11 +244,11 @@ export class ChunkWriter {
 
 // --- chat completions -----------------------------------------------------------------------
 
-async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
+async function chatCompletions(ctx: HttpContext, c: Context<HttpEnv>): Promise<Response> {
   const req = c.req.raw;
-  c.env.server.timeout(req, 0);
-  const body = await readJsonRequest(req, ChatRequest, BODY_LIMITS.chat);
-  const runtime = ctx.runtime;
+  const principal = c.var.principal;
+  const body = bodyOf(c, ChatRequest);
+  const runtime = ctx.agents;
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
   const { system, conversation } = convertChatMessages(body.messages);
@@ -330,41 +330,35 @@ async function chatCompletions(ctx: GatewayContext, c: Context<HttpEnv>, princip
       await sse.write(writer.chunk({}, "error"));
     },
     aborted: () => log.debug(`chat completion stream ${id} aborted by the client`),
+    blocked: () => log.debug(`chat completion stream ${id}: the client is not reading; holding the upstream back`),
   });
 }
 
 // --- routes ---------------------------------------------------------------------------------
 
-export function openAiRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+export function openAiRoutes(ctx: HttpContext): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  mountEndpoint(app, ctx, "/v1/models", {
-    name: "models",
-    methods: ["GET"],
-    scope: "operator.read",
-    handler: () => json(200, { object: "list", data: listedModelIds(ctx).map(modelObject) }),
-  });
-  mountEndpoint(app, ctx, "/v1/models/*", {
-    name: "models",
-    methods: ["GET"],
-    scope: "operator.read",
-    handler: (c) => {
-      const tail = new URL(c.req.url).pathname.slice("/v1/models/".length);
-      let id: string;
-      try {
-        id = decodeURIComponent(tail);
-      } catch {
-        return invalidRequest("Invalid model id.");
-      }
-      if (listedModelIds(ctx).includes(id)) return json(200, modelObject(id));
-      if (/^(openclaw($|[/:])|agent:)/i.test(id)) return oaiError(404, "invalid_request_error", `Model '${id}' not found.`);
+  const models = endpoint(ctx, { name: "models", methods: ["GET"], scope: "operator.read" });
+  routeAll(app, "/v1/models", ...models, () => json(200, { object: "list", data: listedModelIds(ctx).map(modelObject) }));
+  routeAll(app, "/v1/models/*", ...models, (c) => {
+    const tail = new URL(c.req.url).pathname.slice("/v1/models/".length);
+    let id: string;
+    try {
+      id = decodeURIComponent(tail);
+    } catch {
       return invalidRequest("Invalid model id.");
-    },
+    }
+    if (listedModelIds(ctx).includes(id)) return json(200, modelObject(id));
+    if (/^(openclaw($|[/:])|agent:)/i.test(id)) return oaiError(404, "invalid_request_error", `Model '${id}' not found.`);
+    return invalidRequest("Invalid model id.");
   });
-  mountEndpoint(app, ctx, "/v1/chat/completions", {
-    name: "chatCompletions",
-    methods: ["POST"],
-    scope: "operator.write",
-    handler: (c, p) => chatCompletions(ctx, c, p),
-  });
+  routeAll(
+    app,
+    "/v1/chat/completions",
+    ...endpoint(ctx, { name: "chatCompletions", methods: ["POST"], scope: "operator.write" }),
+    noIdleTimeout(),
+    jsonBody(ChatRequest, BODY_LIMITS.chat),
+    (c) => chatCompletions(ctx, c),
+  );
   return app;
 }

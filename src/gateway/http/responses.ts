@@ -9,11 +9,11 @@ import { StoreUnavailableError } from "../../agents/runtime.ts";
 import { ProviderError, toHttpFailure } from "../../providers/errors.ts";
 import type { Message, ModelEvent, ModelResult, ToolCall, Usage } from "../../providers/types.ts";
 import { z } from "../../zod.ts";
-import type { GatewayContext } from "../context.ts";
-import type { HttpEnv } from "./app.ts";
-import type { HttpPrincipal } from "./auth.ts";
 import { messageChannel, modelOverride, selectAgent, sessionKeyFor } from "./agent-request.ts";
-import { BODY_LIMITS, clientAbort, failureBody, HttpError, invalidRequest, json, mountEndpoint, readJsonRequest, streamTurn } from "./common.ts";
+import { BODY_LIMITS, clientAbort, failureBody, streamTurn } from "./common.ts";
+import { bodyOf, endpoint, jsonBody, noIdleTimeout, routeAll } from "./middleware.ts";
+import { ApiError, invalidRequest, json } from "./reply.ts";
+import type { HttpContext, HttpEnv } from "./types.ts";
 import { between, EMPTY_REPLY, opt, Part, PositiveInt, toolsFrom } from "./openai.ts";
 
 /** Items: typed, or typeless `{role, content}` messages as the OpenAI SDKs send them. */
@@ -60,9 +60,9 @@ function partsText(content: string | Array<{ type: string; text?: string }> | un
     .map((p) => {
       if (p.type === "input_text" || p.type === "output_text" || p.type === "text") return p.text ?? "";
       if (p.type === "input_image" || p.type === "input_file") {
-        throw new HttpError(invalidRequest(`Image and file input is not supported by this gateway yet (${where}).`));
+        throw ApiError.invalid(`Image and file input is not supported by this gateway yet (${where}).`);
       }
-      throw new HttpError(invalidRequest(`Unsupported content part type '${p.type}' in ${where}.`));
+      throw ApiError.invalid(`Unsupported content part type '${p.type}' in ${where}.`);
     })
     .join("\n");
 }
@@ -81,11 +81,11 @@ export function convertInput(body: ResponsesRequest): { system?: string; convers
           if (text) system.push(text);
         } else if (item.role === "assistant") conversation.push({ role: "assistant", content: text });
         else if (item.role === "user") conversation.push({ role: "user", content: text });
-        else throw new HttpError(invalidRequest(`Missing \`role\` in ${where}.`));
+        else throw ApiError.invalid(`Missing \`role\` in ${where}.`);
         break;
       }
       case "function_call": {
-        if (!item.call_id || !item.name) throw new HttpError(invalidRequest(`\`function_call\` needs \`call_id\` and \`name\` (${where}).`));
+        if (!item.call_id || !item.name) throw ApiError.invalid(`\`function_call\` needs \`call_id\` and \`name\` (${where}).`);
         const call: ToolCall = { id: item.call_id, name: item.name, arguments: item.arguments ?? "" };
         const last = conversation[conversation.length - 1];
         if (last?.role === "assistant") last.toolCalls = [...(last.toolCalls ?? []), call];
@@ -93,7 +93,7 @@ export function convertInput(body: ResponsesRequest): { system?: string; convers
         break;
       }
       case "function_call_output": {
-        if (!item.call_id) throw new HttpError(invalidRequest(`\`function_call_output\` needs \`call_id\` (${where}).`));
+        if (!item.call_id) throw ApiError.invalid(`\`function_call_output\` needs \`call_id\` (${where}).`);
         const output = typeof item.output === "string" ? item.output : JSON.stringify(item.output ?? "");
         conversation.push({ role: "tool", content: output, toolCallId: item.call_id });
         break;
@@ -102,7 +102,7 @@ export function convertInput(body: ResponsesRequest): { system?: string; convers
       case "item_reference":
         break;
       default:
-        throw new HttpError(invalidRequest(`Unsupported input item type '${String(item.type)}' in ${where}.`));
+        throw ApiError.invalid(`Unsupported input item type '${String(item.type)}' in ${where}.`);
     }
   });
   return { system: system.length ? system.join("\n\n") : undefined, conversation };
@@ -160,7 +160,7 @@ function failedObject(shell: Shell, code: string, message: string): Record<strin
   return { id: shell.id, object: "response", created_at: shell.created_at, status: "failed", model: shell.model, output: [], usage: ZERO_USAGE, error: { code, message } };
 }
 
-/** A turn failure as the `failed` response resource with the mapped HTTP status (others go to mountEndpoint). */
+/** A turn failure as the `failed` response resource with the mapped HTTP status (others go to onError). */
 function failedResponse(shell: Shell, err: unknown): Response {
   if (err instanceof StoreUnavailableError) return json(503, failedObject(shell, "api_error", err.message));
   if (err instanceof ProviderError) {
@@ -267,11 +267,11 @@ class ResponseEvents {
   }
 }
 
-async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: HttpPrincipal): Promise<Response> {
+async function responses(ctx: HttpContext, c: Context<HttpEnv>): Promise<Response> {
   const req = c.req.raw;
-  c.env.server.timeout(req, 0);
-  const body = await readJsonRequest(req, ResponsesRequest, BODY_LIMITS.responses);
-  const runtime = ctx.runtime;
+  const principal = c.var.principal;
+  const body = bodyOf(c, ResponsesRequest);
+  const runtime = ctx.agents;
   const agent = selectAgent(runtime, body.model, req.headers);
   const override = modelOverride(runtime, agent, req.headers, principal);
   const { system, conversation } = convertInput(body);
@@ -347,8 +347,15 @@ async function responses(ctx: GatewayContext, c: Context<HttpEnv>, principal: Ht
   }).catch((err) => failedResponse(shell, err));
 }
 
-export function responsesRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+export function responsesRoutes(ctx: HttpContext): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  mountEndpoint(app, ctx, "/v1/responses", { name: "responses", methods: ["POST"], scope: "operator.write", handler: (c, p) => responses(ctx, c, p) });
+  routeAll(
+    app,
+    "/v1/responses",
+    ...endpoint(ctx, { name: "responses", methods: ["POST"], scope: "operator.write" }),
+    noIdleTimeout(),
+    jsonBody(ResponsesRequest, BODY_LIMITS.responses),
+    (c) => responses(ctx, c),
+  );
   return app;
 }

@@ -1,7 +1,8 @@
 /**
  * A byte stream for Server-Sent Events with backpressure: `write()` resolves once the client
  * side has room again (the queue is below 64 KiB), so a slow client slows the upstream read
- * instead of growing memory. Cancellation (the client went away) calls `onCancel` once.
+ * instead of growing memory. Cancellation (the client went away) calls `onCancel` once;
+ * `onBlocked` is called the first time a write has to wait for the client.
  */
 const encoder = new TextEncoder();
 
@@ -18,8 +19,12 @@ export class SseStream {
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private waiter?: () => void;
   private done = false;
+  private blocked = false;
 
-  constructor(private readonly onCancel: () => void) {
+  constructor(
+    private readonly onCancel: () => void,
+    private readonly onBlocked?: () => void,
+  ) {
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -52,6 +57,10 @@ export class SseStream {
     if (this.done || !text) return;
     this.controller.enqueue(encoder.encode(text));
     if ((this.controller.desiredSize ?? 1) > 0) return;
+    if (!this.blocked) {
+      this.blocked = true;
+      this.onBlocked?.();
+    }
     await new Promise<void>((resolve) => {
       this.waiter = resolve;
     });

@@ -5,9 +5,10 @@
  */
 import { Hono, type Context } from "hono";
 import type { AgentRuntime } from "../../agents/runtime.ts";
-import type { GatewayContext } from "../context.ts";
-import type { HttpEnv } from "./app.ts";
-import { BODY_LIMITS, json, mountEndpoint, readJsonBody } from "./common.ts";
+import { BODY_LIMITS } from "./common.ts";
+import { endpoint, jsonBody, routeAll } from "./middleware.ts";
+import { json } from "./reply.ts";
+import type { HttpContext, HttpEnv } from "./types.ts";
 
 /** Tools never reachable over HTTP (upstream's list). */
 export const HTTP_DENIED_TOOLS = [
@@ -66,9 +67,9 @@ export const BUILTIN_TOOLS: Record<string, (args: Args, ctx: ToolCallContext) =>
   },
 };
 
-function toolAvailable(ctx: GatewayContext, name: string): boolean {
+function toolAvailable(ctx: HttpContext, name: string): boolean {
   if (!Object.hasOwn(BUILTIN_TOOLS, name)) return false;
-  const cfg = (ctx.loaded.config.gateway?.tools ?? {}) as { deny?: unknown; allow?: unknown };
+  const cfg = (ctx.snapshot.config.gateway?.tools ?? {}) as { deny?: unknown; allow?: unknown };
   const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
   const allow = new Set(list(cfg.allow));
   const denied = new Set([...HTTP_DENIED_TOOLS.filter((t) => !allow.has(t)), ...list(cfg.deny)]);
@@ -77,8 +78,8 @@ function toolAvailable(ctx: GatewayContext, name: string): boolean {
 
 const fail = (status: number, type: string, message: string) => json(status, { ok: false, error: { type, message } });
 
-async function invoke(ctx: GatewayContext, c: Context<HttpEnv>): Promise<Response> {
-  const body = await readJsonBody(c.req.raw, BODY_LIMITS.tools);
+async function invoke(ctx: HttpContext, c: Context<HttpEnv>): Promise<Response> {
+  const body = c.var.body;
   if (!body || typeof body !== "object" || Array.isArray(body)) return fail(400, "invalid_request", "request body must be a JSON object");
   const b = body as Record<string, unknown>;
   const name = typeof b.name === "string" && b.name ? b.name : typeof b.tool === "string" ? b.tool : "";
@@ -88,7 +89,7 @@ async function invoke(ctx: GatewayContext, c: Context<HttpEnv>): Promise<Respons
   }
   if (b.sessionKey !== undefined && typeof b.sessionKey !== "string") return fail(400, "invalid_request", "`sessionKey` must be a string");
   if (!toolAvailable(ctx, name)) return fail(404, "not_found", `Tool not available: ${name}`);
-  const runtime = ctx.runtime;
+  const runtime = ctx.agents;
   let agentId = runtime.defaultAgent().id;
   if (b.agentId !== undefined) {
     const agent = typeof b.agentId === "string" ? runtime.agent(b.agentId) : undefined;
@@ -105,8 +106,15 @@ async function invoke(ctx: GatewayContext, c: Context<HttpEnv>): Promise<Respons
   }
 }
 
-export function toolsRoutes(ctx: GatewayContext): Hono<HttpEnv> {
+export function toolsRoutes(ctx: HttpContext): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  mountEndpoint(app, ctx, "/tools/invoke", { name: "toolsInvoke", methods: ["POST"], scope: "operator.write", handler: (c) => invoke(ctx, c) });
+  // The body is read with the limits but shaped here: /tools/invoke answers its own error envelope.
+  routeAll(
+    app,
+    "/tools/invoke",
+    ...endpoint(ctx, { name: "toolsInvoke", methods: ["POST"], scope: "operator.write" }),
+    jsonBody(undefined, BODY_LIMITS.tools),
+    (c) => invoke(ctx, c),
+  );
   return app;
 }

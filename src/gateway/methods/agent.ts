@@ -4,16 +4,13 @@
  * `chat.history`, and the aborts `chat.abort` / `sessions.abort`. Runs deduplicate by
  * `idempotencyKey` per method and go through the agent lanes (src/agents/lanes.ts).
  */
-import { z } from "../../zod.ts";
 import type { Requester } from "../../agents/lanes.ts";
 import type { AgentInfo } from "../../agents/registry.ts";
 import { QueueFullError, RunRequestError, StoreUnavailableError, type AgentRuntime } from "../../agents/runtime.ts";
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import type { ResultOf } from "../../protocol/contract.ts";
 import { ADMIN, hasScope } from "../../protocol/scopes.ts";
-import type { Connection } from "../ws/connection.ts";
 import { defineMethod } from "./types.ts";
-
-const NonEmpty = z.string().check(z.minLength(1));
 
 /** The sessions store, or UNAVAILABLE (retryable) while the state database cannot be opened. */
 export function runtimeStore(runtime: AgentRuntime) {
@@ -37,13 +34,13 @@ function admitRun<T>(start: () => T): T {
 }
 
 /** A failed run's final `res` is `ok:false` UNAVAILABLE with the failure text (as captured from the original). */
-function finalAnswer(record: { status: string; final?: Record<string, unknown>; error?: string }): Record<string, unknown> | undefined {
+function finalAnswer(record: { status: string; final?: Record<string, unknown>; error?: string }): ResultOf<"agent"> {
   if (record.status === "error") throw new RpcError(ErrorCodes.UNAVAILABLE, record.error ?? "agent run failed");
-  return record.final;
+  return record.final as unknown as ResultOf<"agent">;
 }
 
-function requesterOf(conn: Connection): Requester {
-  return { connId: conn.connId, isAdmin: hasScope(conn.scopes, ADMIN) };
+function requesterOf(client: { connId: string; scopes: readonly string[] }): Requester {
+  return { connId: client.connId, isAdmin: hasScope(client.scopes, ADMIN) };
 }
 
 /** `main` → `agent:<default>:main`; `agent:<id>:…` names its agent. */
@@ -68,23 +65,10 @@ export function resolveRunTarget(runtime: AgentRuntime, agentId: string | undefi
   return { agent, sessionKey: key };
 }
 
-export const agentMethod = defineMethod({
-  name: "agent",
+export const agentMethod = defineMethod("agent", {
   scope: "operator.write",
-  params: z.looseObject({
-    message: NonEmpty,
-    idempotencyKey: NonEmpty,
-    agentId: z.optional(z.string()),
-    sessionKey: z.optional(z.string()),
-    timeout: z.optional(z.number().check(z.nonnegative())),
-    channel: z.optional(z.string()),
-    provider: z.optional(z.string()),
-    model: z.optional(z.string()),
-    modelRun: z.optional(z.boolean()),
-    promptMode: z.optional(z.enum(["full", "minimal", "none"])),
-  }),
-  handler: async (p, { ctx, conn, frameId }) => {
-    const runtime = ctx.runtime;
+  handler: async (p, { ctx, client, interim }) => {
+    const runtime = ctx.agents;
     const existing = runtime.runs.byIdempotencyKey("agent", p.idempotencyKey);
     let record = existing;
     if (!record) {
@@ -98,50 +82,40 @@ export const agentMethod = defineMethod({
           idempotencyKey: p.idempotencyKey,
           timeoutMs: p.timeout ? p.timeout * 1000 : undefined,
           channel: p.channel,
-          owner: { connId: conn.connId },
+          owner: { connId: client.connId },
           requestedModel: { provider: p.provider, model: p.model },
-          allowModelOverride: hasScope(conn.scopes, ADMIN),
+          allowModelOverride: hasScope(client.scopes, ADMIN),
           modelRun: p.modelRun,
           promptMode: p.promptMode,
         }),
       ).record;
     }
     if (record.final) return finalAnswer(record);
-    conn.sendResponse(frameId, true, record.accepted);
+    interim(record.accepted);
     await record.done;
     return finalAnswer(record);
   },
 });
 
-export const agentWaitMethod = defineMethod({
-  name: "agent.wait",
+export const agentWaitMethod = defineMethod("agent.wait", {
   scope: "operator.write",
-  params: z.looseObject({ runId: NonEmpty, timeoutMs: z.optional(z.number().check(z.nonnegative())) }),
   handler: async (p, { ctx }) => {
-    const record = ctx.runtime.runs.get(p.runId);
+    const record = ctx.agents.runs.get(p.runId);
     if (!record) throw new RpcError(ErrorCodes.INVALID_REQUEST, `unknown runId: ${p.runId}`);
-    const ended = await ctx.runtime.runs.wait(record, Math.min(p.timeoutMs ?? 30_000, 600_000));
-    const out: Record<string, unknown> = { runId: record.runId, status: ended ? (record.status === "aborted" ? "error" : record.status) : "timeout", startedAt: record.startedAt };
+    const ended = await ctx.agents.runs.wait(record, Math.min(p.timeoutMs ?? 30_000, 600_000));
+    const out: ResultOf<"agent.wait"> = { runId: record.runId, status: ended ? (record.status === "aborted" ? "error" : record.status) : "timeout", startedAt: record.startedAt };
     if (ended) out.endedAt = record.endedAt;
     if (ended && record.error) out.error = record.error;
     return out;
   },
 });
 
-export const chatSendMethod = defineMethod({
-  name: "chat.send",
+export const chatSendMethod = defineMethod("chat.send", {
   scope: "operator.write",
-  params: z.looseObject({
-    sessionKey: NonEmpty,
-    message: NonEmpty,
-    idempotencyKey: NonEmpty,
-    agentId: z.optional(z.string()),
-    timeoutMs: z.optional(z.number().check(z.nonnegative())),
-  }),
-  handler: (p, { ctx, conn }) => {
-    const runtime = ctx.runtime;
+  handler: (p, { ctx, client }) => {
+    const runtime = ctx.agents;
     const existing = runtime.runs.byIdempotencyKey("chat.send", p.idempotencyKey);
-    if (existing) return existing.accepted;
+    if (existing) return existing.accepted as ResultOf<"chat.send">;
     const target = resolveRunTarget(runtime, p.agentId, p.sessionKey);
     return admitRun(() =>
       runtime.startRun({
@@ -153,22 +127,17 @@ export const chatSendMethod = defineMethod({
         timeoutMs: p.timeoutMs || undefined,
         channel: "webchat",
         chatEvents: true,
-        owner: { connId: conn.connId },
+        owner: { connId: client.connId },
       }),
-    ).record.accepted;
+    ).record.accepted as ResultOf<"chat.send">;
   },
 });
 
-export const chatHistoryMethod = defineMethod({
-  name: "chat.history",
+export const chatHistoryMethod = defineMethod("chat.history", {
   scope: "operator.read",
-  params: z.looseObject({
-    sessionKey: NonEmpty,
-    limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
-  }),
   handler: (p, { ctx }) => {
-    const store = runtimeStore(ctx.runtime);
-    const key = p.sessionKey === "main" ? `agent:${ctx.runtime.defaultAgent().id}:main` : p.sessionKey;
+    const store = runtimeStore(ctx.agents);
+    const key = p.sessionKey === "main" ? `agent:${ctx.agents.defaultAgent().id}:main` : p.sessionKey;
     const row = store.get(key);
     const messages = store.transcript(key, p.limit ?? 200).map(({ message: m, createdAt, runId }) => {
       if (m.role === "tool") {
@@ -208,19 +177,12 @@ function abortTarget(runtime: AgentRuntime, key: string, agentId: string | undef
  * running (it must belong to the session unless its owner or an admin asks). Without: the
  * session's waiting runs first, then its running one. Others' runs need `operator.admin`.
  */
-export const chatAbortMethod = defineMethod({
-  name: "chat.abort",
+export const chatAbortMethod = defineMethod("chat.abort", {
   scope: "operator.write",
-  params: z.looseObject({
-    sessionKey: NonEmpty,
-    runId: z.optional(NonEmpty),
-    agentId: z.optional(NonEmpty),
-    preserveSideRuns: z.optional(z.boolean()),
-  }),
-  handler: (p, { ctx, conn }) => {
-    const runtime = ctx.runtime;
+  handler: (p, { ctx, client }) => {
+    const runtime = ctx.agents;
     const key = abortTarget(runtime, p.sessionKey, p.agentId);
-    const requester = requesterOf(conn);
+    const requester = requesterOf(client);
     if (p.runId) {
       const ticket = runtime.lanes.get(p.runId);
       if (!ticket) return { ok: true, aborted: false, runIds: [] };
@@ -242,18 +204,11 @@ export const chatAbortMethod = defineMethod({
  * that run. With `key` only: the session's running run, and its waiting runs too when
  * `clearQueued: true` (omitted keeps them, as in the original).
  */
-export const sessionsAbortMethod = defineMethod({
-  name: "sessions.abort",
+export const sessionsAbortMethod = defineMethod("sessions.abort", {
   scope: "operator.write",
-  params: z.looseObject({
-    key: z.optional(NonEmpty),
-    runId: z.optional(NonEmpty),
-    agentId: z.optional(NonEmpty),
-    clearQueued: z.optional(z.boolean()),
-  }),
-  handler: (p, { ctx, conn }) => {
-    const runtime = ctx.runtime;
-    const requester = requesterOf(conn);
+  handler: (p, { ctx, client }) => {
+    const runtime = ctx.agents;
+    const requester = requesterOf(client);
     const none = { ok: true, abortedRunId: null, status: "no-active-run" };
     if (p.runId) {
       const ticket = runtime.lanes.get(p.runId);

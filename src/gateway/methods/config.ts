@@ -6,12 +6,12 @@
  * `apply` and `patch` apply at once (hot, or an in-process restart after `restartDelayMs`);
  * `set` leaves it to the file watcher and `gateway.reload.mode`.
  */
-import { z } from "../../zod.ts";
 import { composeEnv, ConfigError, readConfigFile } from "../../config/load.ts";
 import { diffPaths, formatKeyPath, isPlainObject, mergePatch, parseKeyPath, type Segment } from "../../config/keypath.ts";
 import { REDACTED, redactConfig, redactText, restoreRedacted } from "../../config/redact.ts";
-import { validateConfig, type ConfigIssue } from "../../config/schema.ts";
+import { snapshotHash } from "../../config/snapshot.ts";
 import { ConfigWriteError, writeConfigDocument, type WriteResult } from "../../config/write.ts";
+import type { ParamsOf, ResultOf } from "../../protocol/contract.ts";
 import { ErrorCodes, Messages, RpcError } from "../../protocol/errors.ts";
 import { defineMethod, type MethodCall } from "./types.ts";
 
@@ -20,51 +20,35 @@ export function configHash(raw: string | null | undefined, hexDigest?: string | 
   return `sha256:${hexDigest ?? new Bun.CryptoHasher("sha256").update(raw).digest("hex")}`;
 }
 
-export const configGetMethod = defineMethod({
-  name: "config.get",
+export const configGetMethod = defineMethod("config.get", {
   scope: "operator.read",
-  params: z.looseObject({}),
   handler: async (_params, { ctx }) => {
-    const path = ctx.loaded.paths.configPath;
-    let exists = false;
-    let raw: string | null = null;
-    let parsed: unknown;
-    let hash: string | null = null;
-    let issues: ConfigIssue[] = [];
-    try {
-      const file = await readConfigFile(path);
-      exists = file.exists;
-      raw = file.raw;
-      parsed = file.parsed;
-      hash = configHash(file.raw, file.hash);
-      const check = validateConfig(file.parsed);
-      if (!check.ok) issues = check.issues;
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      exists = err.kind !== "read";
-      issues = err.issues;
-    }
+    // The file as it is now, read the way the gateway reads it; `config` is what runs.
+    const applied = ctx.snapshot;
+    const now = await ctx.readConfig();
+    const issues = now.problem?.issues ?? [];
+    const hash = snapshotHash(now);
     const secrets = new Set<string>();
-    const parsedRedacted = parsed === undefined ? undefined : redactConfig(parsed, secrets);
-    const effective = redactConfig(ctx.loaded.config, secrets);
-    const payload: Record<string, unknown> = {
-      path,
+    const parsedRedacted = now.doc === undefined ? undefined : redactConfig(now.doc, secrets);
+    const effective = redactConfig(applied.config, secrets);
+    const payload = {
+      path: applied.paths.configPath,
       includedPaths: [],
       includeProvenance: [],
-      exists,
+      exists: now.exists,
       valid: issues.length === 0,
-      raw: raw === null ? null : redactText(raw, secrets),
+      raw: now.raw === null ? null : redactText(now.raw, secrets),
       parsed: parsedRedacted ?? null,
       sourceConfig: parsedRedacted ?? {},
       resolved: parsedRedacted ?? {},
-      config: effective,
+      config: effective as Record<string, unknown>,
       runtimeConfig: effective,
       issues,
-      warnings: ctx.loaded.warnings,
+      warnings: applied.warnings,
       legacyIssues: [],
       hash,
       configRevisionHash: hash,
-      appliedConfigHash: configHash(ctx.loaded.raw, ctx.loaded.hash),
+      appliedConfigHash: snapshotHash(applied),
     };
     return payload;
   },
@@ -72,14 +56,7 @@ export const configGetMethod = defineMethod({
 
 // --- config.set / config.patch / config.apply / secrets.reload --------------------------------
 
-const WriteParams = z.looseObject({
-  raw: z.string(),
-  baseHash: z.optional(z.string()),
-  note: z.optional(z.string()),
-  restartDelayMs: z.optional(z.number().check(z.int(), z.nonnegative(), z.maximum(300_000))),
-  replacePaths: z.optional(z.array(z.string())),
-});
-type WriteParams = z.infer<typeof WriteParams>;
+type WriteParams = ParamsOf<"config.set">;
 
 type Doc = Record<string, unknown>;
 
@@ -95,7 +72,7 @@ function invalid(message: string, details?: unknown): RpcError {
 
 /** 30 per 60 s per method per client address; `UNAVAILABLE "rate limit exceeded for <m>; retry after <n>s"`. */
 function enforceWriteLimit(method: string, call: MethodCall): void {
-  const wait = call.ctx.writeLimiter.hit(method, call.conn.data.ip);
+  const wait = call.ctx.writeLimiter.hit(method, call.client.ip);
   if (wait > 0) {
     throw new RpcError(
       ErrorCodes.UNAVAILABLE,
@@ -127,10 +104,10 @@ async function writeFromRpc(
   method: WriteMethod,
   params: WriteParams,
   call: MethodCall,
-): Promise<Record<string, unknown>> {
+): Promise<ResultOf<WriteMethod>> {
   enforceWriteLimit(method, call);
   const { ctx } = call;
-  const path = ctx.loaded.paths.configPath;
+  const path = ctx.snapshot.paths.configPath;
   const current = await currentFile(path);
   if (current.exists) {
     if (!params.baseHash) throw invalid("config base hash required; re-run config.get and retry");
@@ -165,9 +142,27 @@ async function writeFromRpc(
   next = restored.doc;
   const changed = diffPaths(withoutMeta(current.doc ?? {}), withoutMeta(next)).map(formatKeyPath);
   if (changed.length === 0 && current.exists && current.doc !== undefined) {
-    return { ok: true, noop: true, path, hash: current.hash, changed, config: redactConfig(current.doc) };
+    return { ok: true, noop: true, path, hash: current.hash, changed, config: redactConfig(current.doc) as Record<string, unknown> };
   }
-  const env = await composeEnv(process.env, ctx.loaded.paths.stateDir, next);
+  const env = await composeEnv(process.env, ctx.snapshot.paths.stateDir, next);
+  // This call applies its own write: the file watcher waits until it has (see holdWatcher).
+  const release = method === "config.set" ? undefined : ctx.lifecycle?.holdWatcher();
+  try {
+    return await writeAndApply(method, params, ctx, path, next, env, changed);
+  } finally {
+    release?.();
+  }
+}
+
+async function writeAndApply(
+  method: WriteMethod,
+  params: WriteParams,
+  ctx: MethodCall["ctx"],
+  path: string,
+  next: unknown,
+  env: Record<string, string | undefined>,
+  changed: string[],
+): Promise<ResultOf<WriteMethod>> {
   let written: WriteResult;
   try {
     written = await writeConfigDocument(path, next, { env });
@@ -179,7 +174,7 @@ async function writeFromRpc(
   const hash = configHash(written.text, written.hash);
   ctx.log.info(`${method}: wrote ${path} (${changed.length} key(s) changed${params.note ? `; note: ${params.note}` : ""})`);
   ctx.configChanged(hash);
-  let reload: Record<string, unknown>;
+  let reload: { status: string } & Record<string, unknown>;
   if (method === "config.set") {
     reload = { status: ctx.lifecycle?.hotReloadStatus === "active" ? "pending" : "not-watching" };
   } else if (ctx.lifecycle) {
@@ -192,17 +187,15 @@ async function writeFromRpc(
 }
 
 function writeMethod(name: WriteMethod) {
-  return defineMethod({ name, scope: "operator.admin", params: WriteParams, handler: (params, call) => writeFromRpc(name, params, call) });
+  return defineMethod(name, { scope: "operator.admin", handler: (params, call) => writeFromRpc(name, params, call) });
 }
 
 export const configSetMethod = writeMethod("config.set");
 export const configPatchMethod = writeMethod("config.patch");
 export const configApplyMethod = writeMethod("config.apply");
 
-export const secretsReloadMethod = defineMethod({
-  name: "secrets.reload",
+export const secretsReloadMethod = defineMethod("secrets.reload", {
   scope: "operator.admin",
-  params: z.looseObject({}),
   handler: async (_params, { ctx }) => {
     if (!ctx.lifecycle) throw new RpcError(ErrorCodes.UNAVAILABLE, "secrets.reload unavailable: this gateway runs without config reload");
     const o = await ctx.lifecycle.reloadSecrets();
@@ -213,7 +206,7 @@ export const secretsReloadMethod = defineMethod({
       hot: o.hot,
       restart: o.restart,
       issues: o.issues,
-      warningCount: ctx.loaded.warnings.length,
+      warningCount: ctx.snapshot.warnings.length,
     };
   },
 });

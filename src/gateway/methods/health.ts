@@ -1,8 +1,11 @@
 /** `health`: the snapshot `openclaw health` prints (agents[].sessions.* are always present). */
-import { z } from "../../zod.ts";
 import { listAgents } from "../../agents/registry.ts";
-import type { GatewayContext } from "../context.ts";
-import { defineMethod } from "./types.ts";
+import type { AgentRuntime } from "../../agents/runtime.ts";
+import type { ConfigSnapshot } from "../../config/snapshot.ts";
+import type { ConfigLifecycleHooks } from "../config-hooks.ts";
+import { defineMethod, type HealthSnapshot } from "./types.ts";
+
+export type { HealthSnapshot } from "./types.ts";
 
 export interface SessionsSummary {
   path: string;
@@ -10,26 +13,11 @@ export interface SessionsSummary {
   recent: Array<{ key: string; updatedAt: number | null; age: number | null }>;
 }
 
-export interface HealthSnapshot {
-  ok: true;
-  ts: number;
-  durationMs: number;
-  plugins: { loaded: string[]; errors: string[]; unavailable: string[] };
-  configReload: { hotReloadStatus: string };
-  channels: Record<string, unknown>;
-  channelOrder: string[];
-  channelLabels: Record<string, string>;
-  heartbeatSeconds: number;
-  modelRuntime: { degraded: boolean; pendingAgents: string[] };
-  defaultAgentId: string;
-  agents: Array<{
-    agentId: string;
-    name?: string;
-    isDefault: boolean;
-    heartbeat: { enabled: boolean; every: string; everyMs: number | null; prompt: string; target: string; ackMaxChars: number };
-    sessions: SessionsSummary;
-  }>;
-  sessions: SessionsSummary;
+/** What a health snapshot is built from. */
+export interface HealthSources {
+  readonly snapshot: ConfigSnapshot;
+  readonly agents: AgentRuntime;
+  readonly lifecycle?: ConfigLifecycleHooks;
 }
 
 const HEARTBEAT_PROMPT = "If nothing needs attention, reply NO_REPLY.";
@@ -37,9 +25,9 @@ const HEARTBEAT_PROMPT = "If nothing needs attention, reply NO_REPLY.";
 const RECENT = 5;
 
 /** Session counts and the most recent keys from the state database (zeros while it is closed). */
-export function sessionsSummary(ctx: GatewayContext, agentId: string | undefined, now = Date.now()): SessionsSummary {
-  const store = ctx.runtime.peekStore();
-  const path = ctx.runtime.dbPath;
+export function sessionsSummary(agents: AgentRuntime, agentId: string | undefined, now = Date.now()): SessionsSummary {
+  const store = agents.peekStore();
+  const path = agents.dbPath;
   if (!store) return { path, count: 0, recent: [] };
   return {
     path,
@@ -48,14 +36,14 @@ export function sessionsSummary(ctx: GatewayContext, agentId: string | undefined
   };
 }
 
-export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapshot {
-  const agents = listAgents(ctx.loaded.config);
+export function buildHealth(ctx: HealthSources, now = Date.now()): HealthSnapshot {
+  const agents = listAgents(ctx.snapshot.config);
   const rows = agents.map((a) => ({
     agentId: a.id,
     ...(a.name ? { name: a.name } : {}),
     isDefault: a.isDefault,
     heartbeat: { enabled: false, every: "disabled", everyMs: null, prompt: HEARTBEAT_PROMPT, target: "owner", ackMaxChars: 300 },
-    sessions: sessionsSummary(ctx, a.id, now),
+    sessions: sessionsSummary(ctx.agents, a.id, now),
   }));
   const def = rows.find((r) => r.isDefault) ?? rows[0];
   return {
@@ -64,7 +52,7 @@ export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapsh
     durationMs: 0,
     plugins: { loaded: [], errors: [], unavailable: [] },
     configReload: {
-      hotReloadStatus: ctx.lifecycle?.hotReloadStatus ?? (ctx.loaded.config.gateway?.reload?.mode === "off" ? "disabled" : "inactive"),
+      hotReloadStatus: ctx.lifecycle?.hotReloadStatus ?? (ctx.snapshot.config.gateway?.reload?.mode === "off" ? "disabled" : "inactive"),
     },
     channels: {},
     channelOrder: [],
@@ -77,10 +65,8 @@ export function buildHealth(ctx: GatewayContext, now = Date.now()): HealthSnapsh
   };
 }
 
-export const healthMethod = defineMethod({
-  name: "health",
+export const healthMethod = defineMethod("health", {
   scope: "bypass",
   roles: ["operator", "node"],
-  params: z.looseObject({ probe: z.optional(z.boolean()) }),
   handler: (params, { ctx }) => ctx.health({ fresh: params.probe === true }),
 });

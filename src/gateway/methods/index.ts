@@ -10,7 +10,7 @@ import { agentMethod, agentWaitMethod, chatAbortMethod, chatHistoryMethod, chatS
 import { sessionsListMethod } from "./sessions.ts";
 import type { MethodDef } from "./types.ts";
 
-export type { MethodDef, MethodCall } from "./types.ts";
+export type { MethodCall, MethodContext, MethodDef } from "./types.ts";
 
 export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodDef<any>> {
   const all: MethodDef<any>[] = [
@@ -26,7 +26,6 @@ export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodD
     configPatchMethod,
     configApplyMethod,
     secretsReloadMethod,
-    // issue 4: agent runs and sessions
     agentMethod,
     agentWaitMethod,
     chatSendMethod,

@@ -1,5 +1,4 @@
 /** `models.list`: models declared under `models.providers.<id>.models` and agents' model refs. */
-import { z } from "../../zod.ts";
 import { listAgents } from "../../agents/registry.ts";
 import type { OpenClawConfig } from "../../config/schema.ts";
 import { RpcError, ErrorCodes } from "../../protocol/errors.ts";
@@ -35,22 +34,15 @@ export function configuredModels(cfg: OpenClawConfig, view: string): ModelRow[] 
   return [...rows.values()];
 }
 
-export const modelsListMethod = defineMethod({
-  name: "models.list",
+export const modelsListMethod = defineMethod("models.list", {
   scope: "operator.read",
-  params: z.looseObject({
-    view: z.optional(z.enum(["default", "configured", "provider-config", "all"])),
-    agentId: z.optional(z.string()),
-    preparedOnly: z.optional(z.boolean()),
-    refresh: z.optional(z.boolean()),
-  }),
   handler: (params, { ctx }) => {
     if (params.view && params.agentId) {
       throw new RpcError(ErrorCodes.INVALID_REQUEST, "invalid models.list params: pass view or agentId, not both");
     }
-    let models = configuredModels(ctx.loaded.config, params.view ?? "default");
+    let models = configuredModels(ctx.snapshot.config, params.view ?? "default");
     if (params.agentId) {
-      const agent = listAgents(ctx.loaded.config).find((a) => a.id === params.agentId);
+      const agent = listAgents(ctx.snapshot.config).find((a) => a.id === params.agentId);
       if (!agent) throw new RpcError(ErrorCodes.INVALID_REQUEST, `unknown agent: ${params.agentId}`);
       const refs = new Set([agent.model, ...agent.fallbacks].filter(Boolean));
       models = models.filter((m) => refs.has(`${m.provider}/${m.id}`));

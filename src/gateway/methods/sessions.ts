@@ -1,19 +1,12 @@
 /** `sessions.list`: sessions from the state database, newest first. */
-import { z } from "../../zod.ts";
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import { runtimeStore } from "./agent.ts";
 import { defineMethod } from "./types.ts";
 
-export const sessionsListMethod = defineMethod({
-  name: "sessions.list",
+export const sessionsListMethod = defineMethod("sessions.list", {
   scope: "operator.read",
-  params: z.looseObject({
-    limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
-    offset: z.optional(z.number().check(z.int(), z.nonnegative())),
-    agentId: z.optional(z.string()),
-  }),
   handler: (p, { ctx }) => {
-    const runtime = ctx.runtime;
+    const runtime = ctx.agents;
     const store = runtimeStore(runtime);
     const agentId = p.agentId ? runtime.agent(p.agentId)?.id : undefined;
     if (p.agentId && !agentId) throw new RpcError(ErrorCodes.INVALID_REQUEST, `unknown agent id "${p.agentId}"`);

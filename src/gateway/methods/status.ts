@@ -1,21 +1,18 @@
 /** `status`: runtime summary (the minimal upstream shape plus process memory and pid). */
-import { z } from "../../zod.ts";
 import { listAgents } from "../../agents/registry.ts";
 import { VERSION } from "../../version.ts";
 import { sessionsSummary } from "./health.ts";
 import { defineMethod } from "./types.ts";
 
-export const statusMethod = defineMethod({
-  name: "status",
+export const statusMethod = defineMethod("status", {
   scope: "operator.read",
-  params: z.looseObject({ includeChannelSummary: z.optional(z.boolean()), includeCliProjection: z.optional(z.boolean()) }),
   handler: (params, { ctx }) => {
-    const agents = listAgents(ctx.loaded.config);
+    const agents = listAgents(ctx.snapshot.config);
     const defaultAgent = agents.find((a) => a.isDefault)!;
     const defaultId = defaultAgent.id;
-    const all = sessionsSummary(ctx, undefined);
+    const all = sessionsSummary(ctx.agents, undefined);
     const mem = process.memoryUsage();
-    const payload: Record<string, unknown> = {
+    const payload = {
       runtimeVersion: VERSION,
       heartbeat: {
         defaultAgentId: defaultId,
@@ -33,7 +30,7 @@ export const statusMethod = defineMethod({
         defaults: { model: defaultAgent.model ?? null, contextTokens: null },
         recent: all.recent,
         byAgent: agents.map((a) => {
-          const s = sessionsSummary(ctx, a.id);
+          const s = sessionsSummary(ctx.agents, a.id);
           return { agentId: a.id, path: "[redacted]", count: s.count, recent: s.recent };
         }),
       },
@@ -56,13 +53,15 @@ export const statusMethod = defineMethod({
       },
       pid: process.pid,
       uptimeMs: ctx.uptimeMs(),
+      ...(params.includeCliProjection
+        ? {
+            cliProjection: {
+              agents: { defaultId, ownership: "sole", selectionRequired: false, rows: agents.map((a) => ({ id: a.id })) },
+              updateChannel: null,
+            },
+          }
+        : {}),
     };
-    if (params.includeCliProjection) {
-      payload.cliProjection = {
-        agents: { defaultId, ownership: "sole", selectionRequired: false, rows: agents.map((a) => ({ id: a.id })) },
-        updateChannel: null,
-      };
-    }
     return payload;
   },
 });

@@ -1,13 +1,66 @@
+/**
+ * What an RPC method is and what it may see.
+ *
+ * A method gets a `MethodContext`: the current config snapshot, the agent runtime, presence,
+ * health, config lifecycle hooks and a logger, not the gateway object (no listener, sockets,
+ * limiters or subsystem list). A method family that needs state of its own (a scheduler, a
+ * channel host) keeps it in a closure: its file exports a factory that takes that state and
+ * returns its MethodDefs, and its subsystem registers them (see src/gateway/subsystem.ts).
+ *
+ * Names, params and result types come from the wire contract (src/protocol/contract.ts).
+ */
 import type { ZodMiniType } from "zod/mini";
+import type { AgentRuntime } from "../../agents/runtime.ts";
+import type { ConfigSnapshot } from "../../config/snapshot.ts";
+import type { Logger } from "../../log/logger.ts";
+import { CONTRACT, type MethodName, type ParamsOf, type ResultOf } from "../../protocol/contract.ts";
 import type { Scope } from "../../protocol/scopes.ts";
-import type { GatewayContext } from "../context.ts";
-import type { Connection } from "../ws/connection.ts";
+import type { ConfigLifecycleHooks, ControlPlaneWriteLimiter, SystemEvent } from "../config-hooks.ts";
+import type { PresenceEntry } from "../presence.ts";
+
+export type HealthSnapshot = ResultOf<"health">;
+
+/** What every method may use. */
+export interface MethodContext {
+  /** The config snapshot the gateway runs on (swapped on reload; read it per call). */
+  readonly snapshot: ConfigSnapshot;
+  readonly log: Logger;
+  /** Agents, the sessions store and agent runs. */
+  readonly agents: AgentRuntime;
+  readonly presence: { list(): PresenceEntry[] };
+  /** Operator system events (`status.queuedSystemEvents`). */
+  readonly systemEvents: readonly SystemEvent[];
+  /** 30 per 60 s per method per client for control-plane writes. */
+  readonly writeLimiter: ControlPlaneWriteLimiter;
+  /** Reload hooks; absent when the gateway runs without the config lifecycle. */
+  readonly lifecycle?: ConfigLifecycleHooks;
+  /** The file log `logs.tail` reads (undefined when file logging is off). */
+  readonly logFile?: string;
+  /** Cached health, or a fresh snapshot (which is broadcast). */
+  health(opts?: { fresh?: boolean }): HealthSnapshot;
+  /** The config file as it is now, read the way the gateway reads it (its flags and environment). */
+  readConfig(): Promise<ConfigSnapshot>;
+  /** Broadcast `config.changed` once per file hash. */
+  configChanged(hash: string | null): void;
+  uptimeMs(): number;
+}
+
+/** Who is calling. */
+export interface CallerInfo {
+  readonly connId: string;
+  /** The client's address (attributed through trusted proxies). */
+  readonly ip: string;
+  readonly role: "operator" | "node";
+  readonly scopes: readonly string[];
+}
 
 export interface MethodCall {
-  ctx: GatewayContext;
-  conn: Connection;
-  /** The request frame's id (two-stage methods send an interim `res` with it). */
+  ctx: MethodContext;
+  client: CallerInfo;
+  /** The request frame's id. */
   frameId: string;
+  /** Send a response now with this request's id, before the handler's final one (two-stage methods). */
+  interim(payload: unknown): void;
 }
 
 /**
@@ -22,6 +75,14 @@ export interface MethodDef<P = unknown> {
   handler(params: P, call: MethodCall): unknown | Promise<unknown>;
 }
 
-export function defineMethod<P>(def: MethodDef<P>): MethodDef<P> {
-  return def;
+/** A method of the wire contract: params schema and result type come from CONTRACT[name]. */
+export function defineMethod<M extends MethodName>(
+  name: M,
+  def: {
+    scope: Scope | "bypass";
+    roles?: ReadonlyArray<"operator" | "node">;
+    handler(params: ParamsOf<M>, call: MethodCall): ResultOf<M> | Promise<ResultOf<M>>;
+  },
+): MethodDef<ParamsOf<M>> {
+  return { name, scope: def.scope, roles: def.roles, params: CONTRACT[name].params as unknown as ZodMiniType<ParamsOf<M>>, handler: def.handler };
 }

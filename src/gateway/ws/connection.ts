@@ -16,7 +16,11 @@ import type { OriginVerdict } from "../../auth/origin.ts";
 
 /** What the upgrade handler learned about the request; `ws.data`. */
 export interface SocketData {
+  /** The client's address (attributed through trusted proxies; the socket peer otherwise). */
   ip: string;
+  /** The TCP peer. */
+  socketIp: string;
+  /** The client address is a loopback address. */
   loopback: boolean;
   directLocal: boolean;
   origin?: string;
@@ -63,6 +67,11 @@ export class Connection {
 
   get data(): SocketData {
     return this.ws.data;
+  }
+
+  /** The client's address (CallerInfo for methods). */
+  get ip(): string {
+    return this.ws.data.ip;
   }
 
   get isClosing(): boolean {

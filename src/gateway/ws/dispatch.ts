@@ -11,9 +11,10 @@ import {
 } from "../../protocol/errors.ts";
 import { describeIssues, RequestFrame } from "../../protocol/frames.ts";
 import { ADMIN, hasScope } from "../../protocol/scopes.ts";
-import type { GatewayContext } from "../context.ts";
+import type { MethodCall } from "../methods/types.ts";
 import type { Connection } from "./connection.ts";
 import { handleConnect } from "./handshake.ts";
+import type { WsHost } from "./types.ts";
 
 const MAX_UNAUTHORIZED_STREAK = 10;
 /** The roles of a method that does not name its own. */
@@ -28,7 +29,7 @@ function byteLength(message: string | Buffer): number {
 }
 
 /** Entry point for every inbound message. */
-export function onMessage(ctx: GatewayContext, conn: Connection, message: string | Buffer): void {
+export function onMessage(ctx: WsHost, conn: Connection, message: string | Buffer): void {
   if (conn.isClosing) return;
   if (conn.phase === "ready") {
     void dispatch(ctx, conn, textOf(message));
@@ -76,7 +77,7 @@ export function onMessage(ctx: GatewayContext, conn: Connection, message: string
     });
 }
 
-async function dispatch(ctx: GatewayContext, conn: Connection, text: string): Promise<void> {
+async function dispatch(ctx: WsHost, conn: Connection, text: string): Promise<void> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -110,7 +111,7 @@ async function dispatch(ctx: GatewayContext, conn: Connection, text: string): Pr
   }
 }
 
-async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame): Promise<unknown> {
+async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame): Promise<unknown> {
   if (frame.method === "connect") throw new RpcError(ErrorCodes.INVALID_REQUEST, "already connected");
   const def = ctx.methods.get(frame.method);
   if (!def) {
@@ -134,5 +135,11 @@ async function invoke(ctx: GatewayContext, conn: Connection, frame: RequestFrame
     }
     params = checked.data;
   }
-  return def.handler(params, { ctx, conn, frameId: frame.id });
+  const call: MethodCall = {
+    ctx: ctx.methodContext,
+    client: conn,
+    frameId: frame.id,
+    interim: (payload) => void conn.sendResponse(frame.id, true, payload),
+  };
+  return def.handler(params, call);
 }

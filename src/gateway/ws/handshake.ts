@@ -25,9 +25,10 @@ import {
 } from "../../protocol/frames.ts";
 import { ADMIN, hasScope, isScope, READ } from "../../protocol/scopes.ts";
 import { BUILD, VERSION } from "../../version.ts";
-import type { GatewayContext } from "../context.ts";
+import { failSecret, limiterSubject, lockedFor, passSecret } from "../gate.ts";
 import { isEphemeralClient } from "../presence.ts";
 import type { Connection } from "./connection.ts";
+import type { WsHost } from "./types.ts";
 
 export const ADVERTISED_EVENTS = ["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed", "agent", "chat"] as const;
 
@@ -63,7 +64,7 @@ const refuse = (error: RpcError, closeCode: number = CloseCodes.POLICY, closeRea
  * Run the connect request. Resolves once hello-ok or the refusal has been sent.
  * Returns true when the socket is now authenticated.
  */
-export async function handleConnect(ctx: GatewayContext, conn: Connection, frame: RequestFrame): Promise<boolean> {
+export async function handleConnect(ctx: WsHost, conn: Connection, frame: RequestFrame): Promise<boolean> {
   const outcome = await evaluateConnect(ctx, conn, frame);
   if (conn.isClosing) return false;
   if (!outcome.ok) {
@@ -74,7 +75,7 @@ export async function handleConnect(ctx: GatewayContext, conn: Connection, frame
   return true;
 }
 
-async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: RequestFrame): Promise<Outcome> {
+async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFrame): Promise<Outcome> {
   if (ctx.draining) {
     return refuse(
       new RpcError(ErrorCodes.UNAVAILABLE, Messages.restartUnavailable, undefined, { retryable: true, retryAfterMs: 1000 }),
@@ -125,17 +126,16 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
   }
 
   // Browser-origin sockets are never loopback-exempt; from loopback they are keyed by origin.
-  const limiterIp = data.origin !== undefined && data.loopback ? `browser-origin:${data.origin}` : data.ip;
-  const exempt = data.loopback && data.origin === undefined && ctx.settings.auth.rateLimit.exemptLoopback;
-  const lockedFor = exempt ? 0 : ctx.limiter.lockedFor("shared-secret", limiterIp);
-  if (lockedFor > 0) {
-    return refuse(authFailure("rate_limited", { retryAfterMs: lockedFor }));
+  const subject = limiterSubject(data.ip, data.origin, ctx.settings.auth.rateLimit.exemptLoopback);
+  const locked = lockedFor(ctx, subject);
+  if (locked > 0) {
+    return refuse(authFailure("rate_limited", { retryAfterMs: locked }));
   }
 
   const auth = ctx.settings.auth;
   let shared: SharedAuthResult | { ok: true; method: "trusted-proxy" };
   if (auth.mode === "trusted-proxy" && !(data.directLocal && p.auth?.password)) {
-    const tp = checkTrustedProxy(auth, ctx.settings.trustedProxies, data.ip, data.headers ?? new Headers());
+    const tp = checkTrustedProxy(auth, ctx.settings.trustedProxies, data.socketIp, data.headers ?? new Headers());
     shared = tp.ok ? { ok: true, method: "trusted-proxy" } : { ok: false, reason: tp.reason, provided: false };
   } else {
     shared = checkSharedSecret(auth, p.auth);
@@ -174,9 +174,9 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
       );
     }
     if (shared.provided) {
-      const delay = ctx.limiter.recordFailure("shared-secret", limiterIp, exempt);
       ctx.log.warn(`connect rejected: ${shared.reason} from ${data.ip} (client ${p.client.id}/${p.client.mode})`);
-      if (delay > 0) await Bun.sleep(delay);
+      // The same gate as HTTP: count the failure and answer after the limiter's slowdown.
+      await failSecret(ctx, subject);
     }
     const canRetry = Boolean(p.device && p.auth?.token && !p.auth?.deviceToken);
     return refuse(authFailure(shared.reason, { canRetryWithDeviceToken: canRetry }));
@@ -216,7 +216,7 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
     scopes = keeps ? requested : [];
   }
 
-  ctx.limiter.recordSuccess("shared-secret", limiterIp);
+  passSecret(ctx, subject);
 
   conn.role = role;
   conn.scopes = role === "node" ? [] : scopes;
@@ -252,8 +252,8 @@ async function evaluateConnect(ctx: GatewayContext, conn: Connection, frame: Req
   return { ok: true };
 }
 
-export function helloOk(ctx: GatewayContext, conn: Connection): Record<string, unknown> {
-  const cfg = ctx.loaded.config;
+export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> {
+  const cfg = ctx.snapshot.config;
   const defaultId = defaultAgentId(cfg);
   const snapshot: Record<string, unknown> = {
     // Presence carries client IPs: only sockets that may read it get the list.
@@ -261,7 +261,7 @@ export function helloOk(ctx: GatewayContext, conn: Connection): Record<string, u
     health: ctx.cachedHealth(),
     stateVersion: { ...ctx.stateVersion },
     uptimeMs: ctx.uptimeMs(),
-    appliedConfigHash: ctx.loaded.hash ? `sha256:${ctx.loaded.hash}` : null,
+    appliedConfigHash: ctx.snapshot.hash ? `sha256:${ctx.snapshot.hash}` : null,
     sessionDefaults: {
       defaultAgentId: defaultId,
       mainKey: "main",
@@ -271,15 +271,15 @@ export function helloOk(ctx: GatewayContext, conn: Connection): Record<string, u
     suspension: { phase: "accepting" },
   };
   if (conn.scopes.includes(ADMIN)) {
-    snapshot.configPath = ctx.loaded.paths.configPath;
-    snapshot.stateDir = ctx.loaded.paths.stateDir;
+    snapshot.configPath = ctx.snapshot.paths.configPath;
+    snapshot.stateDir = ctx.snapshot.paths.stateDir;
     snapshot.authMode = ctx.settings.auth.mode;
   }
   return {
     type: "hello-ok",
     protocol: PROTOCOL_VERSION,
     server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, connId: conn.connId },
-    features: { methods: [...ctx.methods.keys()], events: [...ADVERTISED_EVENTS], capabilities: [] },
+    features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: [] },
     snapshot,
     auth: { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
     policy: {

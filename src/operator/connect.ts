@@ -1,5 +1,5 @@
 /**
- * Connecting CLI commands to a gateway with the client identity each command uses upstream
+ * Connecting operator commands to a gateway with the client identity each command uses upstream
  * (see the transcripts): `cli/cli` for `gateway call` and `logs`, `cli/probe` (protocol 3..4)
  * for `gateway status` and `gateway probe`, `gateway-client/backend` for `health`, `status` and
  * `gateway status --require-rpc`.

@@ -1,0 +1,76 @@
+/**
+ * Config keys this gateway accepts and keeps but does not act on yet.
+ *
+ * A config written by the original OpenClaw must load unchanged, so the schema accepts the
+ * original's trees (schema.ts); the writer never drops them. What the gateway does not
+ * implement is not silently ignored either: the gateway logs the list once at startup and
+ * `openclaw doctor` reports it. When a part of the gateway starts acting on one of these keys,
+ * remove it from the list (and give it a real schema in schema.ts).
+ */
+import { isPlainObject } from "./keypath.ts";
+
+/** Key paths (dot-separated) present in a config that this gateway does not implement. */
+export const NOT_IMPLEMENTED: readonly string[] = [
+  // Whole trees.
+  "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "messages", "browser", "talk",
+  "diagnostics", "update", "secrets", "auth", "bindings", "commands", "mcp", "telemetry", "identity",
+  "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost", "canvasHost",
+  "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
+  "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts",
+  "cloudWorkers", "desktop", "surfaces", "proxy",
+  // Parts of the trees the gateway owns.
+  "gateway.tls", "gateway.tailscale", "gateway.nodes", "gateway.push", "gateway.terminal",
+  "gateway.cliAgents", "gateway.roles", "gateway.portals", "gateway.auth.allowTailscale",
+  "models.catalogRefresh", "agents.ownership",
+];
+
+const SPLIT = NOT_IMPLEMENTED.map((p) => p.split("."));
+
+/** The NOT_IMPLEMENTED paths that `doc` sets (in list order). */
+export function unsupportedKeys(doc: unknown): string[] {
+  const out: string[] = [];
+  for (const segs of SPLIT) {
+    let cur: unknown = doc;
+    for (const s of segs) cur = isPlainObject(cur) ? cur[s] : undefined;
+    if (cur !== undefined) out.push(segs.join("."));
+  }
+  return out;
+}
+
+/**
+ * Keys this gateway reads that the original's schema refuses (its `config validate` fails with
+ * them, and so do its `gateway status --deep`, `devices list`, `dashboard`). They work here, but
+ * a file holding them no longer loads in the official CLI: `doctor` says so. Checked against the
+ * official CLI by test/config/original-config.test.ts.
+ */
+export const ORIGINAL_REFUSES: readonly string[] = [
+  "gateway.reload.debounceMs",
+  "gateway.reload.deferralTimeoutMs",
+  "gateway.http.cors",
+  "gateway.http.endpoints.models",
+  "gateway.http.endpoints.embeddings",
+  "gateway.http.endpoints.toolsInvoke",
+  "discovery.wideArea.enabled",
+  "agents.defaults.embeddingModel",
+  "agents.defaults.systemPrompt",
+  "agents.defaults.name",
+];
+
+/** The ORIGINAL_REFUSES paths that `doc` sets, plus `gateway.reload.mode` values it refuses (hot, restart). */
+export function keysOriginalRefuses(doc: unknown): string[] {
+  const out: string[] = [];
+  for (const path of ORIGINAL_REFUSES) {
+    let cur: unknown = doc;
+    for (const s of path.split(".")) cur = isPlainObject(cur) ? cur[s] : undefined;
+    if (cur !== undefined) out.push(path);
+  }
+  const gw = isPlainObject(doc) && isPlainObject(doc.gateway) ? doc.gateway : undefined;
+  const mode = isPlainObject(gw?.reload) ? gw.reload.mode : undefined;
+  if (mode === "hot" || mode === "restart") out.push(`gateway.reload.mode=${mode}`);
+  return out;
+}
+
+/** The one line the gateway logs at startup and `doctor` reports. */
+export function unsupportedMessage(keys: readonly string[]): string {
+  return `config keys not supported by this gateway (kept in the file, not acted on): ${keys.join(", ")}`;
+}

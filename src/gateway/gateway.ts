@@ -1,0 +1,430 @@
+/**
+ * The gateway object: the composition root of the long-running process.
+ *
+ * It owns everything that must outlive a listener: the config snapshot and settings, the
+ * failed-auth limiter, the control-plane write limiter, presence, the health cache, the agent
+ * runtime (sessions store and in-flight runs), operator system events, the method registry,
+ * the HTTP app and the subsystems (see subsystem.ts). The listener (listener.ts: `Bun.serve`
+ * on each bind host) is a replaceable part: an in-process restart (a port or bind change in
+ * hybrid reload mode) stops it and binds a new one; nothing else is rebuilt, so an auth lockout,
+ * the write budget and an agent run in flight all survive it.
+ *
+ * Parts see the gateway through narrow interfaces, never this class: methods get a
+ * MethodContext (methods/types.ts), HTTP routes an HttpContext (http/types.ts), the WebSocket
+ * layer a WsHost (ws/types.ts), subsystems a SubsystemHost, the config lifecycle a ReloadHost.
+ */
+import type { Server } from "bun";
+import { existsSync } from "node:fs";
+import { AgentRuntime } from "../agents/runtime.ts";
+import { FailedAuthLimiter } from "../auth/rate-limit.ts";
+import type { RecoveryInfo } from "../config/last-good.ts";
+import type { Env } from "../config/paths.ts";
+import type { AuthSettings, GatewaySettings } from "../config/runtime.ts";
+import { loadSnapshot, snapshotHash, type CliOverrides, type ConfigSnapshot } from "../config/snapshot.ts";
+import { unsupportedMessage } from "../config/support.ts";
+import type { Logger } from "../log/logger.ts";
+import { encodeEvent, type EncodedEvent } from "../protocol/frames.ts";
+import { CloseCodes, Messages } from "../protocol/errors.ts";
+import { hasScope } from "../protocol/scopes.ts";
+import { ControlPlaneWriteLimiter, type ConfigLifecycleHooks, type SystemEvent } from "./config-hooks.ts";
+import { createHttpApp } from "./http/app.ts";
+import { fastProbeRoutes } from "./http/fast-probes.ts";
+import { AUTH_CHANGED_REASON, ConfigLifecycle, RESTART_REASON, type LifecycleOptions, type ReloadHost } from "./lifecycle.ts";
+import { defaultLimits, type GatewayLimits } from "./limits.ts";
+import { listen, type Listener } from "./listener.ts";
+import { QuietCollector } from "./memory.ts";
+import { buildHealth } from "./methods/health.ts";
+import { buildRegistry } from "./methods/index.ts";
+import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
+import { PresenceStore } from "./presence.ts";
+import type { BroadcastOptions, Subsystem, SubsystemHost } from "./subsystem.ts";
+import type { Connection, SocketData } from "./ws/connection.ts";
+import { ADVERTISED_EVENTS } from "./ws/handshake.ts";
+import { upgradeWebSocket, webSocketHandlers } from "./ws/socket.ts";
+import type { WsHost } from "./ws/types.ts";
+import { textResponse } from "./http/reply.ts";
+
+export { BindError, wsUrl } from "./listener.ts";
+export type { BroadcastOptions } from "./subsystem.ts";
+
+/** JavaScriptCore tier-up threshold scale once listening (1 = JSC's default; see start()). */
+export const INTERACTIVE_JIT_POLICY = 8;
+
+export interface GatewayOptions {
+  snapshot: ConfigSnapshot;
+  settings: GatewaySettings;
+  log: Logger;
+  /** The CLI layer, re-applied on every reload (a `--port` flag keeps winning over the file). */
+  cli?: CliOverrides;
+  /** Base environment for reloads (default process.env); `.env` and the config's `env` are re-read. */
+  env?: Env;
+  limits?: Partial<GatewayLimits>;
+  /** The file log, for `logs.tail`. */
+  logFile?: string;
+  /** Long-lived parts to host (started after the first listen, in this order). */
+  subsystems?: Subsystem[];
+  /** Run the config lifecycle (watch the file, hot reload, in-process restarts); default true. */
+  reload?: boolean;
+  /** Set when startup restored the last-known-good config. */
+  recovery?: RecoveryInfo;
+  /** EADDRINUSE retries of the first listen (default 4 × 150 ms). */
+  bindRetries?: number;
+  bindRetryDelayMs?: number;
+  /** Reload tuning (in-process restart retries, the announced restart delay). */
+  lifecycle?: Omit<LifecycleOptions, "recovery">;
+  /** Called after every listen: at start (`restart` false) and after each in-process restart. */
+  onListening?: (gateway: Gateway, restart: boolean) => void | Promise<void>;
+  /** The gateway cannot listen any more (a restart failed and so did every rollback). */
+  onFatal?: (err: Error) => void;
+}
+
+export interface StopOptions {
+  /** Set when the listener comes back in this process (config reload restart). */
+  restartExpectedMs?: number;
+}
+
+export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost {
+  /** `hello-ok.server.bootId`: new with every listener, so clients see a restart as a restart. */
+  bootId = crypto.randomUUID();
+  readonly instanceId = crypto.randomUUID();
+  readonly startedAt = Date.now();
+  snapshot: ConfigSnapshot;
+  settings: GatewaySettings;
+  readonly log: Logger;
+  readonly limits: GatewayLimits;
+  readonly limiter: FailedAuthLimiter;
+  readonly writeLimiter = new ControlPlaneWriteLimiter();
+  readonly presence: PresenceStore;
+  readonly agents: AgentRuntime;
+  readonly systemEvents: SystemEvent[] = [];
+  readonly connections = new Set<Connection>();
+  readonly stateVersion = { presence: 1, health: 1 };
+  readonly methods: Map<string, MethodDef<any>>;
+  readonly events: readonly string[];
+  readonly logFile?: string;
+  /** The config lifecycle (undefined when the gateway runs without it). */
+  lifecycle?: ConfigLifecycle & ConfigLifecycleHooks;
+  /** True while the listener is stopping (shutdown, or an in-process restart). */
+  draining = false;
+  private stopped = false;
+  private listener?: Listener;
+  private readonly subsystems: Subsystem[];
+  private readonly unauthenticatedByIp = new Map<string, number>();
+  private healthCache?: { value: HealthSnapshot; at: number };
+  private lastConfigChangedHash?: string | null;
+  private tick?: ReturnType<typeof setInterval>;
+  private authTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Full collections when the gateway goes quiet (see memory.ts). */
+  private readonly collector = new QuietCollector({ startupMs: 1_000 });
+  private readonly fetchHandler: (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
+  private readonly routes: ReturnType<typeof fastProbeRoutes>;
+  private readonly websocket: ReturnType<typeof webSocketHandlers>;
+
+  private constructor(private readonly opts: GatewayOptions) {
+    this.snapshot = opts.snapshot;
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.limits = { ...defaultLimits(), ...opts.limits };
+    this.logFile = opts.logFile;
+    this.subsystems = [...(opts.subsystems ?? [])];
+    this.presence = new PresenceStore(this.instanceId);
+    this.limiter = new FailedAuthLimiter(opts.settings.auth.rateLimit);
+    this.agents = new AgentRuntime({
+      stateDir: opts.snapshot.paths.stateDir,
+      config: () => this.snapshot.config,
+      log: opts.log.child("agents"),
+      emit: (event, payload) => this.broadcast(event, payload, { scope: "operator.read" }),
+    });
+    this.methods = buildRegistry(this.subsystems.flatMap((s) => s.methods ?? []));
+    this.events = [...ADVERTISED_EVENTS, ...this.subsystems.flatMap((s) => s.events ?? []).filter((e) => !(ADVERTISED_EVENTS as readonly string[]).includes(e))];
+    this.log.addSecret(opts.settings.auth.token);
+    this.log.addSecret(opts.settings.auth.password);
+
+    const app = createHttpApp(this, this.subsystems.flatMap((s) => s.http ?? []));
+    this.websocket = webSocketHandlers(this);
+    this.fetchHandler = (req, server) => {
+      const upgrade = req.headers.get("upgrade");
+      if (upgrade !== null) {
+        if (upgrade.toLowerCase() !== "websocket") return textResponse(400, "Bad Request");
+        return upgradeWebSocket(this, req, server);
+      }
+      return app.fetch(req, { server });
+    };
+    // Liveness probes bypass Hono (src/gateway/http/fast-probes.ts); the rest goes to fetch.
+    this.routes = fastProbeRoutes(this, this.fetchHandler);
+  }
+
+  /** Listen, then start the lifecycle and the subsystems. Throws BindError when it cannot listen. */
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const gw = new Gateway(opts);
+    await gw.bind(opts.settings, { retries: opts.bindRetries, retryDelayMs: opts.bindRetryDelayMs });
+    gw.afterFirstListen();
+    if (opts.reload !== false) {
+      gw.lifecycle = new ConfigLifecycle(gw, { ...opts.lifecycle, recovery: opts.recovery });
+      await gw.lifecycle.start();
+    }
+    if (gw.snapshot.unsupported.length > 0) gw.log.warn(unsupportedMessage(gw.snapshot.unsupported));
+    for (const s of gw.subsystems) {
+      try {
+        await s.start?.(gw);
+      } catch (err) {
+        gw.log.error(`${s.name}: start failed: ${(err as Error).stack ?? err}`);
+      }
+    }
+    gw.notifyListening(false);
+    return gw;
+  }
+
+  // --- the listener ----------------------------------------------------------------------------
+
+  get port(): number {
+    return this.listener?.port ?? this.settings.port;
+  }
+
+  get url(): string {
+    return this.listener?.url ?? "";
+  }
+
+  /** Addresses actually listening, e.g. ["127.0.0.1", "::1"]. */
+  get listening(): string[] {
+    return this.listener?.listening ?? [];
+  }
+
+  get stateDir(): string {
+    return this.snapshot.paths.stateDir;
+  }
+
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /** In-process restarts done so far. */
+  get restarts(): number {
+    return this.lifecycle?.restarts ?? 0;
+  }
+
+  private async bind(settings: GatewaySettings, retry: { retries?: number; retryDelayMs?: number }): Promise<void> {
+    this.listener = await listen({
+      hosts: settings.hosts,
+      port: settings.port,
+      fetch: this.fetchHandler,
+      routes: this.routes,
+      websocket: this.websocket,
+      log: this.log,
+      retries: retry.retries,
+      retryDelayMs: retry.retryDelayMs,
+    });
+    this.draining = false;
+  }
+
+  private afterFirstListen(): void {
+    // The state database: an existing one opens now (well under a millisecond), so the first
+    // health snapshot counts its sessions and /readyz reports a broken one. A gateway that has
+    // none yet creates it when something first stores a session (nothing to count before).
+    if (existsSync(this.agents.dbPath)) this.agents.open();
+    this.health({ fresh: true });
+    // Compiled binaries start with JavaScriptCore's tier-up thresholds raised 1000× (scripts/build.ts,
+    // JIT_POLICY) so run-once startup code is never JIT-compiled. Listening means interactive: the
+    // thresholds drop to INTERACTIVE_JIT_POLICY, so code that runs under load tiers up as usual, a
+    // little later, and an idle gateway does not page in the JIT for a handful of requests.
+    Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
+    this.tick = setInterval(() => {
+      this.broadcast("tick", { ts: Date.now() });
+      this.refreshHealthIfStale();
+    }, this.limits.tickIntervalMs);
+  }
+
+  private notifyListening(restart: boolean): void {
+    const hook = this.opts.onListening;
+    if (!hook) return;
+    void Promise.resolve()
+      .then(() => hook(this, restart))
+      .catch((err) => this.log.warn(`onListening hook failed: ${(err as Error).message}`));
+  }
+
+  /** Drain and stop the listener: `shutdown` event, close every socket 1012, stop the servers. */
+  private async closeListener(reason: string, opts: StopOptions = {}): Promise<void> {
+    this.draining = true;
+    const payload = opts.restartExpectedMs === undefined ? { reason } : { reason, restartExpectedMs: opts.restartExpectedMs };
+    this.broadcast("shutdown", payload);
+    for (const conn of [...this.connections]) conn.close(CloseCodes.SERVICE_RESTART, Messages.serviceRestart);
+    await this.listener?.stop(this.limits.shutdownGraceMs);
+    this.listener = undefined;
+  }
+
+  // --- ReloadHost --------------------------------------------------------------------------------
+
+  readConfig(): Promise<ConfigSnapshot> {
+    return loadSnapshot({ paths: this.snapshot.paths, cli: this.opts.cli, env: this.opts.env });
+  }
+
+  applyHot(next: ConfigSnapshot, settings: GatewaySettings, _applied: string[], changed: boolean): void {
+    const prev = this.snapshot;
+    this.snapshot = next;
+    if (!changed) return;
+    const oldAuth = this.settings.auth;
+    this.settings = settings;
+    this.limiter.updateSettings(settings.auth.rateLimit);
+    this.log.addSecret(settings.auth.token);
+    this.log.addSecret(settings.auth.password);
+    this.closeAuthChanged(oldAuth, settings.auth);
+    this.health({ fresh: true });
+    this.configChanged(snapshotHash(next));
+    this.notifySubsystems(next, prev);
+  }
+
+  async relisten(next: ConfigSnapshot, settings: GatewaySettings, opts: { restartExpectedMs: number; bindRetries: number; bindRetryDelayMs: number }): Promise<void> {
+    const prev = this.snapshot;
+    if (this.listener) await this.closeListener(RESTART_REASON, { restartExpectedMs: opts.restartExpectedMs });
+    await this.bind(settings, { retries: opts.bindRetries, retryDelayMs: opts.bindRetryDelayMs });
+    this.bootId = crypto.randomUUID();
+    this.snapshot = next;
+    this.settings = settings;
+    this.limiter.updateSettings(settings.auth.rateLimit);
+    this.log.addSecret(settings.auth.token);
+    this.log.addSecret(settings.auth.password);
+    this.health({ fresh: true });
+    this.notifyListening(true);
+    if (next !== prev) this.notifySubsystems(next, prev);
+  }
+
+  fatal(err: Error): void {
+    this.opts.onFatal?.(err);
+  }
+
+  private notifySubsystems(next: ConfigSnapshot, prev: ConfigSnapshot): void {
+    for (const s of this.subsystems) {
+      if (!s.applyConfig) continue;
+      void Promise.resolve()
+        .then(() => s.applyConfig?.(next, prev))
+        .catch((err) => this.log.error(`${s.name}: applying the new config failed: ${(err as Error).stack ?? err}`));
+    }
+  }
+
+  /** Sockets authenticated with a secret that just changed are closed 4001 (after pending replies). */
+  private closeAuthChanged(before: AuthSettings, after: AuthSettings): void {
+    const tokenChanged = before.token !== after.token;
+    const passwordChanged = before.password !== after.password;
+    if (!tokenChanged && !passwordChanged) return;
+    const stale = [...this.connections].filter(
+      (c) => c.phase === "ready" && ((c.authMethod === "token" && tokenChanged) || (c.authMethod === "password" && passwordChanged)),
+    );
+    if (stale.length === 0) return;
+    this.log.child("reload").info(`gateway auth changed; closing ${stale.length} socket(s) authenticated with the previous secret`);
+    // A macrotask later, so a reply already on its way (e.g. to secrets.reload) goes out first.
+    const timer = setTimeout(() => {
+      this.authTimers.delete(timer);
+      for (const c of stale) c.close(CloseCodes.AUTH_CHANGED, AUTH_CHANGED_REASON);
+    }, 0);
+    this.authTimers.add(timer);
+  }
+
+  /** Stop for good: the lifecycle, the listener (`shutdown` event, close 1012), subsystems, runs, the database. */
+  async stop(reason: string = Messages.gatewayStopping): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.lifecycle?.stop();
+    clearInterval(this.tick);
+    this.collector.stop();
+    for (const t of this.authTimers) clearTimeout(t);
+    this.authTimers.clear();
+    await this.closeListener(reason);
+    for (const s of [...this.subsystems].reverse()) {
+      try {
+        await s.stop?.();
+      } catch (err) {
+        this.log.error(`${s.name}: stop failed: ${(err as Error).stack ?? err}`);
+      }
+    }
+    this.agents.close();
+  }
+
+  // --- state shared with methods and sockets ------------------------------------------------------
+
+  get methodContext(): MethodContext {
+    return this;
+  }
+
+  logger(name: string): Logger {
+    return this.log.child(name);
+  }
+
+  uptimeMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** Count a not-yet-authenticated socket for `ip`; false when the per-IP cap is reached. */
+  admitUnauthenticated(ip: string): boolean {
+    const n = this.unauthenticatedByIp.get(ip) ?? 0;
+    if (n >= this.limits.maxUnauthenticatedPerIp) return false;
+    this.unauthenticatedByIp.set(ip, n + 1);
+    return true;
+  }
+
+  releaseUnauthenticated(ip: string): void {
+    const n = (this.unauthenticatedByIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.unauthenticatedByIp.delete(ip);
+    else this.unauthenticatedByIp.set(ip, n);
+  }
+
+  onClosed(): void {
+    this.collector.closed();
+  }
+
+  onAuthenticated(conn: Connection): void {
+    if (conn.countedUnauthenticated) {
+      conn.countedUnauthenticated = false;
+      this.releaseUnauthenticated(conn.data.ip);
+    }
+  }
+
+  /** Send to every ready socket (that holds `opts.scope`); the frame is encoded once, on the first recipient. */
+  broadcast(event: string, payload: unknown, opts: BroadcastOptions = {}): void {
+    let frame: EncodedEvent | undefined;
+    for (const conn of this.connections) {
+      if (conn.phase !== "ready" || conn.isClosing) continue;
+      if (opts.scope && (conn.role === "node" || !hasScope(conn.scopes, opts.scope))) continue;
+      frame ??= encodeEvent(event, payload, opts.withStateVersion ? this.stateVersion : undefined);
+      conn.sendEvent(frame, opts.droppable);
+    }
+  }
+
+  presenceChanged(): void {
+    this.stateVersion.presence++;
+    this.broadcast("presence", { presence: this.presence.list() }, { scope: "operator.read", withStateVersion: true });
+  }
+
+  /** Broadcast `config.changed {path, hash, ts}` (read scope, droppable) once per file hash. */
+  configChanged(hash: string | null): void {
+    if (hash === this.lastConfigChangedHash) return;
+    this.lastConfigChangedHash = hash;
+    this.broadcast("config.changed", { path: this.snapshot.paths.configPath, hash, ts: Date.now() }, { scope: "operator.read", droppable: true });
+  }
+
+  /** Cached health, or a fresh snapshot (which bumps stateVersion.health and is broadcast). */
+  health(opts: { fresh?: boolean } = {}): HealthSnapshot {
+    const now = Date.now();
+    if (!opts.fresh && this.healthCache && now - this.healthCache.at < this.limits.healthCacheMs) {
+      return this.healthCache.value;
+    }
+    const started = performance.now();
+    const value = buildHealth(this, now);
+    value.durationMs = Math.round(performance.now() - started);
+    const first = !this.healthCache;
+    this.healthCache = { value, at: now };
+    if (!first) {
+      this.stateVersion.health++;
+      this.broadcast("health", value, { withStateVersion: true });
+    }
+    return value;
+  }
+
+  cachedHealth(): HealthSnapshot | Record<string, never> {
+    return this.healthCache?.value ?? {};
+  }
+
+  /** Called on every tick: keep the health snapshot at most `healthCacheMs` old. */
+  refreshHealthIfStale(): void {
+    if (!this.healthCache || Date.now() - this.healthCache.at >= this.limits.healthCacheMs) this.health({ fresh: true });
+  }
+}
