@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { artifactName, buildId, compileTarget, hostTarget } from "../../scripts/build.ts";
+import { compiledBinary } from "../helpers/binary.ts";
 import { spawnGateway, type GatewayChild } from "../../scripts/lib/gateway-child.ts";
 import { freePort } from "../../scripts/lib/proc.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
@@ -37,8 +37,7 @@ async function start(): Promise<{ child: GatewayChild; client: OpenAI }> {
 
 beforeAll(async () => {
   fake.start();
-  const outdir = tempDir("openclaw-e2e-api-build-");
-  binary = (await compileTarget({ outfile: join(outdir, artifactName(hostTarget())), buildId: buildId() })).path;
+  binary = await compiledBinary();
   stateDir = tempDir("openclaw-e2e-api-state-");
   const config = {
     gateway: { mode: "local", auth: { mode: "token", token: TOKEN } },
