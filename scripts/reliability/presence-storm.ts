@@ -2,7 +2,9 @@
  * Presence storm: 200 native-app (`mode: "ui"`) connects, each with a 60 KB display name,
  * 20 at a time, each closing right after its hello (quick: 50). Five ordinary operator readers
  * stay connected and read every `presence` broadcast. Targets (issue): no reader is closed,
- * gateway RSS stays ≤ 150 MB. Invariants: the process lives, every storm connect is answered.
+ * gateway RSS stays ≤ 150 MB. Invariants: the process lives, every storm connect is answered,
+ * and every reader's last `presence` event is the complete final list (broadcasts are coalesced
+ * and droppable, so the last one must still arrive).
  *
  *   bun scripts/reliability/presence-storm.ts [--quick]
  */
@@ -18,6 +20,8 @@ export async function presenceStorm(opts: ScenarioOptions): Promise<ScenarioResu
   try {
     const baseline = gw.rssMb();
     const readers = await Promise.all(Array.from({ length: 5 }, () => Operator.connect(gw.url, ["operator.read"])));
+    const lastList = new Map<Operator, unknown[]>();
+    for (const reader of readers) reader.onEvent = (f) => void (f.event === "presence" && lastList.set(reader, f.payload?.presence ?? []));
     let answered = 0;
     let refused = 0;
     let next = 0;
@@ -37,15 +41,14 @@ export async function presenceStorm(opts: ScenarioOptions): Promise<ScenarioResu
       }),
     );
     const stormMs = performance.now() - t0;
-    // Let the readers drain what is in flight (bounded), then look at them.
-    const settled = performance.now();
-    let lastEvents = -1;
-    while (performance.now() - settled < 5_000) {
-      const now = readers.reduce((n, x) => n + x.events, 0);
-      if (now === lastEvents) break;
-      lastEvents = now;
-      await Bun.sleep(250);
-    }
+    // The final list (what system-presence answers now) must reach every reader (bounded wait).
+    const list = readers.find((x) => !x.closed);
+    const finalList = list ? await list.request("system-presence", {}, 10_000) : undefined;
+    const shape = (entries: unknown) => JSON.stringify(((entries as Array<{ instanceId?: string; reason?: string }>) ?? []).map((e) => `${e.instanceId}:${e.reason}`).sort());
+    const expected = shape(finalList?.payload);
+    const settledAt = performance.now();
+    while (performance.now() - settledAt < 5_000 && !readers.every((x) => x.closed || shape(lastList.get(x)) === expected)) await Bun.sleep(50);
+    const complete = readers.filter((x) => shape(lastList.get(x)) === expected).length;
     rss.stop();
     const closedReaders = readers.filter((x) => x.closed);
     r.set("storm connects", connects);
@@ -59,15 +62,15 @@ export async function presenceStorm(opts: ScenarioOptions): Promise<ScenarioResu
     r.set("RSS baseline MB", baseline);
     r.set("RSS peak MB", rss.peak);
     r.set("RSS end MB", rss.last);
-    const list = readers.find((x) => !x.closed);
-    if (list) {
-      const p = await list.request("system-presence", {}, 10_000);
-      r.set("presence entries after", Array.isArray(p.payload) ? p.payload.length : `error ${p.error?.message}`);
-      r.set("presence list bytes", JSON.stringify(p.payload ?? "").length);
+    if (finalList) {
+      r.set("presence entries after", Array.isArray(finalList.payload) ? finalList.payload.length : `error ${finalList.error?.message}`);
+      r.set("presence list bytes", JSON.stringify(finalList.payload ?? "").length);
     }
+    r.set("readers holding the final list", `${complete}/5`);
     await Promise.all(readers.map((x) => x.close()));
     r.check(gw.alive(), `gateway alive (${gw.crashed() ?? "running"})`);
     r.check(answered + refused === connects, "every storm connect got an answer");
+    r.check(complete === readers.length - closedReaders.length, `every open reader's last presence event is the final list (${complete} of ${readers.length - closedReaders.length})`);
     r.target(closedReaders.length === 0, `no presence reader closed (${closedReaders.length} closed)`);
     r.target(rss.peak <= 150, `RSS ≤ 150 MB (peak ${rss.peak})`);
   } finally {

@@ -19,6 +19,8 @@ export interface RunRecord {
   accepted: Record<string, unknown>;
   /** The final payload, once the run ended. */
   final?: Record<string, unknown>;
+  /** Its encoded size, counted against RUN_RETENTION_BYTES. */
+  finalBytes?: number;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -29,10 +31,26 @@ export const IDEMPOTENCY_MAX = 1000;
 export const RUN_RETENTION_MS = 10 * 60_000;
 /** At most this many finished runs are kept (oldest dropped first). */
 export const RUN_RETENTION_MAX = 5000;
+/**
+ * And at most this much of their final payloads (encoded): a client streaming large replies
+ * through thousands of runs would otherwise keep 5,000 of them in memory (64 KB replies: 320 MB of strings).
+ */
+export const RUN_RETENTION_BYTES = 8 * 1024 * 1024;
 
 export class RunRegistry {
   private readonly byId = new Map<string, RunRecord>();
   private readonly byKey = new Map<string, { runId: string; at: number }>();
+  /** Encoded bytes of the finished runs' payloads still kept. */
+  private retainedBytes = 0;
+
+  constructor(private readonly maxRetainedBytes = RUN_RETENTION_BYTES) {}
+
+  /** Finished runs kept, and the bytes of their payloads (for tests and status). */
+  retention(): { finished: number; bytes: number } {
+    let finished = 0;
+    for (const r of this.byId.values()) if (r.status !== "running") finished++;
+    return { finished, bytes: this.retainedBytes };
+  }
 
   get(runId: string): RunRecord | undefined {
     return this.byId.get(runId);
@@ -86,7 +104,10 @@ export class RunRegistry {
         record.endedAt = Date.now();
         record.final = final;
         record.error = error;
+        record.finalBytes = encodedSize(final) + (error?.length ?? 0);
+        this.retainedBytes += record.finalBytes;
         resolve();
+        this.trimBytes();
       },
     };
   }
@@ -105,22 +126,46 @@ export class RunRegistry {
     for (const r of this.active()) r.controller.abort(reason);
   }
 
+  private drop(id: string, r: RunRecord): void {
+    this.byId.delete(id);
+    this.retainedBytes -= r.finalBytes ?? 0;
+  }
+
   private sweep(now = Date.now()): void {
     for (const [k, v] of this.byKey) if (now - v.at > IDEMPOTENCY_TTL_MS) this.byKey.delete(k);
     while (this.byKey.size >= IDEMPOTENCY_MAX) this.byKey.delete(this.byKey.keys().next().value!);
     let finished = 0;
     for (const [id, r] of this.byId) {
       if (r.status === "running") continue;
-      if (r.endedAt !== undefined && now - r.endedAt > RUN_RETENTION_MS) this.byId.delete(id);
+      if (r.endedAt !== undefined && now - r.endedAt > RUN_RETENTION_MS) this.drop(id, r);
       else finished++;
     }
     // Map order is insertion order: drop the oldest finished runs beyond the cap.
     for (const [id, r] of this.byId) {
       if (finished <= RUN_RETENTION_MAX) break;
       if (r.status !== "running") {
-        this.byId.delete(id);
+        this.drop(id, r);
         finished--;
       }
     }
+  }
+
+  /** Oldest finished runs first, until their payloads fit RUN_RETENTION_BYTES (the newest is always kept). */
+  private trimBytes(): void {
+    if (this.retainedBytes <= this.maxRetainedBytes) return;
+    let newest: string | undefined;
+    for (const [id, r] of this.byId) if (r.status !== "running") newest = id;
+    for (const [id, r] of this.byId) {
+      if (this.retainedBytes <= this.maxRetainedBytes) break;
+      if (r.status !== "running" && id !== newest) this.drop(id, r);
+    }
+  }
+}
+
+function encodedSize(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return 0;
   }
 }

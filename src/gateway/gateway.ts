@@ -26,6 +26,7 @@ import type { Logger } from "../log/logger.ts";
 import { encodeEvent, type EncodedEvent } from "../protocol/frames.ts";
 import { CloseCodes, Messages } from "../protocol/errors.ts";
 import { hasScope } from "../protocol/scopes.ts";
+import { isLoopbackIp } from "../auth/net.ts";
 import { ControlPlaneWriteLimiter, type ConfigLifecycleHooks, type SystemEvent } from "./config-hooks.ts";
 import { createHttpApp } from "./http/app.ts";
 import { fastProbeRoutes } from "./http/fast-probes.ts";
@@ -40,6 +41,7 @@ import { PresenceStore } from "./presence.ts";
 import type { BroadcastOptions, Subsystem, SubsystemHost } from "./subsystem.ts";
 import type { Connection, SocketData } from "./ws/connection.ts";
 import { ADVERTISED_EVENTS } from "./ws/handshake.ts";
+import { SendBudget } from "./ws/budget.ts";
 import { upgradeWebSocket, webSocketHandlers } from "./ws/socket.ts";
 import type { WsHost } from "./ws/types.ts";
 import { textResponse } from "./http/reply.ts";
@@ -110,6 +112,13 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   private listener?: Listener;
   private readonly subsystems: Subsystem[];
   private readonly unauthenticatedByIp = new Map<string, number>();
+  private readonly authenticatedByIp = new Map<string, number>();
+  /** Bytes queued for every socket together (see ws/budget.ts). */
+  readonly sendBudget: SendBudget;
+  /** Presence broadcasts are coalesced: one now, then at most one per `presenceBroadcastMs`. */
+  private presenceTimer?: ReturnType<typeof setTimeout>;
+  private presencePending = false;
+  private presenceSentAt = 0;
   private healthCache?: { value: HealthSnapshot; at: number };
   private lastConfigChangedHash?: string | null;
   private tick?: ReturnType<typeof setInterval>;
@@ -128,6 +137,9 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.logFile = opts.logFile;
     this.subsystems = [...(opts.subsystems ?? [])];
     this.presence = new PresenceStore(this.instanceId);
+    this.sendBudget = new SendBudget(this.limits.maxTotalBufferedBytes, () => this.connections, (conn, queued) =>
+      this.log.warn(`closing slow consumer ${conn.data.ip} (conn ${conn.connId}, ${(queued / 2 ** 20).toFixed(1)} MiB queued, gateway budget)`),
+    );
     this.limiter = new FailedAuthLimiter(opts.settings.auth.rateLimit);
     this.agents = new AgentRuntime({
       stateDir: opts.snapshot.paths.stateDir,
@@ -325,6 +337,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.stopped = true;
     await this.lifecycle?.stop();
     clearInterval(this.tick);
+    clearTimeout(this.presenceTimer);
+    this.presenceTimer = undefined;
     this.collector.stop();
     for (const t of this.authTimers) clearTimeout(t);
     this.authTimers.clear();
@@ -367,6 +381,26 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     else this.unauthenticatedByIp.set(ip, n);
   }
 
+  /** Count an authenticated socket for its address; false when the per-IP cap is reached (loopback exempt). */
+  admitAuthenticated(conn: Connection): boolean {
+    const ip = conn.data.ip;
+    if (isLoopbackIp(ip)) return true;
+    const n = this.authenticatedByIp.get(ip) ?? 0;
+    if (n >= this.limits.maxAuthenticatedPerIp) {
+      this.log.warn(`connect refused: ${ip} already holds ${n} authenticated sockets (conn ${conn.connId})`);
+      return false;
+    }
+    this.authenticatedByIp.set(ip, n + 1);
+    conn.countedAuthenticated = true;
+    return true;
+  }
+
+  releaseAuthenticated(ip: string): void {
+    const n = (this.authenticatedByIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.authenticatedByIp.delete(ip);
+    else this.authenticatedByIp.set(ip, n);
+  }
+
   onClosed(): void {
     this.collector.closed();
   }
@@ -389,9 +423,32 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     }
   }
 
+  /**
+   * Presence changed: bump its state version and broadcast the list, coalesced. The first change
+   * after a quiet spell goes out at once; changes that follow within `presenceBroadcastMs` are
+   * sent together as one list when it ends. Droppable, as in the original: a reader that misses
+   * one gets the next complete list (hello-ok and `system-presence` read the live list).
+   */
   presenceChanged(): void {
     this.stateVersion.presence++;
-    this.broadcast("presence", { presence: this.presence.list() }, { scope: "operator.read", withStateVersion: true });
+    this.presencePending = true;
+    if (this.presenceTimer) return;
+    const wait = this.presenceSentAt + this.limits.presenceBroadcastMs - Date.now();
+    if (wait <= 0) {
+      this.flushPresence();
+      return;
+    }
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = undefined;
+      this.flushPresence();
+    }, wait);
+  }
+
+  private flushPresence(): void {
+    if (!this.presencePending || this.stopped) return;
+    this.presencePending = false;
+    this.presenceSentAt = Date.now();
+    this.broadcast("presence", { presence: this.presence.list() }, { scope: "operator.read", withStateVersion: true, droppable: true });
   }
 
   /** Broadcast `config.changed {path, hash, ts}` (read scope, droppable) once per file hash. */

@@ -4,6 +4,20 @@ export interface GatewayLimits {
   maxPayload: number;
   /** Per-socket send budget (policy.maxBufferedBytes). */
   maxBufferedBytes: number;
+  /**
+   * Send budget of the whole gateway: bytes waiting in every socket's queue together. Past it,
+   * the socket with the most waiting is closed (1008 slow consumer) until the new frame fits.
+   */
+  maxTotalBufferedBytes: number;
+  /**
+   * What Bun itself may hold for one socket before a send is refused (`backpressureLimit`):
+   * kept small so frames wait in the accounted queue rather than in Bun's buffer.
+   */
+  socketBackpressureBytes: number;
+  /** Authenticated sockets per client address (loopback exempt). */
+  maxAuthenticatedPerIp: number;
+  /** Presence broadcasts: the first change goes out at once, later ones at most this often (coalesced). */
+  presenceBroadcastMs: number;
   tickIntervalMs: number;
   /** Max frame size before hello. */
   preauthMaxBytes: number;
@@ -21,6 +35,10 @@ export function defaultLimits(env: Record<string, string | undefined> = process.
   return {
     maxPayload: 26_214_400,
     maxBufferedBytes: 52_428_800,
+    maxTotalBufferedBytes: 64 * 1024 * 1024,
+    socketBackpressureBytes: 1024 * 1024,
+    maxAuthenticatedPerIp: 64,
+    presenceBroadcastMs: 500,
     tickIntervalMs: 30_000,
     preauthMaxBytes: 65_536,
     handshakeTimeoutMs: Number.isFinite(handshake) && handshake > 0 ? handshake : 15_000,

@@ -72,6 +72,9 @@ export const Messages = {
   unauthorizedRole: (r: string) => `unauthorized role: ${r}`,
   repeatedUnauthorized: "repeated unauthorized calls",
   invalidParams: (method: string, detail: string) => `invalid ${method} params: ${detail}`,
+  // One client cannot hurt the others: the per-address cap on authenticated sockets (connect
+  // refused UNAVAILABLE, retryable, then close 1013); the send budget closes with slowConsumer.
+  tooManyConnections: "too many connections from this address",
   /** HTTP 403 `proxy_attribution_required` (WebSocket upgrade and API auth). */
   proxyAttributionRequired:
     "Proxy client attribution is required. Configure gateway.trustedProxies for the proxy in front of this gateway.",

@@ -171,6 +171,8 @@ export function encodeResponse(id: string, ok: boolean, payload?: unknown, error
 export interface EncodedEvent {
   head: string;
   tail: string;
+  /** UTF-8 bytes of head and tail, computed once by the first socket that queues the frame. */
+  bytes?: number;
 }
 
 export function encodeEvent(event: string, payload: unknown, stateVersion?: EventFrame["stateVersion"]): EncodedEvent {

@@ -5,7 +5,8 @@
  * then on frames wait in our queue until `drain`. If Bun's buffer plus our queue would pass
  * `maxBufferedBytes`, a droppable event is dropped (its `seq` is still consumed) and anything
  * else closes the socket 1008 "slow consumer": the queue is discarded so the close frame goes
- * out right behind what the kernel already holds.
+ * out right behind what the kernel already holds. Queued bytes also count against the
+ * gateway-wide budget (budget.ts), which closes the worst consumer first when it is exceeded.
  */
 import type { ServerWebSocket } from "bun";
 import type { ConnectParams, EncodedEvent } from "../../protocol/frames.ts";
@@ -13,6 +14,7 @@ import { encodeResponse } from "../../protocol/frames.ts";
 import type { ErrorShape } from "../../protocol/errors.ts";
 import { CloseCodes, Messages, truncateReason } from "../../protocol/errors.ts";
 import type { OriginVerdict } from "../../auth/origin.ts";
+import type { SendBudget } from "./budget.ts";
 
 /** What the upgrade handler learned about the request; `ws.data`. */
 export interface SocketData {
@@ -33,8 +35,23 @@ export interface SocketData {
 
 export type Phase = "handshake" | "connecting" | "ready" | "closed";
 
+interface Queued {
+  text?: string;
+  frame?: EncodedEvent;
+  seq?: number;
+  /** UTF-8 bytes on the wire (counted against the socket's and the gateway's budgets). */
+  size: number;
+}
+const EMPTY: Queued = { size: 0 };
+
+function digits(n: number): number {
+  return n < 10 ? 1 : String(n).length;
+}
+
 export interface SendLimits {
   maxBufferedBytes: number;
+  /** What Bun may hold for the socket before we stop handing it frames (its backpressureLimit). */
+  socketBackpressureBytes?: number;
 }
 
 export class Connection {
@@ -52,10 +69,14 @@ export class Connection {
   unauthorizedStreak = 0;
   /** Counted in the per-IP cap of unauthenticated sockets. */
   countedUnauthenticated = false;
+  /** Counted in the per-IP cap of authenticated sockets. */
+  countedAuthenticated = false;
   handshakeTimer?: ReturnType<typeof setTimeout>;
   private seq = 0;
-  private queue: string[] = [];
-  private queuedBytes = 0;
+  /** Waiting frames from `queueHead` on (a text, or a shared event frame and this socket's seq). */
+  private queue: Queued[] = [];
+  private queueHead = 0;
+  private queued = 0;
   private blocked = false;
   private closing = false;
   onSlowConsumer?: () => void;
@@ -63,7 +84,22 @@ export class Connection {
   constructor(
     readonly ws: ServerWebSocket<SocketData>,
     private readonly limits: SendLimits,
+    private readonly budget?: SendBudget,
   ) {}
+
+  /** Bytes waiting in our queue. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /** Bytes Bun holds for the socket (0 once closed). */
+  bunBufferedBytes(): number {
+    try {
+      return this.ws.getBufferedAmount();
+    } catch {
+      return 0;
+    }
+  }
 
   get data(): SocketData {
     return this.ws.data;
@@ -79,23 +115,17 @@ export class Connection {
   }
 
   get queuedFrames(): number {
-    return this.queue.length;
+    return this.queue.length - this.queueHead;
   }
 
   /** Send one text frame through the bounded queue. Returns false when it was not sent or queued. */
   sendText(text: string, droppable = false): boolean {
     if (this.closing) return false;
-    if (this.blocked || this.queue.length > 0) {
-      const size = Buffer.byteLength(text);
-      if (this.queuedBytes + size + this.ws.getBufferedAmount() > this.limits.maxBufferedBytes) {
-        if (droppable) return false;
-        this.slowConsumer();
-        return false;
-      }
-      this.queue.push(text);
-      this.queuedBytes += size;
-      return true;
-    }
+    if (this.blocked || this.queueHead < this.queue.length) return this.enqueue({ text, size: Buffer.byteLength(text) }, droppable);
+    return this.sendNow(text, droppable);
+  }
+
+  private sendNow(text: string, droppable: boolean): boolean {
     const result = this.ws.send(text);
     if (result === -1) this.blocked = true;
     else if (result === 0) {
@@ -106,21 +136,54 @@ export class Connection {
     return true;
   }
 
+  private enqueue(entry: Queued, droppable: boolean): boolean {
+    const size = entry.size;
+    if (this.queued + size + this.ws.getBufferedAmount() > this.limits.maxBufferedBytes) {
+      if (droppable) return false;
+      this.slowConsumer();
+      return false;
+    }
+    if (this.budget) {
+      if (droppable && this.budget.pressured) return false;
+      if (!this.budget.reserve(this, size)) return false;
+      this.budget.add(size);
+    }
+    this.queue.push(entry);
+    this.queued += size;
+    return true;
+  }
+
   /** Called from the server's `drain` handler. */
   drain(): void {
     this.blocked = false;
-    while (this.queue.length > 0 && !this.closing) {
-      const text = this.queue.shift()!;
-      this.queuedBytes -= Buffer.byteLength(text);
-      const result = this.ws.send(text);
+    const bunLimit = this.limits.socketBackpressureBytes;
+    while (this.queueHead < this.queue.length && !this.closing) {
+      // Bun refuses a frame while it holds more than its limit: wait for the next drain.
+      if (bunLimit !== undefined && this.ws.getBufferedAmount() > bunLimit) {
+        this.blocked = true;
+        break;
+      }
+      const entry = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = EMPTY;
+      this.queued -= entry.size;
+      this.budget?.add(-entry.size);
+      const result = this.ws.send(entry.text ?? entry.frame!.head + entry.seq + entry.frame!.tail);
       if (result === -1) {
         this.blocked = true;
-        return;
+        break;
       }
       if (result === 0) {
         this.slowConsumer();
         return;
       }
+    }
+    // Sent entries are dropped in chunks rather than shifted one by one.
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
     }
   }
 
@@ -133,7 +196,15 @@ export class Connection {
    * per-socket seq; the seq is consumed even when dropped.
    */
   sendEvent(frame: EncodedEvent, droppable = false): boolean {
-    return this.sendText(frame.head + ++this.seq + frame.tail, droppable);
+    const seq = ++this.seq;
+    if (this.closing) return false;
+    if (this.blocked || this.queueHead < this.queue.length) {
+      // Queued as the shared frame plus this socket's seq: sockets that are behind on the same
+      // broadcast share its text instead of holding a copy each.
+      frame.bytes ??= Buffer.byteLength(frame.head) + Buffer.byteLength(frame.tail);
+      return this.enqueue({ frame, seq, size: frame.bytes + digits(seq) }, droppable);
+    }
+    return this.sendNow(frame.head + seq + frame.tail, droppable);
   }
 
   /** `connect.challenge` carries no seq. */
@@ -145,13 +216,20 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.queue = [];
-    this.queuedBytes = 0;
+    this.queueHead = 0;
+    this.budget?.add(-this.queued);
+    this.queued = 0;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     try {
       this.ws.close(code, truncateReason(reason));
     } catch {
       // already closed
     }
+  }
+
+  /** Close 1008 "slow consumer" (the gateway's send budget chose this socket). */
+  closeSlowConsumer(): void {
+    this.close(CloseCodes.POLICY, Messages.slowConsumer);
   }
 
   private slowConsumer(): void {

@@ -218,6 +218,14 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
 
   passSecret(ctx, subject);
 
+  // One address may not hold every socket the gateway has (loopback exempt).
+  if (!ctx.admitAuthenticated(conn)) {
+    return refuse(
+      new RpcError(ErrorCodes.UNAVAILABLE, Messages.tooManyConnections, { code: "TOO_MANY_CONNECTIONS", limit: ctx.limits.maxAuthenticatedPerIp }, { retryable: true, retryAfterMs: 5000 }),
+      CloseCodes.TRY_AGAIN_LATER,
+    );
+  }
+
   conn.role = role;
   conn.scopes = role === "node" ? [] : scopes;
   conn.authMethod = shared.method;

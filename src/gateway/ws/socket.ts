@@ -51,13 +51,14 @@ export function webSocketHandlers(host: WsHost): WebSocketHandler<SocketData> & 
   return {
     data: {} as SocketData,
     maxPayloadLength: limits.maxPayload,
-    backpressureLimit: limits.maxBufferedBytes,
+    // Small, so a slow socket's frames wait in our accounted queue, not in Bun's buffer.
+    backpressureLimit: limits.socketBackpressureBytes,
     closeOnBackpressureLimit: false,
     perMessageDeflate: false,
     idleTimeout: 120,
     sendPings: true,
     open(ws: ServerWebSocket<SocketData>) {
-      const conn = new Connection(ws, limits);
+      const conn = new Connection(ws, limits, host.sendBudget);
       conn.countedUnauthenticated = true;
       conn.onSlowConsumer = () => host.log.warn(`closing slow consumer ${ws.data.ip} (conn ${conn.connId})`);
       ws.data.conn = conn;
@@ -83,6 +84,10 @@ export function webSocketHandlers(host: WsHost): WebSocketHandler<SocketData> & 
       if (conn.countedUnauthenticated) {
         conn.countedUnauthenticated = false;
         host.releaseUnauthenticated(ws.data.ip);
+      }
+      if (conn.countedAuthenticated) {
+        conn.countedAuthenticated = false;
+        host.releaseAuthenticated(ws.data.ip);
       }
       // Drop what the socket pinned (request headers, the connection and its queue) now: a
       // closed ServerWebSocket can be referenced by Bun for a while after this handler.

@@ -9,6 +9,7 @@ import type { Logger } from "../../log/logger.ts";
 import type { GatewayLimits } from "../limits.ts";
 import type { MethodContext, MethodDef } from "../methods/types.ts";
 import type { PresenceStore } from "../presence.ts";
+import type { SendBudget } from "./budget.ts";
 import type { Connection } from "./connection.ts";
 
 export interface WsHost {
@@ -34,6 +35,11 @@ export interface WsHost {
   /** Count a not-yet-authenticated socket for `ip`; false when the per-IP cap is reached. */
   admitUnauthenticated(ip: string): boolean;
   releaseUnauthenticated(ip: string): void;
+  /** Count an authenticated socket for its address; false when the per-IP cap is reached. */
+  admitAuthenticated(conn: Connection): boolean;
+  releaseAuthenticated(ip: string): void;
+  /** The gateway-wide send budget every socket's queue counts against. */
+  readonly sendBudget: SendBudget;
   /** The socket finished its handshake. */
   onAuthenticated(conn: Connection): void;
   /** A socket closed (after its bookkeeping): memory housekeeping. */
