@@ -83,10 +83,10 @@ export async function runToExit(opts: {
   return { exitCode: code === "timeout" ? null : code, stdout: out.text, stderr: err.text, timedOut };
 }
 
-/** Wait until the child listens: the TCP port accepts, and the log says `listening on ws://`. */
+/** Wait until the child listens: the TCP port accepts, and the log says `listening on ws://` (or wss://). */
 export async function waitUntilListening(child: GatewayChild, timeoutMs = 15_000): Promise<void> {
   await waitForPort(child.port, { timeoutMs, exited: child.proc.exited });
-  await child.stdout.waitFor(/listening on ws:\/\//, 2_000);
+  await child.stdout.waitFor(/listening on wss?:\/\//, 2_000);
 }
 
 export interface WrittenConfig {

@@ -18,6 +18,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { link, mkdir, open, readFile, rm, stat } from "node:fs/promises";
 import { hostname as osHostname, homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { normalizeTlsFingerprint } from "../protocol/fingerprint.ts";
 
 export interface TlsConfig {
   enabled?: boolean;
@@ -76,13 +77,7 @@ export function resolveTlsPaths(tls: TlsConfig | undefined, stateDir: string, ho
   return { certPath: pick(tls?.certPath, join(base, "gateway-cert.pem")), keyPath: pick(tls?.keyPath, join(base, "gateway-key.pem")), ...(caPath ? { caPath } : {}) };
 }
 
-/** `sha256:AB:CD…`, `AB:CD…` or hex → 64 lowercase hex digits; "" when it is not a SHA-256 fingerprint. */
-export function normalizeTlsFingerprint(value: string): string {
-  const v = value.trim().replace(/^sha256:/i, "");
-  if (/^[0-9a-f]{64}$/i.test(v)) return v.toLowerCase();
-  if (/^[0-9a-f]{2}(:[0-9a-f]{2}){31}$/i.test(v)) return v.replaceAll(":", "").toLowerCase();
-  return "";
-}
+export { normalizeTlsFingerprint };
 
 /** The fingerprint of a PEM certificate (the first one in the text). */
 export function certificateFingerprint(certPem: string): string {

@@ -82,7 +82,10 @@ export async function dnsSetup(opts: {
   }
   const port = loaded.gateway.port;
   const identity = beaconIdentity(env);
-  const base = await txtInputs({ config: loaded.config, port, env, identity, tailnetDns: opts.tailnetDns });
+  // A TLS gateway publishes its certificate's fingerprint (read, never generated here).
+  const { localTls } = await import("../operator/target.ts");
+  const tls = await localTls(loaded);
+  const base = await txtInputs({ config: loaded.config, port, env, identity, tailnetDns: opts.tailnetDns, ...(tls.tls ? { tls: { sha256: tls.tlsFingerprint } } : {}) });
   const { txt } = buildTxt({ ...base, target: "wide-area" });
   const host = zoneHostLabel();
   const written = await writeZone(loaded.paths.stateDir, { domain, hostLabel: host, ipv4: addrs.ipv4, ipv6: addrs.ipv6, port, txt });

@@ -107,6 +107,7 @@ export async function runGateway(args: Record<string, unknown>): Promise<void> {
   const addrs = gateway.listening.map((h) => (h.includes(":") ? `[${h}]` : h)).join(", ");
   log.info(`listening on ${gateway.url} (${addrs}; port ${gateway.port}, bind=${settings.bind}, auth=${settings.auth.mode})`);
   log.info(`http server listening (0 plugins; ${seconds}s)`);
+  if (gateway.tls) log.info(`tls: on, sha256 ${gateway.tls.fingerprintSha256} (${gateway.tls.certPath}); dashboard ${gateway.url.replace(/^wss:/, "https:")}/`);
   if (booted.fileLog) log.info(`log file: ${booted.fileLog.path}`);
   if (booted.created || settings.auth.mode !== "none") {
     log.info(`connect: ${gateway.url}${booted.secretHint ? ` with ${booted.secretHint}` : ""}`);

@@ -11,7 +11,7 @@ import { capabilityLabel, capabilityOf } from "../protocol/scopes.ts";
 import { targetOf, timeoutArg } from "./call.ts";
 import { describeFailure, exitWithFailure, printJson } from "./output.ts";
 import { connectTo, IDENTITY } from "../operator/connect.ts";
-import { configuredRemoteTarget, type GatewayTarget } from "../operator/target.ts";
+import { configuredRemoteTarget, localTls, type GatewayTarget } from "../operator/target.ts";
 
 type TargetKind = "explicit" | "sshTunnel" | "configRemote" | "localLoopback";
 const PRIORITY: TargetKind[] = ["explicit", "sshTunnel", "configRemote", "localLoopback"];
@@ -219,9 +219,26 @@ export const probeCommand = defineCommand({
         if (remote) targets.push({ id: "configRemote", kind: "configRemote", target: remote, active: false, tunnel: null });
       }
       const loopbackPort = local.target.local ? local.target.port : (local.snapshot?.gateway.port ?? local.target.paths.defaultPort);
+      const loopbackTls = local.target.local ? local.target : local.snapshot ? await localTls(local.snapshot) : { tls: false };
       const loopback: GatewayTarget = local.target.local
         ? local.target
-        : { ...local.target, url: `ws://127.0.0.1:${loopbackPort}`, urlSource: "local loopback", local: true, port: loopbackPort };
+        : {
+            ...local.target,
+            tls: loopbackTls.tls,
+            tlsFingerprint: loopbackTls.tlsFingerprint,
+            tlsError: loopbackTls.tlsError,
+            url: `${loopbackTls.tls ? "wss" : "ws"}://127.0.0.1:${loopbackPort}`,
+            urlSource: "local loopback",
+            local: true,
+            port: loopbackPort,
+          };
+      if (loopback.tls && !loopback.tlsFingerprint) {
+        warnings.push({
+          code: "local_tls_runtime_unavailable",
+          message: `Local gateway TLS is enabled but OpenClaw could not load the local certificate fingerprint: ${loopback.tlsError ?? "unknown error"}`,
+          targetIds: ["localLoopback"],
+        });
+      }
       targets.push({ id: "localLoopback", kind: "localLoopback", target: loopback, active: true, tunnel: null });
 
       // Bonjour browse of this machine's network runs beside the target probes.

@@ -119,6 +119,13 @@ export const gatewayStatusCommand = defineCommand({
         lines.push("");
         lines.push(`Gateway: bind=${target.bindMode} (${target.bindHost}), port=${target.port} (${target.portSource})`);
         lines.push(`Probe target: ${target.url}`, `Dashboard: ${report.gateway.controlUiLinks.httpUrl}`);
+        if (target.tls) {
+          lines.push(
+            target.tlsFingerprint
+              ? `TLS: on (sha256 ${target.tlsFingerprint}) ${tildify(target.tlsCertPath ?? "")}`.trimEnd()
+              : `Local gateway TLS is enabled but OpenClaw could not load the local certificate fingerprint: ${target.tlsError ?? "unknown error"}`,
+          );
+        }
         if (loopbackOnly) lines.push("Probe note: Loopback-only gateway; only local clients can connect.");
         lines.push("", `CLI version: ${VERSION} (${cliEntrypoint()})`);
         if (rpc?.version) lines.push(`Gateway version: ${rpc.version}`);

@@ -222,8 +222,10 @@ export function resolveGatewaySettings(loaded: ConfigSnapshot, opts: { container
 
   const allowedOrigins = [...(gw.controlUi?.allowedOrigins ?? [])];
   if (!loopbackOnly) {
-    // Non-loopback binds seed the local Control UI origins for the effective port.
-    for (const o of [`http://localhost:${port}`, `http://127.0.0.1:${port}`]) {
+    // Non-loopback binds seed the local Control UI origins for the effective port (https:
+    // when the gateway serves TLS, since nothing is served over plain http then).
+    const scheme = gw.tls?.enabled === true ? "https" : "http";
+    for (const o of [`${scheme}://localhost:${port}`, `${scheme}://127.0.0.1:${port}`]) {
       if (!allowedOrigins.includes(o)) allowedOrigins.push(o);
     }
   }

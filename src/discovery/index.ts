@@ -30,7 +30,7 @@ export interface DiscoveryOptions {
   port: number;
   log: Logger;
   env?: Env;
-  /** The TLS fingerprint when the gateway serves TLS itself (this build does not yet). */
+  /** Set when the gateway serves TLS itself: TXT `gatewayTls=1` and `gatewayTlsSha256`. */
   tls?: { sha256?: string };
   /**
    * Wait before anything is loaded or spawned (default 200 ms): discovery stays off the path of

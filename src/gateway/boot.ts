@@ -187,12 +187,15 @@ export async function bootGateway(opts: BootOptions): Promise<BootedGateway | un
     log.info("starting...");
     const heldLock = lock;
     let discoveryPort = 0;
+    let discoveryTls: string | undefined;
     const startDiscovery = (port: number) =>
       import("../discovery/index.ts")
         .then((m) => {
           if (stopped) return;
           discoveryPort = port;
-          discovery = m.startDiscovery({ config: gateway?.snapshot.config ?? snapshot.config, paths, port, log });
+          discoveryTls = gateway?.tls?.fingerprintSha256;
+          const tls = gateway?.tls;
+          discovery = m.startDiscovery({ config: gateway?.snapshot.config ?? snapshot.config, paths, port, log, ...(tls ? { tls: { sha256: tls.fingerprintSha256 } } : {}) });
         })
         .catch((err: Error) => log.warn(`discovery not started: ${err.message}`));
     try {
@@ -208,7 +211,7 @@ export async function bootGateway(opts: BootOptions): Promise<BootedGateway | un
         // After every (re)listen, so the lock and the beacon name the port actually in use.
         onListening: async (gw, restart) => {
           await heldLock.update({ configPath: paths.configPath, version: VERSION, port: gw.port });
-          if (restart && discovery && gw.port !== discoveryPort) {
+          if (restart && discovery && (gw.port !== discoveryPort || gw.tls?.fingerprintSha256 !== discoveryTls)) {
             await discovery.stop();
             discovery = undefined;
             await startDiscovery(gw.port);
@@ -220,6 +223,14 @@ export async function bootGateway(opts: BootOptions): Promise<BootedGateway | un
         },
       });
     } catch (err) {
+      if (err instanceof Error && err.name === "TlsSetupError") {
+        // TLS was asked for: refusing to start is the only safe answer (no plaintext fallback).
+        throw new StartupError(
+          [`Gateway failed to start: ${err.message}`, "gateway.tls.enabled is true; the gateway does not fall back to plaintext. Fix the certificate files or set gateway.tls.enabled=false."],
+          EXIT_CONFIG,
+          "gateway.tls",
+        );
+      }
       if (err instanceof BindError) {
         const busy = err.code === "EADDRINUSE" ? await describeBusyPort(err.port) : [];
         throw new StartupError(

@@ -27,6 +27,7 @@ import { encodeEvent, type EncodedEvent } from "../protocol/frames.ts";
 import { CloseCodes, Messages } from "../protocol/errors.ts";
 import { hasScope } from "../protocol/scopes.ts";
 import { isLoopbackIp } from "../auth/net.ts";
+import type { GatewayTlsMaterial } from "../auth/tls.ts";
 import { ControlPlaneWriteLimiter, type ConfigLifecycleHooks, type SystemEvent } from "./config-hooks.ts";
 import { createHttpApp } from "./http/app.ts";
 import { fastProbeRoutes } from "./http/fast-probes.ts";
@@ -110,6 +111,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   draining = false;
   private stopped = false;
   private listener?: Listener;
+  /** The TLS material the listener serves (`gateway.tls.enabled`), loaded at start and on every in-process restart. */
+  private tlsMaterial?: GatewayTlsMaterial;
   private readonly subsystems: Subsystem[];
   private readonly unauthenticatedByIp = new Map<string, number>();
   private readonly authenticatedByIp = new Map<string, number>();
@@ -169,6 +172,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   /** Listen, then start the lifecycle and the subsystems. Throws BindError when it cannot listen. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const gw = new Gateway(opts);
+    // TLS asked for and not servable throws (TlsSetupError): never a plaintext fallback.
+    gw.tlsMaterial = await gw.loadTls(opts.snapshot);
     await gw.bind(opts.settings, { retries: opts.bindRetries, retryDelayMs: opts.bindRetryDelayMs });
     gw.afterFirstListen();
     if (opts.reload !== false) {
@@ -202,6 +207,12 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     return this.listener?.listening ?? [];
   }
 
+  /** What the listener's TLS is (undefined: plaintext). */
+  get tls(): { fingerprintSha256: string; certPath: string; generated: boolean } | undefined {
+    const t = this.tlsMaterial;
+    return t && { fingerprintSha256: t.fingerprintSha256, certPath: t.certPath, generated: t.generated };
+  }
+
   get stateDir(): string {
     return this.snapshot.paths.stateDir;
   }
@@ -215,8 +226,19 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     return this.lifecycle?.restarts ?? 0;
   }
 
+  /** `gateway.tls` of a snapshot, loaded (or first generated); the module loads only when TLS is on. */
+  private async loadTls(snapshot: ConfigSnapshot): Promise<GatewayTlsMaterial | undefined> {
+    const cfg = snapshot.config.gateway?.tls;
+    if (cfg?.enabled !== true) return undefined;
+    const { loadGatewayTls } = await import("../auth/tls.ts");
+    const tls = await loadGatewayTls(cfg, { stateDir: snapshot.paths.stateDir, log: this.log.child("tls") });
+    return tls.enabled ? tls : undefined;
+  }
+
   private async bind(settings: GatewaySettings, retry: { retries?: number; retryDelayMs?: number }): Promise<void> {
+    const tls = this.tlsMaterial;
     this.listener = await listen({
+      tls: tls && { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) },
       hosts: settings.hosts,
       port: settings.port,
       fetch: this.fetchHandler,
@@ -287,7 +309,11 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
 
   async relisten(next: ConfigSnapshot, settings: GatewaySettings, opts: { restartExpectedMs: number; bindRetries: number; bindRetryDelayMs: number }): Promise<void> {
     const prev = this.snapshot;
+    // The new TLS material first: a pair that cannot be served fails the restart before the
+    // current listener is touched (the lifecycle then keeps the previous one).
+    const tls = await this.loadTls(next);
     if (this.listener) await this.closeListener(RESTART_REASON, { restartExpectedMs: opts.restartExpectedMs });
+    this.tlsMaterial = tls;
     await this.bind(settings, { retries: opts.bindRetries, retryDelayMs: opts.bindRetryDelayMs });
     this.bootId = crypto.randomUUID();
     this.snapshot = next;

@@ -2,7 +2,8 @@
  * The listener: `Bun.serve` on every bind host, one port, two protocols (the native WebSocket
  * handlers and the HTTP fetch). It is the replaceable part of the gateway: an in-process
  * restart stops one listener and binds another, while the gateway object (and everything it
- * owns) stays. Loopback binds listen on 127.0.0.1 and, when the host has IPv6, ::1.
+ * owns) stays. Loopback binds listen on 127.0.0.1 and, when the host has IPv6, ::1. With
+ * `gateway.tls` every address serves TLS (https:// and wss://); there is no plaintext side.
  */
 import type { Server, WebSocketHandler } from "bun";
 import type { Logger } from "../log/logger.ts";
@@ -18,6 +19,8 @@ export interface ListenOptions {
   routes: Routes;
   websocket: WebSocketHandler<SocketData> & { data: SocketData };
   log: Logger;
+  /** PEM material: every bind serves TLS only. */
+  tls?: { cert: string; key: string; ca?: string };
   /**
    * EADDRINUSE retries before giving up. The default (4 × 150 ms) rides out a previous instance
    * that is still closing its socket yet fails well within a second when the port is taken.
@@ -30,8 +33,10 @@ export interface Listener {
   port: number;
   /** Addresses actually listening, e.g. ["127.0.0.1", "::1"]. */
   listening: string[];
-  /** ws:// URL of the primary address (a wildcard bind is dialled on 127.0.0.1). */
+  /** ws:// (wss:// with TLS) URL of the primary address (a wildcard bind is dialled on 127.0.0.1). */
   url: string;
+  /** Serving TLS. */
+  secure: boolean;
   /** Stop accepting; in-flight requests get `graceMs`, then everything is closed. */
   stop(graceMs: number): Promise<void>;
 }
@@ -48,8 +53,8 @@ export class BindError extends Error {
   }
 }
 
-export function wsUrl(host: string, port: number): string {
-  return `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
+export function wsUrl(host: string, port: number, secure = false): string {
+  return `${secure ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 export async function listen(opts: ListenOptions): Promise<Listener> {
@@ -59,8 +64,19 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
   const retries = opts.retries ?? 4;
   const retryDelay = opts.retryDelayMs ?? 150;
   const [primary, ...secondary] = opts.hosts;
+  const secure = opts.tls !== undefined;
+  const tls = opts.tls ? { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } : undefined;
   const serve = (hostname: string, p: number) =>
-    Bun.serve<SocketData>({ hostname, port: p, development: false, reusePort: false, routes: opts.routes, fetch: opts.fetch, websocket: opts.websocket });
+    Bun.serve<SocketData>({
+      hostname,
+      port: p,
+      development: false,
+      reusePort: false,
+      routes: opts.routes,
+      fetch: opts.fetch,
+      websocket: opts.websocket,
+      ...(tls ? { tls } : {}),
+    });
 
   for (let attempt = 0; ; attempt++) {
     try {
@@ -75,7 +91,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
         await Bun.sleep(retryDelay);
         continue;
       }
-      const url = wsUrl(primary, port);
+      const url = wsUrl(primary, port, secure);
       throw new BindError(
         code === "EADDRINUSE"
           ? `another gateway instance is already listening on ${url} | listen EADDRINUSE: address already in use ${primary}:${port} | EADDRINUSE`
@@ -95,7 +111,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
       if (host === "::1") opts.log.debug(`not listening on [::1]:${port}: ${(err as Error).message}`);
       else {
         for (const s of servers) s.stop(true);
-        throw new BindError(`failed to bind gateway socket on ${wsUrl(host, port)}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code, host, port);
+        throw new BindError(`failed to bind gateway socket on ${wsUrl(host, port, secure)}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code, host, port);
       }
     }
   }
@@ -104,7 +120,8 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
   return {
     port,
     listening,
-    url: wsUrl(primary === "0.0.0.0" ? "127.0.0.1" : primary, port),
+    url: wsUrl(primary === "0.0.0.0" ? "127.0.0.1" : primary, port, secure),
+    secure,
     stop(graceMs) {
       stopping ??= (async () => {
         const graceful = Promise.all(servers.map((s) => s.stop()));

@@ -80,6 +80,7 @@ export function connectTo(target: GatewayTarget, as: ConnectAs): Promise<Gateway
     minProtocol: as.minProtocol ?? 4,
     connectTimeoutMs: as.timeoutMs,
     requestTimeoutMs: as.timeoutMs,
+    ...(target.tlsFingerprint ? { tlsFingerprint: target.tlsFingerprint } : {}),
   });
 }
 

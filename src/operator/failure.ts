@@ -8,6 +8,7 @@ import {
   GatewayConnectError,
   GatewayRequestError,
   GatewayTimeoutError,
+  GatewayTlsPinError,
 } from "../protocol/client.ts";
 import type { ErrorShape } from "../protocol/errors.ts";
 import type { GatewayTarget } from "./target.ts";
@@ -70,6 +71,9 @@ export async function describeFailure(err: unknown, target?: GatewayTarget, what
   }
   if (err instanceof GatewayRequestError) {
     return { json: { ok: false, error: requestShape(err.error) }, human: [`${what} failed: ${err.message}`] };
+  }
+  if (err instanceof GatewayTlsPinError) {
+    return { json: { ok: false, error: { type: "cli_error", message: err.message } }, human: [`${what} failed: ${err.message}`, err.detail] };
   }
   if (err instanceof GatewayConnectError && err.kind === "rejected" && err.extra.error) {
     return { json: { ok: false, error: requestShape(err.extra.error) }, human: [`${what} failed: ${err.message}`] };

@@ -210,6 +210,7 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
     ...(resolved.configError ? { issues: resolved.configError.issues } : {}),
   };
   const httpHost = target.local ? (target.bindHost === "0.0.0.0" ? "127.0.0.1" : target.bindHost) : new URL(target.url).hostname;
+  const secure = target.local ? target.tls === true : /^wss:/i.test(target.url);
   const loopbackOnly = target.bindMode === "loopback";
   const report = {
     cli: { version: VERSION, entrypoint: cliEntrypoint() },
@@ -239,10 +240,14 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
     gateway: {
       bindMode: target.bindMode,
       bindHost: target.bindHost,
+      ...(target.tls ? { tlsEnabled: true } : {}),
       port: target.port,
       portSource: target.portSource,
       probeUrl: target.url,
-      controlUiLinks: { httpUrl: `http://${httpHost}:${target.port}/`, wsUrl: `ws://${httpHost}:${target.port}` },
+      controlUiLinks: { httpUrl: `${secure ? "https" : "http"}://${httpHost}:${target.port}/`, wsUrl: `${secure ? "wss" : "ws"}://${httpHost}:${target.port}` },
+      ...(target.tls
+        ? { tls: target.tlsFingerprint ? { enabled: true, fingerprintSha256: target.tlsFingerprint, certPath: target.tlsCertPath } : { enabled: true, error: target.tlsError } }
+        : {}),
       ...(loopbackOnly ? { probeNote: "Loopback-only gateway; only local clients can connect." } : {}),
       ...(rpc?.version ? { version: rpc.version } : {}),
     },
@@ -255,9 +260,9 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
 
 export type GatewayStatus = Awaited<ReturnType<typeof gatewayStatus>>;
 
-async function httpProbe(base: string, path: string, timeoutMs: number): Promise<{ path: string; status: number | null; ok: boolean }> {
+async function httpProbe(base: string, path: string, timeoutMs: number, tls?: object): Promise<{ path: string; status: number | null; ok: boolean }> {
   try {
-    const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(timeoutMs), ...(tls ? { tls } : {}) } as RequestInit);
     await res.arrayBuffer();
     return { path, status: res.status, ok: res.ok };
   } catch {
@@ -311,7 +316,9 @@ export async function statusOverview(opts: OverviewOptions) {
   const svcState = svc.state;
   const runtime = svcState?.installed && svcState.runtime.state !== undefined ? svcState.runtime : lockRuntime;
   const httpBase = target.url.replace(/^ws/, "http").replace(/\/$/, "");
-  const probes = opts.deep && reachable ? await Promise.all(["/startupz", "/healthz", "/readyz"].map((p) => httpProbe(httpBase, p, timeoutMs))) : undefined;
+  // A pinned wss:// gateway is probed over https:// with the same pin.
+  const pin = opts.deep && reachable && target.tlsFingerprint && httpBase.startsWith("https:") ? await import("../protocol/tls-pin.ts").then((m) => m.pinnedTls(target.url, target.tlsFingerprint!, timeoutMs)).catch(() => undefined) : undefined;
+  const probes = opts.deep && reachable ? await Promise.all(["/startupz", "/healthz", "/readyz"].map((p) => httpProbe(httpBase, p, timeoutMs, pin))) : undefined;
   const loadedCfg = resolved.loaded?.config;
   const { listAgents } = await import("../agents/registry.ts");
   const agents = listAgents(loadedCfg ?? {});

@@ -4,7 +4,13 @@
  *   1. `--url` (+ `--token`/`--password`; config and env credentials are never reused)
  *   2. `OPENCLAW_GATEWAY_URL` (+ `OPENCLAW_GATEWAY_TOKEN`/`_PASSWORD` only)
  *   3. `gateway.remote.url` when `gateway.mode` is `remote` (flags > env > gateway.remote.* > gateway.auth.*)
- *   4. the local gateway: ws://<loopback or bind host>:<port> (flags > env > gateway.auth.*)
+ *   4. the local gateway: ws://<loopback or bind host>:<port> (flags > env > gateway.auth.*);
+ *      wss:// when `gateway.tls.enabled`, pinned to the certificate in the gateway's files
+ *
+ * TLS pins, as the original resolves them: the local gateway's own certificate (public side
+ * only; a missing one gives no pin and the connection then needs normal trust), and
+ * `gateway.remote.tlsFingerprint` for the configured remote (`gateway.mode: remote`, reached
+ * through `gateway.remote.url` or `OPENCLAW_GATEWAY_URL`). An explicit `--url` is never pinned.
  *
  * A URL override without credentials fails before opening a socket (`gateway_credentials_required`).
  */
@@ -14,6 +20,7 @@ import { resolvePaths, type Env, type ResolvedPaths } from "../config/paths.ts";
 export type { Env } from "../config/paths.ts";
 import type { BindMode } from "../config/schema.ts";
 import { loadSnapshot, type ConfigSnapshot } from "../config/snapshot.ts";
+import { normalizeTlsFingerprint } from "../protocol/fingerprint.ts";
 
 export type UrlSource = "cli --url" | "env OPENCLAW_GATEWAY_URL" | "config gateway.remote.url" | "local loopback";
 
@@ -38,6 +45,14 @@ export interface GatewayTarget {
   port: number;
   /** `service args`: the port recorded in the installed service (gateway status only). */
   portSource: "cli" | "env/config" | "default" | "service args";
+  /** The certificate to trust for `wss://` (SHA-256, 64 hex digits). */
+  tlsFingerprint?: string;
+  /** The local gateway serves TLS (`gateway.tls.enabled`). */
+  tls?: boolean;
+  /** Why the local certificate could not be read (TLS on, no pin). */
+  tlsError?: string;
+  /** The local certificate's file. */
+  tlsCertPath?: string;
 }
 
 export interface ResolvedTarget {
@@ -113,11 +128,12 @@ export async function resolveTarget(
   const envToken = env.OPENCLAW_GATEWAY_TOKEN || undefined;
   const envPassword = env.OPENCLAW_GATEWAY_PASSWORD || undefined;
   const envUrl = env.OPENCLAW_GATEWAY_URL?.trim();
+  const remotePin = () => (gw.mode === "remote" ? remoteFingerprint(snapshot) : undefined);
   if (envUrl) {
     const token = flags.token ?? envToken;
     const password = flags.password ?? envPassword;
     if (!token && !password) throw credentialsError(paths.configPath, true);
-    return { ...resolved, target: explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, snapshot) };
+    return { ...resolved, target: { ...explicitTarget(envUrl, "env OPENCLAW_GATEWAY_URL", token, password, paths, snapshot), ...pinOf(remotePin()) } };
   }
   if (gw.mode === "remote" && gw.remote) {
     // flags > env > gateway.remote.* > gateway.auth.* (the snapshot's auth secrets are flags > env > file).
@@ -127,13 +143,15 @@ export async function resolveTarget(
     };
     return {
       ...resolved,
-      target: explicitTarget(gw.remote.url, "config gateway.remote.url", pick("token"), pick("password"), paths, snapshot),
+      target: { ...explicitTarget(gw.remote.url, "config gateway.remote.url", pick("token"), pick("password"), paths, snapshot), ...pinOf(remotePin()) },
     };
   }
+  const tls = await localTls(snapshot);
   return {
     ...resolved,
     target: {
-      url: `ws://${gw.dialHost.includes(":") ? `[${gw.dialHost}]` : gw.dialHost}:${gw.port}`,
+      ...tls,
+      url: `${tls.tls ? "wss" : "ws"}://${gw.dialHost.includes(":") ? `[${gw.dialHost}]` : gw.dialHost}:${gw.port}`,
       urlSource: "local loopback",
       token: gw.auth.token,
       password: gw.auth.password,
@@ -145,6 +163,28 @@ export async function resolveTarget(
       portSource: snapshot.sources.port === "cli" ? "cli" : snapshot.sources.port === "default" ? "default" : "env/config",
     },
   };
+}
+
+/** `gateway.remote.tlsFingerprint`, normalised; a value that is no SHA-256 fingerprint is refused. */
+function remoteFingerprint(snapshot: ConfigSnapshot): string | undefined {
+  const raw = snapshot.config.gateway?.remote?.tlsFingerprint?.trim();
+  if (!raw) return undefined;
+  const pin = normalizeTlsFingerprint(raw);
+  if (!pin) throw new TargetError([`Invalid gateway.remote.tlsFingerprint "${raw}" (expected a SHA-256 fingerprint: 64 hex digits, colons allowed).`]);
+  return pin;
+}
+
+function pinOf(fingerprint: string | undefined): { tlsFingerprint?: string } {
+  return fingerprint ? { tlsFingerprint: fingerprint } : {};
+}
+
+/** The local gateway's TLS: on or off, and its certificate's fingerprint (read, never generated). */
+export async function localTls(snapshot: ConfigSnapshot): Promise<{ tls: boolean; tlsFingerprint?: string; tlsCertPath?: string; tlsError?: string }> {
+  const cfg = snapshot.config.gateway?.tls;
+  if (cfg?.enabled !== true) return { tls: false };
+  const { inspectGatewayCertificate } = await import("../auth/tls.ts");
+  const cert = await inspectGatewayCertificate(cfg, snapshot.paths.stateDir);
+  return cert.ok ? { tls: true, tlsFingerprint: cert.fingerprintSha256, tlsCertPath: cert.certPath } : { tls: true, tlsError: cert.error };
 }
 
 /** The configured `gateway.remote.url` target (also when `gateway.mode` is not remote), if any. */

@@ -34,6 +34,11 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** Extra upgrade headers (Bun-only WebSocket extension). */
   headers?: Record<string, string>;
+  /**
+   * For `wss://`: trust exactly the certificate with this SHA-256 fingerprint (the local
+   * gateway's own, or `gateway.remote.tlsFingerprint`) instead of the system's CAs.
+   */
+  tlsFingerprint?: string;
 }
 
 export interface HelloOk {
@@ -80,6 +85,17 @@ export class GatewayConnectError extends Error {
   }
 }
 
+/**
+ * The gateway presented a certificate other than the pinned one (the original's words; the
+ * fingerprints are in `detail`). Nothing was sent on that connection.
+ */
+export class GatewayTlsPinError extends Error {
+  override name = "GatewayTlsPinError";
+  constructor(readonly detail: string) {
+    super("gateway tls fingerprint mismatch");
+  }
+}
+
 export class GatewayTimeoutError extends Error {
   override name = "GatewayTimeoutError";
 }
@@ -117,13 +133,30 @@ export class GatewayClient {
   }
 
   /** Open, wait for the challenge, send `connect`, resolve with the hello-ok. */
-  static connect(opts: ConnectOptions): Promise<GatewayClient> {
+  static async connect(opts: ConnectOptions): Promise<GatewayClient> {
     const timeoutMs = opts.connectTimeoutMs ?? 15_000;
+    let tls: object | undefined;
+    if (opts.tlsFingerprint && /^wss:/i.test(opts.url)) {
+      const started = performance.now();
+      const { pinnedTls } = await import("./tls-pin.ts");
+      try {
+        tls = await pinnedTls(opts.url, opts.tlsFingerprint, timeoutMs);
+      } catch (err) {
+        const kind = (err as { kind?: string }).kind;
+        if (kind === "mismatch" || kind === "invalid") throw new GatewayTlsPinError((err as Error).message);
+        throw new GatewayConnectError("unreachable", `cannot connect to ${opts.url}: ${(err as Error).message}`);
+      }
+      return GatewayClient.open(opts, tls, Math.max(1, timeoutMs - (performance.now() - started)));
+    }
+    return GatewayClient.open(opts, undefined, timeoutMs);
+  }
+
+  private static open(opts: ConnectOptions, tls: object | undefined, timeoutMs: number): Promise<GatewayClient> {
     return new Promise<GatewayClient>((resolve, reject) => {
       let settled = false;
       let ws: WebSocket;
       try {
-        ws = new WebSocket(opts.url, { headers: opts.headers, perMessageDeflate: false });
+        ws = new WebSocket(opts.url, { headers: opts.headers, perMessageDeflate: false, ...(tls ? { tls: tls as Bun.WebSocketOptions["tls"] } : {}) });
       } catch (err) {
         reject(new GatewayConnectError("unreachable", (err as Error).message));
         return;
@@ -199,8 +232,10 @@ export class GatewayClient {
         }
         if (frame.type === "event") buffered.push(frame);
       });
-      ws.addEventListener("error", () => {
-        if (!connectError) fail(new GatewayConnectError("unreachable", `cannot connect to ${opts.url}`));
+      ws.addEventListener("error", (ev) => {
+        // Say why when the TLS handshake failed (an untrusted or mismatched certificate).
+        const detail = /TLS|certificate|SSL/i.test((ev as ErrorEvent).message ?? "") ? `: ${(ev as ErrorEvent).message.replace(/^WebSocket connection to '[^']*' failed: /, "")}` : "";
+        if (!connectError) fail(new GatewayConnectError("unreachable", `cannot connect to ${opts.url}${detail}`));
       });
       ws.addEventListener("close", (ev) => {
         const info = { code: ev.code, reason: ev.reason };

@@ -121,6 +121,18 @@ describe("dns setup", () => {
     expect(json.instance).toBe(`${host}-gateway._openclaw-gw._tcp.oc-test.internal.`);
   });
 
+  test("a TLS gateway's zone carries gatewayTls=1 and the fingerprint of the certificate in its state dir", async () => {
+    const state = tmp();
+    config(state, { gateway: { mode: "local", port: 19556, tls: { enabled: true } }, discovery: { wideArea: { domain: "oc-tls.internal" } } });
+    const { generateSelfSigned, resolveTlsPaths } = await import("../../src/auth/tls.ts");
+    const pair = await generateSelfSigned();
+    await Bun.write(resolveTlsPaths({ enabled: true }, state).certPath, pair.certPem);
+    const r = await run(["--ip", "10.20.30.41"], state);
+    expect(r.exitCode).toBe(0);
+    const text = readFileSync(join(state, "dns", "oc-tls.internal.db"), "utf8");
+    expect(text).toContain(`"gatewayTls=1" "gatewayTlsSha256=${pair.fingerprintSha256}"`);
+  });
+
   test("--domain overrides the config; a tailnet address gets the Tailscale split-DNS hints", async () => {
     const state = tmp();
     config(state, { gateway: { mode: "local" }, discovery: { wideArea: { domain: "ignored.internal" } } });

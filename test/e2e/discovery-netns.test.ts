@@ -73,7 +73,7 @@ async function startGateway(
     }),
   );
   try {
-    await gw.out.waitFor(/listening on ws:\/\//, 15_000);
+    await gw.out.waitFor(/listening on wss?:\/\//, 15_000);
     await gw.out.waitFor(opts.waitFor ?? /advertised gateway/, 10_000);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- gateway output ---\n${gw.output()}`);
@@ -91,8 +91,8 @@ async function discover(l: Lab, opts: { timeoutMs?: number; config?: Record<stri
   return { ...(JSON.parse(r.stdout) as { timeoutMs: number; domains: string[]; count: number; beacons: any[] }), stderr: r.stderr };
 }
 
-async function healthFrom(l: Lab, url: string): Promise<any> {
-  const r = await l.b.run([BUN, join(FIXTURE, "health.ts"), url, TOKEN], { cwd: ROOT, env: cleanEnv() });
+async function healthFrom(l: Lab, url: string, tlsFingerprint?: string): Promise<any> {
+  const r = await l.b.run([BUN, join(FIXTURE, "health.ts"), url, TOKEN, ...(tlsFingerprint ? [tlsFingerprint] : [])], { cwd: ROOT, env: cleanEnv() });
   if (r.exitCode !== 0) throw new Error(`health over ${url} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -133,6 +133,27 @@ describe.concurrent.skipIf(!support.ok)(`discovery across network namespaces${sk
     const bonjour = logLines(gw).filter((x) => x.subsystem === "bonjour");
     expect(bonjour.map((x) => x.message)).toContainEqual(`advertised gateway fqdn=${b.instanceName}._openclaw-gw._tcp.local host=${host} port=18789 state=announced`);
     expect(gw.output()).not.toMatch(/unhandled|uncaught/i);
+  }, 40_000);
+
+  test("a TLS gateway advertises gatewayTls=1 and its certificate's fingerprint; the pinned wss:// endpoint works", async () => {
+    const l = lab();
+    const state = stateWith({ gateway: { mode: "local", auth: { mode: "token", token: TOKEN }, tls: { enabled: true } } });
+    const gw = l.track(
+      l.a.spawn([BUN, MAIN, "gateway", "--port", "18789", "--bind", "lan"], { cwd: ROOT, env: cleanEnv({ OPENCLAW_STATE_DIR: state, OPENCLAW_DISABLE_BONJOUR: "0" }) }),
+    );
+    try {
+      await gw.out.waitFor(/listening on wss:\/\//, 15_000);
+      await gw.out.waitFor(/advertised gateway/, 10_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- gateway output ---\n${gw.output()}`);
+    }
+    const { X509Certificate } = await import("node:crypto");
+    const fingerprint = new X509Certificate(readFileSync(join(state, "gateway", "tls", "gateway-cert.pem"))).fingerprint256.replaceAll(":", "").toLowerCase();
+    const b = (await discover(l)).beacons[0];
+    expect(b).toMatchObject({ gatewayTls: true, gatewayTlsFingerprintSha256: fingerprint, wsUrl: `wss://${b.host}:18789` });
+    expect(b.txt).toMatchObject({ gatewayTls: "1", gatewayTlsSha256: fingerprint });
+    const health = await healthFrom(l, `wss://${l.addrA}:${b.port}`, b.gatewayTlsFingerprintSha256);
+    expect(health.ok).toBe(true);
   }, 40_000);
 
   test("full mode and the env overrides: sshPort, cliPath, tailnetDns", async () => {
