@@ -117,7 +117,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   private readonly unauthenticatedByIp = new Map<string, number>();
   private readonly authenticatedByIp = new Map<string, number>();
   /** Bytes queued for every socket together (see ws/budget.ts). */
-  readonly sendBudget: SendBudget;
+  readonly sendBudget: SendBudget<Connection>;
   /** Presence broadcasts are coalesced: one now, then at most one per `presenceBroadcastMs`. */
   private presenceTimer?: ReturnType<typeof setTimeout>;
   private presencePending = false;
@@ -140,7 +140,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.logFile = opts.logFile;
     this.subsystems = [...(opts.subsystems ?? [])];
     this.presence = new PresenceStore(this.instanceId);
-    this.sendBudget = new SendBudget(this.limits.maxTotalBufferedBytes, () => this.connections, (conn, queued) =>
+    this.sendBudget = new SendBudget<Connection>(this.limits.maxTotalBufferedBytes, () => this.connections, (conn, queued) =>
       this.log.warn(`closing slow consumer ${conn.data.ip} (conn ${conn.connId}, ${(queued / 2 ** 20).toFixed(1)} MiB queued, gateway budget)`),
     );
     this.limiter = new FailedAuthLimiter(opts.settings.auth.rateLimit);

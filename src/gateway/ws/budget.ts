@@ -13,9 +13,17 @@
  * Bun's own per-socket buffer is kept small (`socketBackpressureBytes`) so what a slow socket
  * holds is almost all in the accounted queue.
  */
-import type { Connection } from "./connection.ts";
+/** What the budget needs of a socket (ws/connection.ts implements it). */
+export interface BudgetedSocket {
+  readonly isClosing: boolean;
+  /** Bytes waiting in the socket's own queue (what the budget counts). */
+  readonly queuedBytes: number;
+  /** Bytes Bun holds for it (a tie-breaker when picking the worst consumer). */
+  bunBufferedBytes(): number;
+  closeSlowConsumer(): void;
+}
 
-export class SendBudget {
+export class SendBudget<S extends BudgetedSocket = BudgetedSocket> {
   /** Bytes queued across every socket. */
   total = 0;
   /** Sockets closed to keep the gateway under budget. */
@@ -23,8 +31,8 @@ export class SendBudget {
 
   constructor(
     readonly limit: number,
-    private readonly connections: () => Iterable<Connection>,
-    private readonly onShed: (conn: Connection, queuedBytes: number) => void = () => {},
+    private readonly connections: () => Iterable<S>,
+    private readonly onShed: (conn: S, queuedBytes: number) => void = () => {},
   ) {}
 
   add(delta: number): void {
@@ -40,9 +48,9 @@ export class SendBudget {
    * Make room for `size` more bytes queued by `sender`: close the sockets with the most waiting
    * until it fits. False when the sender itself had to go.
    */
-  reserve(sender: Connection, size: number): boolean {
+  reserve(sender: S, size: number): boolean {
     while (this.total + size > this.limit) {
-      let worst: Connection | undefined;
+      let worst: S | undefined;
       let worstBytes = -1;
       for (const c of this.connections()) {
         if (c.isClosing || c.queuedBytes === 0) continue;
@@ -63,7 +71,7 @@ export class SendBudget {
     return true;
   }
 
-  private closeSlow(conn: Connection): void {
+  private closeSlow(conn: S): void {
     this.shed++;
     this.onShed(conn, conn.queuedBytes);
     conn.closeSlowConsumer();

@@ -14,7 +14,7 @@ import { encodeResponse } from "../../protocol/frames.ts";
 import type { ErrorShape } from "../../protocol/errors.ts";
 import { CloseCodes, Messages, truncateReason } from "../../protocol/errors.ts";
 import type { OriginVerdict } from "../../auth/origin.ts";
-import type { SendBudget } from "./budget.ts";
+import type { BudgetedSocket, SendBudget } from "./budget.ts";
 
 /** What the upgrade handler learned about the request; `ws.data`. */
 export interface SocketData {
@@ -54,7 +54,7 @@ export interface SendLimits {
   socketBackpressureBytes?: number;
 }
 
-export class Connection {
+export class Connection implements BudgetedSocket {
   readonly connId = crypto.randomUUID();
   readonly nonce = crypto.randomUUID();
   readonly openedAt = Date.now();
@@ -84,7 +84,7 @@ export class Connection {
   constructor(
     readonly ws: ServerWebSocket<SocketData>,
     private readonly limits: SendLimits,
-    private readonly budget?: SendBudget,
+    private readonly budget?: SendBudget<Connection>,
   ) {}
 
   /** Bytes waiting in our queue. */

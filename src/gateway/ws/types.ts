@@ -39,7 +39,7 @@ export interface WsHost {
   admitAuthenticated(conn: Connection): boolean;
   releaseAuthenticated(ip: string): void;
   /** The gateway-wide send budget every socket's queue counts against. */
-  readonly sendBudget: SendBudget;
+  readonly sendBudget: SendBudget<Connection>;
   /** The socket finished its handshake. */
   onAuthenticated(conn: Connection): void;
   /** A socket closed (after its bookkeeping): memory housekeeping. */
