@@ -205,6 +205,16 @@ owner="$(ct stat -c %u "$cfg")"
 [[ "$owner" == "$uid" ]] && pass "the restored config still belongs to the service user (uid $owner)" || fail "owner after fix" "uid $owner, want $uid"
 out="$(ct openclaw gateway start 2>&1)"; [[ $? == 0 ]] && port_open $PORT && pass "starts again after the fix" || fail "start after fix" "$out"
 
+# --- a config the service user cannot read (a root edit that replaced it root:root 0600) ---------------
+ct chown root:root "$cfg" && ct chmod 600 "$cfg"
+out="$(ct "${svc[@]}" openclaw doctor --json 2>&1)"
+contains "$out" '"checkId": "service/config-unreadable"' && contains "$out" "cannot read $cfg (owner root (uid 0), gid 0, mode 0600)" \
+  && pass "doctor: the service user (uid $uid) cannot read a root-owned 0600 config" || fail "doctor: unreadable config" "$out"
+out="$(ct "${svc[@]}" openclaw doctor --fix 2>&1)"; rc=$?
+[[ $rc == 0 ]] && contains "$out" "Fixed service/config-unreadable: chown $uid:" && [[ "$(ct stat -c %u "$cfg")" == "$uid" && "$(ct stat -c %a "$cfg")" == 600 ]] \
+  && pass "doctor --fix gives the config back to the service user, mode kept" || fail "doctor --fix: unreadable config" "$out"
+out="$(ct openclaw gateway restart 2>&1)"; [[ $? == 0 ]] && port_open $PORT && pass "restarts with the config readable again" || fail "restart after the ownership fix" "$out"
+
 # --- a user unit is refused while the system unit owns the name ---------------------------------------
 ct useradd -m -u 1000 -s /bin/bash pi && ct loginctl enable-linger pi
 wait_for 20 ct test -S /run/user/1000/systemd/private || true

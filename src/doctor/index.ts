@@ -7,6 +7,7 @@
  */
 import { chmod, chown, copyFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { describeAccount, serviceCanReadConfig } from "../config/access.ts";
 import { isPlainObject } from "../config/keypath.ts";
 import { fileTimestamp, lastGoodPathFor, listClobbered } from "../config/last-good.ts";
 import { validateFileLayer } from "../config/load.ts";
@@ -21,7 +22,7 @@ import type { ServiceHost } from "../service/host.ts";
 import { managerFor, prepareInstall } from "../service/index.ts";
 import { readText } from "../service/files.ts";
 import { scanGatewayServices } from "../service/scan.ts";
-import { lingerDisabled } from "../service/systemd.ts";
+import { lingerDisabled, parseUnitFile } from "../service/systemd.ts";
 import type { ServiceState } from "../service/types.ts";
 import type { Listener } from "../system/ports.ts";
 import { VERSION } from "../version.ts";
@@ -62,13 +63,9 @@ async function statOrUndefined(path: string) {
   return stat(path).catch(() => undefined);
 }
 
-/** Write `text` atomically, keep the previous owner (a root doctor must not steal a service's file). */
+/** Write `text` atomically; writeFileAtomic keeps the replaced file's owner and group (a root doctor must not steal a service's file). */
 async function writePreservingOwner(path: string, text: string, fileMode = 0o600): Promise<void> {
-  const before = await statOrUndefined(path);
   await writeFileAtomic(path, text, fileMode);
-  if (before && typeof process.getuid === "function" && process.getuid() === 0) {
-    await chown(path, before.uid, before.gid).catch(() => {});
-  }
 }
 
 /** Copy `from` to `to` and make the copy owner-only. */
@@ -433,6 +430,7 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
       fixable: false,
     });
   }
+  if (state.manager === "systemd") await checkServiceCanRead(deps, out, state);
   if (state.manager === "systemd" && state.scope === "user" && !state.unavailable) {
     if (await lingerDisabled(host)) {
       out.push({
@@ -445,6 +443,61 @@ async function checkService(deps: DoctorDeps, out: Finding[], skipped: DoctorRep
     }
   }
   return state;
+}
+
+/**
+ * The account a systemd service runs as must be able to read the config it uses: a root-owned
+ * 0600 file (an edit made with sudo) makes every reload fail with EACCES and the next start exit
+ * 78. A system unit runs as its `User=` (root without one; a `DynamicUser` as its state
+ * directory's owner), a user unit as its owner (the owner of the unit file).
+ */
+async function checkServiceCanRead(deps: DoctorDeps, out: Finding[], state: ServiceState): Promise<void> {
+  const def = state.definition;
+  if (!def || deps.host.platform === "win32") return;
+  const configPath = def.configPath ?? (def.stateDir ? join(def.stateDir, "openclaw.json") : deps.paths.configPath);
+  if (!(await statOrUndefined(configPath))) return; // a missing config is the gateway's first run
+  // A user unit runs as the user whose unit it is: the owner of the unit file.
+  const unitOwner = state.scope === "user" ? (await statOrUndefined(def.path))?.uid : undefined;
+  const result = await serviceCanReadConfig({
+    configPath,
+    unit: parseUnitFile(def.text),
+    ...(state.scope === "user" ? { user: unitOwner ?? deps.host.uid } : {}),
+    stateDir: def.stateDir,
+  });
+  if (result.unknown) {
+    out.push({
+      checkId: "service/config-access-unknown",
+      severity: "info",
+      message: `Cannot tell whether the service can read ${configPath}: ${result.unknown}.`,
+      path: configPath,
+      fixHint: "Start the service once, then run openclaw doctor again.",
+      fixable: false,
+    });
+    return;
+  }
+  const check = result.check;
+  if (!check || check.ok || !result.account) return;
+  const account = result.account;
+  const who = account.name ?? String(account.uid);
+  const onFile = check.blockedAt === check.path;
+  const sudo = deps.host.uid === 0 ? "" : "sudo ";
+  out.push({
+    checkId: "service/config-unreadable",
+    severity: "error",
+    message: `The gateway service (${state.name}) runs as ${describeAccount(account)} and cannot read its config: ${check.reason}. Reloads fail with EACCES and the next start exits 78.`,
+    path: check.blockedAt ?? configPath,
+    fixHint: onFile
+      ? `${sudo}chown ${who}: ${configPath}   (openclaw doctor --fix does this as root; the mode is kept)`
+      : `Let ${who} enter ${check.blockedAt}: ${sudo}chown ${who}: ${check.blockedAt} (or chmod o+x ${check.blockedAt})`,
+    fixable: onFile && deps.host.uid === 0,
+    fix: onFile
+      ? async () => {
+          const before = await stat(configPath);
+          await chown(configPath, account.uid, account.gid);
+          return `chown ${account.uid}:${account.gid} ${configPath} (was ${before.uid}:${before.gid}, mode ${mode(before.mode)} kept)`;
+        }
+      : undefined,
+  });
 }
 
 /** Rewrite a service definition from what this CLI resolves, reload the manager, restart nothing. */

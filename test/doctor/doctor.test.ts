@@ -3,7 +3,7 @@
  * `--fix` resolving the safe ones and saying what it changed, and no writes without `--fix`.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { applyFixes, runDoctor, type DoctorDeps, type Finding } from "../../src/doctor/index.ts";
@@ -26,8 +26,8 @@ interface Case {
   listeners: Listener[];
 }
 
-function setup(opts: { profile?: string; env?: Record<string, string> } = {}): Case {
-  const { host, systemd } = systemdHost(tmp(), { env: opts.env, program: PROGRAM });
+function setup(opts: { profile?: string; env?: Record<string, string>; uid?: number } = {}): Case {
+  const { host, systemd } = systemdHost(tmp(), { env: opts.env, program: PROGRAM, ...(opts.uid !== undefined ? { uid: opts.uid } : {}) });
   const paths = resolvePaths({ profile: opts.profile, env: host.env });
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.stateDir, 0o700);
@@ -317,6 +317,80 @@ describe("port", () => {
     c.host.locks.set(c.stateDir, 777);
     c.listeners.push({ pid: 777, name: "openclaw", address: "127.0.0.1:18789" });
     expect(ids((await runDoctor(c.deps)).findings)).not.toContain("port/conflict");
+  });
+});
+
+describe("the service account must be able to read its config (as root, with the real uid of nobody)", () => {
+  const root = process.getuid?.() === 0;
+  const setpriv = Bun.which("setpriv");
+  const note = root ? "" : " [skipped: needs root to own files as another uid]";
+
+  /** A system unit running as `user` (or DynamicUser) on this profile's state dir. */
+  function systemUnit(c: Case, lines: string): void {
+    mkdirSync(c.host.dirs.systemdSystem, { recursive: true });
+    writeFileSync(
+      join(c.host.dirs.systemdSystem, "openclaw-gateway.service"),
+      `[Service]\n${EXEC} gateway --port 18789\n${lines}\nEnvironment=OPENCLAW_STATE_DIR=${c.stateDir} OPENCLAW_SERVICE_MARKER=openclaw OPENCLAW_SERVICE_KIND=gateway\n`,
+    );
+  }
+
+  /** The temp dirs above the state dir: searchable by others, like /var/lib. */
+  function searchable(c: Case): void {
+    for (const up of ["..", "../.."]) chmodSync(join(c.stateDir, up), 0o711);
+  }
+
+  /** Whether uid 65534 can really read the file (the kernel's answer, not the model's). */
+  function nobodyCanRead(path: string): boolean {
+    const r = Bun.spawnSync([setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", "cat", path], { stdout: "ignore", stderr: "ignore" });
+    return r.exitCode === 0;
+  }
+
+  test.skipIf(!root)(`a root-owned 0600 config under a service-owned state dir: reported; --fix gives it to the service account, mode kept${note}`, async () => {
+    const c = setup({ uid: 0 });
+    searchable(c);
+    chownSync(c.stateDir, 65534, 65534);
+    writeConfig(c, GOOD); // written by root (sudo openclaw config set …): root:root 0600
+    systemUnit(c, "User=nobody");
+    if (setpriv) expect(nobodyCanRead(c.config)).toBe(false);
+    const f = find((await runDoctor(c.deps)).findings, "service/config-unreadable");
+    expect(f.severity).toBe("error");
+    expect(f.message).toBe(
+      `The gateway service (openclaw-gateway.service) runs as nobody (uid 65534) and cannot read its config: nobody (uid 65534) cannot read ${c.config} (owner root (uid 0), gid 0, mode 0600). Reloads fail with EACCES and the next start exits 78.`,
+    );
+    expect(f.path).toBe(c.config);
+    expect(f.fixHint).toBe(`chown nobody: ${c.config}   (openclaw doctor --fix does this as root; the mode is kept)`);
+    expect(f.fixable).toBe(true);
+    const [fixed] = await applyFixes([f]);
+    expect(fixed.changed).toBe(`chown 65534:65534 ${c.config} (was 0:0, mode 0600 kept)`);
+    const st = statSync(c.config);
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+    if (setpriv) expect(nobodyCanRead(c.config)).toBe(true);
+    expect(ids((await runDoctor(c.deps)).findings)).not.toContain("service/config-unreadable");
+  });
+
+  test.skipIf(!root)(`a state directory the service account cannot enter: named, not auto-fixed${note}`, async () => {
+    const c = setup({ uid: 0 });
+    searchable(c);
+    writeConfig(c, GOOD); // state dir root:root 0700
+    systemUnit(c, "User=nobody");
+    const f = find((await runDoctor(c.deps)).findings, "service/config-unreadable");
+    expect(f.message).toContain(`nobody (uid 65534) cannot enter ${c.stateDir} (owner root (uid 0), gid 0, mode 0700)`);
+    expect(f.path).toBe(c.stateDir);
+    expect(f.fixable).toBe(false);
+    expect(f.fixHint).toBe(`Let nobody enter ${c.stateDir}: chown nobody: ${c.stateDir} (or chmod o+x ${c.stateDir})`);
+  });
+
+  test(`a readable config, a root service, and a DynamicUser service that never ran`, async () => {
+    const ok = setup({ uid: 0 });
+    writeConfig(ok, GOOD);
+    systemUnit(ok, ""); // no User=: root
+    expect(ids((await runDoctor(ok.deps)).findings)).not.toContain("service/config-unreadable");
+    const dyn = setup({ uid: 0 });
+    writeConfig(dyn, GOOD);
+    systemUnit(dyn, "DynamicUser=yes");
+    const f = find((await runDoctor(dyn.deps)).findings, "service/config-access-unknown");
+    expect(f.severity).toBe("info");
+    expect(f.message).toContain("DynamicUser=yes and has not started yet");
   });
 });
 
