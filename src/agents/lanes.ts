@@ -49,14 +49,12 @@ function positiveInt(v: unknown): number | undefined {
 
 /** `agents.defaults.maxConcurrent` (a positive integer; the original has no per-agent key). */
 export function maxConcurrentFrom(cfg: OpenClawConfig): number {
-  const defaults = cfg.agents?.defaults as { maxConcurrent?: unknown } | undefined;
-  return positiveInt(defaults?.maxConcurrent) ?? defaultMaxConcurrent();
+  return positiveInt(cfg.agents?.defaults?.maxConcurrent) ?? defaultMaxConcurrent();
 }
 
-/** `messages.queue.cap` (values below 1 are ignored, as the original does). */
+/** `messages.queue.cap` (the schema refuses values below 1, as the original does). */
 export function sessionQueueCapFrom(cfg: OpenClawConfig): number {
-  const messages = (cfg as { messages?: { queue?: { cap?: unknown } } }).messages;
-  return positiveInt(messages?.queue?.cap) ?? DEFAULT_SESSION_QUEUE_CAP;
+  return positiveInt(cfg.messages?.queue?.cap) ?? DEFAULT_SESSION_QUEUE_CAP;
 }
 
 export interface LaneLimits {

@@ -271,21 +271,112 @@ const Hooks = z
     }),
   );
 
+// --- memory search, model policy, run queue: the original's shapes ----------------------------
+
+/**
+ * `memory.search` and `agents.entries.<id>.memory.search` (the original's MemorySearchSchema).
+ * `/v1/embeddings` reads `provider`, `model` and `outputDimensionality`; the rest is validated
+ * and kept (support.ts lists what this gateway does not act on).
+ */
+const MemorySearch = z.strictObject({
+  enabled: bool(),
+  rememberAcrossConversations: bool(),
+  sources: opt(z.array(z.enum(["memory", "sessions"]))),
+  extraPaths: opt(z.array(z.union([z.string(), z.strictObject({ path: z.string(), pattern: str() })]))),
+  multimodal: opt(z.strictObject({ enabled: bool(), modalities: opt(z.array(z.enum(["image", "audio", "all"]))), maxFileBytes: opt(PositiveInt) })),
+  experimental: opt(z.strictObject({ sessionMemory: bool() })),
+  provider: str(),
+  remote: opt(
+    z.strictObject({
+      baseUrl: str(),
+      apiKey: opt(SecretInput),
+      headers: opt(z.record(z.string(), z.string())),
+      batch: opt(z.strictObject({ enabled: bool() })),
+    }),
+  ),
+  fallback: str(),
+  model: str(),
+  inputType: opt(z.string().check(z.minLength(1))),
+  queryInputType: opt(z.string().check(z.minLength(1))),
+  documentInputType: opt(z.string().check(z.minLength(1))),
+  outputDimensionality: opt(PositiveInt),
+  local: opt(z.strictObject({ modelPath: str() })),
+  store: opt(
+    z.strictObject({
+      fts: opt(z.strictObject({ tokenizer: opt(z.enum(["unicode61", "trigram"])) })),
+      vector: opt(z.strictObject({ enabled: bool(), extensionPath: str() })),
+    }),
+  ),
+  query: opt(z.strictObject({ maxResults: opt(PositiveInt), minScore: opt(z.number().check(z.minimum(0), z.maximum(1))) })),
+  cache: opt(z.strictObject({ enabled: bool() })),
+});
+
+/** Top-level `memory` (strict, as the original). */
+const Memory = z.strictObject({ citations: opt(z.enum(["auto", "on", "off"])), search: opt(MemorySearch) });
+
+/** Model overrides an agent accepts (`modelPolicy.allow`; empty or absent allows any model). */
+const ModelPolicy = z.strictObject({ allow: strList() });
+
+const QueueMode = z.enum(["steer", "followup", "collect", "interrupt"]);
+
+/**
+ * `messages`: the run queue (`messages.queue`, strict as the original; the lanes read `cap`, the
+ * most runs that may wait per session). The rest of the tree is kept as it is.
+ */
+const Messages = z.looseObject({
+  queue: opt(
+    z.strictObject({
+      mode: opt(QueueMode),
+      byChannel: opt(
+        z.strictObject({
+          whatsapp: opt(QueueMode),
+          telegram: opt(QueueMode),
+          discord: opt(QueueMode),
+          irc: opt(QueueMode),
+          googlechat: opt(QueueMode),
+          slack: opt(QueueMode),
+          mattermost: opt(QueueMode),
+          signal: opt(QueueMode),
+          imessage: opt(QueueMode),
+          msteams: opt(QueueMode),
+          webchat: opt(QueueMode),
+          matrix: opt(QueueMode),
+        }),
+      ),
+      debounceMsByChannel: opt(z.record(z.string(), NonNegativeInt)),
+      cap: opt(PositiveInt),
+      drop: opt(z.enum(["old", "new", "summarize"])),
+    }),
+  ),
+});
+
 const AgentFields = {
   default: bool(),
   name: str(),
   workspace: str(),
   model: opt(ModelRef),
-  embeddingModel: str(),
   systemPrompt: str(),
+  modelPolicy: opt(ModelPolicy),
+};
+/** Per-agent only (the original's agent entries; defaults have no `memory`). */
+const AgentEntryFields = {
+  ...AgentFields,
+  memory: opt(z.strictObject({ search: opt(MemorySearch) })),
 };
 const AgentId = z.string().check(z.regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i, "invalid agent id"));
 
 const Agents = z.looseObject({
-  defaults: opt(z.looseObject({ ...AgentFields, heartbeat: opt(DefaultsHeartbeat) })),
-  entries: opt(z.record(AgentId, z.looseObject({ ...AgentFields, heartbeat: opt(Heartbeat) }))),
+  defaults: opt(
+    z.looseObject({
+      ...AgentFields,
+      /** Runs across sessions at once (the lanes; default max(8, CPUs × 4)). */
+      maxConcurrent: opt(PositiveInt),
+      heartbeat: opt(DefaultsHeartbeat),
+    }),
+  ),
+  entries: opt(z.record(AgentId, z.looseObject({ ...AgentEntryFields, heartbeat: opt(Heartbeat) }))),
   /** The array form, accepted as entries. */
-  list: opt(z.array(z.looseObject({ id: AgentId, ...AgentFields, heartbeat: opt(Heartbeat) }))),
+  list: opt(z.array(z.looseObject({ id: AgentId, ...AgentEntryFields, heartbeat: opt(Heartbeat) }))),
   ownership: Opaque(),
 });
 
@@ -473,9 +564,9 @@ const Commands = z.looseObject({
 
 /** Top-level trees owned by plugins and features we accept but do not interpret. */
 const OPAQUE_TOP_LEVEL = [
-  "plugins", "skills", "tools", "messages", "browser", "talk",
+  "plugins", "skills", "tools", "browser", "talk",
   "diagnostics", "update", "wizard", "secrets", "auth", "bindings", "mcp", "telemetry",
-  "identity", "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost",
+  "identity", "ui", "tui", "audio", "agent", "routing", "approvals", "sandbox", "nodeHost",
   "canvasHost", "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
   "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts", "cloudWorkers",
   "desktop", "surfaces", "proxy",
@@ -529,6 +620,8 @@ export const ConfigSchema = z.strictObject({
   commands: opt(Commands),
   cron: opt(Cron),
   hooks: opt(Hooks),
+  messages: opt(Messages),
+  memory: opt(Memory),
   ...opaque,
 });
 

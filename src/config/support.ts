@@ -12,9 +12,9 @@ import { isPlainObject } from "./keypath.ts";
 /** Key paths (dot-separated) present in a config that this gateway does not implement. */
 export const NOT_IMPLEMENTED: readonly string[] = [
   // Whole trees.
-  "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "messages", "browser", "talk",
+  "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "browser", "talk",
   "diagnostics", "update", "secrets", "auth", "bindings", "commands", "mcp", "telemetry", "identity",
-  "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost", "canvasHost",
+  "ui", "tui", "audio", "agent", "routing", "approvals", "sandbox", "nodeHost", "canvasHost",
   "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
   "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts",
   "cloudWorkers", "desktop", "surfaces", "proxy",
@@ -22,11 +22,24 @@ export const NOT_IMPLEMENTED: readonly string[] = [
   "gateway.tailscale", "gateway.nodes", "gateway.push", "gateway.terminal",
   "gateway.cliAgents", "gateway.roles", "gateway.portals", "gateway.auth.allowTailscale",
   "models.catalogRefresh", "agents.ownership",
+  // Read by earlier builds of this gateway; the original refuses it (memory.search.model replaces it).
+  "agents.defaults.embeddingModel",
 ];
+
+/**
+ * Trees this gateway acts on only in part: every key set under the tree outside the listed
+ * paths is reported (`messages.responsePrefix`, `memory.search.store`, …).
+ */
+export const PARTLY_IMPLEMENTED: Readonly<Record<string, readonly string[]>> = {
+  // The lanes: how many runs may wait per session.
+  messages: ["queue.cap"],
+  // /v1/embeddings: the embedding provider, model and dimensions.
+  memory: ["search.provider", "search.model", "search.outputDimensionality"],
+};
 
 const SPLIT = NOT_IMPLEMENTED.map((p) => p.split("."));
 
-/** The NOT_IMPLEMENTED paths that `doc` sets (in list order). */
+/** The NOT_IMPLEMENTED paths that `doc` sets (in list order), then what it sets in PARTLY_IMPLEMENTED trees outside their implemented paths. */
 export function unsupportedKeys(doc: unknown): string[] {
   const out: string[] = [];
   for (const segs of SPLIT) {
@@ -34,7 +47,22 @@ export function unsupportedKeys(doc: unknown): string[] {
     for (const s of segs) cur = isPlainObject(cur) ? cur[s] : undefined;
     if (cur !== undefined) out.push(segs.join("."));
   }
+  for (const [tree, implemented] of Object.entries(PARTLY_IMPLEMENTED)) {
+    const value = isPlainObject(doc) ? doc[tree] : undefined;
+    if (value !== undefined) outside(value, tree, implemented.map((p) => `${tree}.${p}`), out);
+  }
   return out;
+}
+
+/** Paths under `path` that `value` sets and that are neither an implemented path nor on the way to one. */
+function outside(value: unknown, path: string, implemented: string[], out: string[]): void {
+  if (implemented.includes(path)) return;
+  const below = implemented.filter((p) => p.startsWith(`${path}.`));
+  if (below.length === 0 || !isPlainObject(value)) {
+    out.push(path);
+    return;
+  }
+  for (const [key, child] of Object.entries(value)) if (child !== undefined) outside(child, `${path}.${key}`, below, out);
 }
 
 /**

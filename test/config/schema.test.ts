@@ -75,7 +75,7 @@ const REALISTIC = {
   hooks: { internal: { enabled: true } },
   cron: { enabled: true, sessionRetention: "24h" },
   session: { dmScope: "per-channel-peer", identityLinks: { alice: ["telegram:1"] } },
-  messages: 42,
+  messages: { queue: { cap: 10, mode: "collect" }, responsePrefix: "> ", groupChat: { historyLimit: 20 } },
   secrets: { providers: { vault: { source: "file", path: "/etc/secrets.json", mode: "json" } } },
 };
 
@@ -223,8 +223,9 @@ describe("wrong types and enums report the key path", () => {
 });
 
 describe("opaque plugin/channel trees accept anything", () => {
-  // `cron`, `hooks`, `channels`, `session` and `commands` are typed: test/automation/config.test.ts, test/channels/.
-  const trees = ["plugins", "skills", "tools", "messages", "browser", "secrets", "auth", "mcp"];
+  // `cron`, `hooks`, `channels`, `session` and `commands` are typed: test/automation/config.test.ts, test/channels/;
+  // `messages` and `memory` below.
+  const trees = ["plugins", "skills", "tools", "browser", "secrets", "auth", "mcp"];
   const values: unknown[] = [{ deep: { nested: [1, { x: null }] }, anyKey: true }, [1, "two"], "str", 0, false, null];
   for (const tree of trees) {
     test(tree, () => {
@@ -297,5 +298,51 @@ describe("SecretInput", () => {
     const issue = onlyIssue({ agents: { defaults: { model: 5 } } });
     expect(issue.path).toBe("agents.defaults.model");
     expect(issue.message).not.toContain("SecretRef");
+  });
+});
+
+describe("keys the lanes, the model policy and /v1/embeddings read (the original's shapes)", () => {
+  test("valid values load with their types", () => {
+    const v = validateConfig({
+      agents: {
+        defaults: { maxConcurrent: 4, modelPolicy: { allow: ["openai/*", "fast"] } },
+        entries: { work: { modelPolicy: { allow: [] }, memory: { search: { provider: "local", model: "nomic", outputDimensionality: 256, query: { maxResults: 5, minScore: 0.5 } } } } },
+        list: [{ id: "ops", memory: { search: { provider: "none" } } }],
+      },
+      memory: { citations: "auto", search: { provider: "openai", model: "text-embedding-3-small", sources: ["memory", "sessions"], remote: { apiKey: "${OPENAI_KEY}", batch: { enabled: true } } } },
+      messages: { queue: { cap: 5, mode: "followup", drop: "new", byChannel: { telegram: "collect" }, debounceMsByChannel: { discord: 0 } }, responsePrefix: "» " },
+    });
+    expect(v.ok).toBe(true);
+    if (!v.ok) return;
+    expect(v.config.agents?.defaults?.maxConcurrent).toBe(4);
+    expect(v.config.messages?.queue?.cap).toBe(5);
+    expect(v.config.agents?.entries?.work?.memory?.search?.outputDimensionality).toBe(256);
+    expect(v.config.memory?.search?.model).toBe("text-embedding-3-small");
+  });
+
+  const bad: Array<[unknown, string, RegExp]> = [
+    [{ agents: { defaults: { maxConcurrent: 0 } } }, "agents.defaults.maxConcurrent", /Too small|>0/],
+    [{ agents: { defaults: { maxConcurrent: 2.5 } } }, "agents.defaults.maxConcurrent", /integer|int/i],
+    [{ agents: { defaults: { modelPolicy: { allow: "openai/*" } } } }, "agents.defaults.modelPolicy.allow", /array/],
+    [{ agents: { defaults: { modelPolicy: { deny: [] } } } }, "agents.defaults.modelPolicy.deny", /Unknown key/],
+    [{ agents: { entries: { w: { memory: { search: { outputDimensionality: -1 } } } } } }, "agents.entries.w.memory.search.outputDimensionality", /Too small|>0/],
+    [{ agents: { entries: { w: { memory: { recall: true } } } } }, "agents.entries.w.memory.recall", /Unknown key/],
+    [{ memory: { search: { modle: "x" } } }, "memory.search.modle", /Unknown key/],
+    [{ memory: { search: { query: { minScore: 2 } } } }, "memory.search.query.minScore", /Too big|<=1/],
+    [{ memory: { citations: "sometimes" } }, "memory.citations", /Invalid option|expected one of/],
+    [{ messages: { queue: { cap: 0 } } }, "messages.queue.cap", /Too small|>0/],
+    [{ messages: { queue: { size: 3 } } }, "messages.queue.size", /Unknown key/],
+    [{ messages: { queue: { drop: "oldest" } } }, "messages.queue.drop", /Invalid option|expected one of/],
+  ];
+  for (const [value, path, message] of bad) {
+    test(`refused: ${path}`, () => {
+      const issues = issuesOf(value);
+      expect(issues.map((i) => i.path)).toEqual([path]);
+      expect(issues[0].message).toMatch(message);
+    });
+  }
+
+  test("our old agents.*.embeddingModel is no longer a declared key (kept, not read; support.ts names it)", () => {
+    expect(validateConfig({ agents: { defaults: { embeddingModel: "fake/embed" } } }).ok).toBe(true);
   });
 });

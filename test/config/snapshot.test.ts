@@ -104,4 +104,22 @@ describe("keys this gateway keeps but does not act on", () => {
     expect(unsupportedKeys({})).toEqual([]);
     expect(new Set(NOT_IMPLEMENTED).size).toBe(NOT_IMPLEMENTED.length);
   });
+
+  test("trees acted on in part: only what lies outside the implemented paths is listed", async () => {
+    const s = await snap({
+      json: {
+        gateway: { mode: "local", tls: { enabled: false } },
+        messages: { queue: { cap: 5, mode: "collect" }, responsePrefix: "> " },
+        memory: { citations: "on", search: { provider: "openai", model: "m", outputDimensionality: 64, store: { vector: { enabled: true } } } },
+        agents: { defaults: { maxConcurrent: 4, modelPolicy: { allow: ["a/*"] }, embeddingModel: "old/embed" } },
+      },
+    });
+    expect(s.problem).toBeUndefined();
+    expect(s.unsupported).toEqual(["agents.defaults.embeddingModel", "messages.queue.mode", "messages.responsePrefix", "memory.citations", "memory.search.store"]);
+    // Only implemented keys: nothing to report (gateway.tls, maxConcurrent, modelPolicy, queue.cap, memory.search.{provider,model,outputDimensionality}).
+    const clean = await snap({ json: { gateway: { mode: "local", tls: { enabled: false } }, messages: { queue: { cap: 5 } }, memory: { search: { provider: "p", model: "m", outputDimensionality: 8 } }, agents: { defaults: { maxConcurrent: 2 } } } });
+    expect(clean.unsupported).toEqual([]);
+    expect(unsupportedKeys({ messages: { queue: {} } })).toEqual([]);
+    expect(unsupportedKeys({ messages: { queue: "x" } })).toEqual(["messages.queue"]);
+  });
 });
