@@ -21,7 +21,10 @@
  *                  OPENCLAW_CI_REQUIRE_QEMU=1, which .ci/run sets)
  *   5. bench       `scripts/bench/index.ts --quick` against the built binary: the suite runs
  *                  end to end without errors (its figures are not judged) → 1 test
- *   6. systemd     scripts/e2e-systemd.sh with the compiled binary: a real systemd in
+ *   6. reliability scripts/reliability/index.ts --quick against the built binary: the hostile-client
+ *                  scenarios (fuzz, presence storm, slow consumers, agent flood, kill -9 during
+ *                  config writes, soak), bounded; every invariant and target must hold  → 1 test
+ *   7. systemd     scripts/e2e-systemd.sh with the compiled binary: a real systemd in
  *                  systemd-nspawn (install --system, kill -9, restart, stop, uninstall, ...)
  *                                                                          → 1 test, or SKIP
  *                  (with the reason) where root, nspawn or debootstrap are not available
@@ -344,6 +347,27 @@ async function benchSmoke(): Promise<void> {
   }
 }
 
+/** The reliability suite's quick pass against the built binary: invariants and targets must hold. */
+async function reliabilityQuick(): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), "openclaw-ci-reliability-"));
+  const json = join(out, "reliability-quick.json");
+  try {
+    const r = await run("reliability --quick", [BUN, join(ROOT, "scripts", "reliability", "index.ts"), "--quick", "--binary", join(DIST, artifactName(hostTarget())), "--json", json], {
+      timeoutMs: 180_000,
+    });
+    let detail = r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`;
+    if (existsSync(json)) {
+      const results = (JSON.parse(readFileSync(json, "utf8")) as { results: Array<{ name: string; ok: boolean; failures: string[]; missed: string[] }> }).results;
+      const bad = results.filter((x) => !x.ok || x.missed.length > 0).map((x) => `${x.name}: ${[...x.failures, ...x.missed].join("; ")}`);
+      if (bad.length) detail = [detail, ...bad].filter(Boolean).join("; ");
+      else if (r.exitCode === 0) detail = `${results.length} scenarios`;
+    }
+    record("reliability suite, quick pass (invariants and targets)", r.exitCode === 0, detail);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 /** The real-systemd end to end (scripts/e2e-systemd.sh); exit 77 = skipped, with the reason. */
 async function systemdE2e(): Promise<void> {
   const name = "systemd end to end (nspawn: install --system, kill -9, restart, stop, doctor --fix, uninstall)";
@@ -378,6 +402,7 @@ async function main(): Promise<number> {
   if (built) {
     await smoke();
     await benchSmoke();
+    await reliabilityQuick();
     await systemdE2e();
   } else record("smoke (compiled gateways)", false, "not run: the build failed");
 
