@@ -5,7 +5,11 @@
  *
  *   - spawn → TCP port open → first OK `health` RPC (handshake + request), with a config present;
  *   - the same on a first run (the gateway writes its config and token first);
- *   - RSS after one request and `idleMs` of idling.
+ *   - RSS after one request and `idleMs` of idling, and its anonymous part (RssAnon);
+ *   - the working set: the kernel is asked to page out the executable's clean pages
+ *     (process_madvise MADV_PAGEOUT, scripts/bench/pageout.ts), the process serves one more
+ *     handshake + request, and what is resident 1 s later is measured. The gap between idle RSS
+ *     and this is pages of the executable that starting touched once (docs/benchmarks.md).
  *
  * Start samples are interleaved (openclaw, first run, reference per round). Idle RSS is sampled
  * in batches of `rssParallel` openclaw/reference pairs idling side by side, so 10 samples of 10 s
@@ -18,6 +22,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { readConfig } from "../lib/gateway-child.ts";
 import { countExitCodes, figure, intArg, kibToMB, machineInfo, markdownTable, metric, say, type Metric } from "./lib.ts";
+import { pageOutExecutable } from "./pageout.ts";
 import { buildReference, dropPageCache, startServer, type Server } from "./servers.ts";
 import { closeSocket, handshake, requestOnce } from "./ws-client.ts";
 
@@ -80,7 +85,12 @@ export async function benchStartup(opts: StartupOptions): Promise<StartupResult>
     refReplyMs: [] as number[],
     idleRssKiB: [] as number[],
     refIdleRssKiB: [] as number[],
+    idleAnonKiB: [] as number[],
+    refIdleAnonKiB: [] as number[],
+    workingSetKiB: [] as number[],
+    refWorkingSetKiB: [] as number[],
   };
+  const notes: string[] = [];
   const codes: Array<number | null> = [];
   const kinds: Kind[] = ["warm", "firstRun", "reference"];
 
@@ -126,11 +136,45 @@ export async function benchStartup(opts: StartupOptions): Promise<StartupResult>
         if (kib === undefined) {
           if (process.platform === "linux") errors.push(`idle rss: no VmRSS for pid ${st.server.pid}`);
         } else (kind === "warm" ? s.idleRssKiB : s.refIdleRssKiB).push(kib);
+        const anon = st.server.rssAnonKiB();
+        if (anon !== undefined) (kind === "warm" ? s.idleAnonKiB : s.refIdleAnonKiB).push(anon);
       }
     } finally {
       codes.push(...(await Promise.all(started.map(({ st }) => st.server.stop()))));
     }
     done += batch;
+  }
+
+  // The working set, one gateway and one reference at a time (a page mapped by two processes
+  // is never paged out): idle, page out what the executable mapped, one more request, measure.
+  for (let i = 0; i < Math.min(3, opts.rssRuns); i++) {
+    const pair: Array<{ kind: "warm" | "reference"; st: Started }> = [];
+    try {
+      for (const kind of ["warm", "reference"] as const) pair.push({ kind, st: await startOne(kind, opts) });
+      await Bun.sleep(Math.min(opts.idleMs, 3_000));
+      for (const { kind, st } of pair) {
+        const r = await pageOutExecutable(st.server.pid, kind === "reference" ? opts.reference : opts.binary);
+        if ("error" in r) {
+          notes.push(`working set not measured: ${r.error}`);
+          continue;
+        }
+        const { ws } = await handshake(st.server.url, kind === "warm" ? st.server.token : undefined, 10_000);
+        await requestOnce(ws, "health", undefined, 10_000);
+        await closeSocket(ws, 1_000);
+      }
+      await Bun.sleep(1_000);
+      if (notes.length === 0) {
+        for (const { kind, st } of pair) {
+          const kib = st.server.rssKiB();
+          if (kib !== undefined) (kind === "warm" ? s.workingSetKiB : s.refWorkingSetKiB).push(kib);
+        }
+      }
+    } catch (e) {
+      errors.push(`working set: ${(e as Error).message}`);
+    } finally {
+      codes.push(...(await Promise.all(pair.map(({ st }) => st.server.stop()))));
+    }
+    if (notes.length > 0) break;
   }
 
   const refLabel = "bare compiled `Bun.serve`";
@@ -173,7 +217,26 @@ export async function benchStartup(opts: StartupOptions): Promise<StartupResult>
       reference: figure(s.refIdleRssKiB.map(kibToMB), 1),
       target: { on: "ratio", op: "<=", limit: 1.5, text: "≤ 1.5× bare" },
     }),
+    metric({
+      id: "memory.idleRssAnon",
+      label: "of which anonymous (RssAnon: heap, buffers, JIT code)",
+      unit: "MB",
+      better: "lower",
+      openclaw: figure(s.idleAnonKiB.map(kibToMB), 1),
+      referenceLabel: refLabel,
+      reference: figure(s.refIdleAnonKiB.map(kibToMB), 1),
+    }),
+    metric({
+      id: "memory.workingSet",
+      label: "working set: RSS after the executable's clean pages are paged out (MADV_PAGEOUT) and one more request",
+      unit: "MB",
+      better: "lower",
+      openclaw: figure(s.workingSetKiB.map(kibToMB), 1),
+      referenceLabel: `${refLabel}, paged out the same way`,
+      reference: figure(s.refWorkingSetKiB.map(kibToMB), 1),
+    }),
   ];
+  for (const n of new Set(notes)) say(n);
   return { metrics, samples: s, stopExitCodes: countExitCodes(codes), errors };
 }
 

@@ -29,7 +29,6 @@ import { hasScope } from "../protocol/scopes.ts";
 import { isLoopbackIp } from "../auth/net.ts";
 import type { GatewayTlsMaterial } from "../auth/tls.ts";
 import { ControlPlaneWriteLimiter, type ConfigLifecycleHooks, type SystemEvent } from "./config-hooks.ts";
-import { createHttpApp } from "./http/app.ts";
 import { fastProbeRoutes } from "./http/fast-probes.ts";
 import { AUTH_CHANGED_REASON, ConfigLifecycle, RESTART_REASON, type LifecycleOptions, type ReloadHost } from "./lifecycle.ts";
 import { defaultLimits, type GatewayLimits } from "./limits.ts";
@@ -155,7 +154,10 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.log.addSecret(opts.settings.auth.token);
     this.log.addSecret(opts.settings.auth.password);
 
-    const app = createHttpApp(this, this.subsystems.flatMap((s) => s.http ?? []));
+    // The Hono app (and Hono) loads with the first HTTP request that is not a liveness probe:
+    // an idle gateway that only serves WebSockets and /health never loads it.
+    let app: Promise<{ fetch(req: Request, env: unknown): Response | Promise<Response> }> | undefined;
+    const routers = this.subsystems.flatMap((s) => s.http ?? []);
     this.websocket = webSocketHandlers(this);
     this.fetchHandler = (req, server) => {
       const upgrade = req.headers.get("upgrade");
@@ -163,7 +165,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
         if (upgrade.toLowerCase() !== "websocket") return textResponse(400, "Bad Request");
         return upgradeWebSocket(this, req, server);
       }
-      return app.fetch(req, { server });
+      app ??= import("./http/app.ts").then((m) => m.createHttpApp(this, routers));
+      return app.then((a) => a.fetch(req, { server }));
     };
     // Liveness probes bypass Hono (src/gateway/http/fast-probes.ts); the rest goes to fetch.
     this.routes = fastProbeRoutes(this, this.fetchHandler);
