@@ -19,7 +19,8 @@ export const NOT_IMPLEMENTED: readonly string[] = [
   "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts",
   "cloudWorkers", "desktop", "surfaces", "proxy",
   // Parts of the trees the gateway owns.
-  "gateway.tls", "gateway.tailscale", "gateway.nodes", "gateway.push", "gateway.terminal",
+  "gateway.tls", "gateway.tailscale", "gateway.nodes.browser", "gateway.nodes.pairing.sshVerify",
+  "gateway.nodes.pluginTools", "gateway.nodes.allowSkills", "gateway.nodes.commands", "gateway.push", "gateway.terminal",
   "gateway.cliAgents", "gateway.roles", "gateway.portals", "gateway.auth.allowTailscale",
   "models.catalogRefresh", "agents.ownership",
 ];

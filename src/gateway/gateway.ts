@@ -33,6 +33,7 @@ import { AUTH_CHANGED_REASON, ConfigLifecycle, RESTART_REASON, type LifecycleOpt
 import { defaultLimits, type GatewayLimits } from "./limits.ts";
 import { listen, type Listener } from "./listener.ts";
 import { QuietCollector } from "./memory.ts";
+import { DevicePairing } from "./devices.ts";
 import { buildHealth } from "./methods/health.ts";
 import { buildRegistry } from "./methods/index.ts";
 import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
@@ -98,6 +99,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   readonly agents: AgentRuntime;
   readonly systemEvents: SystemEvent[] = [];
   readonly connections = new Set<Connection>();
+  /** Device pairing: the pairing store, the device part of connects, the device methods. */
+  readonly devices: DevicePairing;
   readonly stateVersion = { presence: 1, health: 1 };
   readonly methods: Map<string, MethodDef<any>>;
   readonly events: readonly string[];
@@ -126,7 +129,6 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.log = opts.log;
     this.limits = { ...defaultLimits(), ...opts.limits };
     this.logFile = opts.logFile;
-    this.subsystems = [...(opts.subsystems ?? [])];
     this.presence = new PresenceStore(this.instanceId);
     this.limiter = new FailedAuthLimiter(opts.settings.auth.rateLimit);
     this.agents = new AgentRuntime({
@@ -135,6 +137,9 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
       log: opts.log.child("agents"),
       emit: (event, payload) => this.broadcast(event, payload, { scope: "operator.read" }),
     });
+    // Device pairing is part of every gateway (the handshake needs it), first in start order.
+    this.devices = new DevicePairing(this);
+    this.subsystems = [this.devices, ...(opts.subsystems ?? [])];
     this.methods = buildRegistry(this.subsystems.flatMap((s) => s.methods ?? []));
     this.events = [...ADVERTISED_EVENTS, ...this.subsystems.flatMap((s) => s.events ?? []).filter((e) => !(ADVERTISED_EVENTS as readonly string[]).includes(e))];
     this.log.addSecret(opts.settings.auth.token);
@@ -229,8 +234,16 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     // little later, and an idle gateway does not page in the JIT for a handful of requests.
     Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
     this.tick = setInterval(() => {
-      this.broadcast("tick", { ts: Date.now() });
+      const now = Date.now();
+      this.broadcast("tick", { ts: now });
       this.refreshHealthIfStale();
+      for (const s of this.subsystems) {
+        try {
+          s.tick?.(now);
+        } catch (err) {
+          this.log.error(`${s.name}: tick failed: ${(err as Error).stack ?? err}`);
+        }
+      }
     }, this.limits.tickIntervalMs);
   }
 

@@ -6,6 +6,7 @@
  *   start(host)              once, after the gateway first listens (the port is open)
  *   applyConfig(next, prev)  after every applied config change: a hot reload, or an
  *                            in-process restart once the new listener is up
+ *   tick(now)                on the gateway's 30 s tick (cheap periodic work)
  *   stop()                   once, when the gateway stops for good (never on an in-process
  *                            restart: subsystems outlive listeners)
  *
@@ -60,5 +61,7 @@ export interface Subsystem {
   readonly events?: readonly string[];
   start?(host: SubsystemHost): void | Promise<void>;
   applyConfig?(next: ConfigSnapshot, prev: ConfigSnapshot): void | Promise<void>;
+  /** On the gateway's tick (every `tickIntervalMs`, 30 s): cheap periodic work, never blocking. */
+  tick?(now: number): void;
   stop?(): void | Promise<void>;
 }

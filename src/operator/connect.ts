@@ -5,6 +5,7 @@
  * `gateway status --require-rpc`.
  */
 import { GatewayClient, type ClientIdentity, type HelloOk } from "../protocol/client.ts";
+import { METHOD_SCOPES, requiredScopes } from "../protocol/method-scopes.ts";
 import { READ } from "../protocol/scopes.ts";
 import type { GatewayTarget } from "./target.ts";
 
@@ -18,42 +19,12 @@ export const ALL_OPERATOR_SCOPES = [
   "operator.talk.secrets",
 ];
 
-/** Read-only methods: `gateway call` asks for operator.read only (least privilege). */
-const READ_METHODS = new Set([
-  "health",
-  "status",
-  "system-presence",
-  "config.get",
-  "config.schema",
-  "config.schema.lookup",
-  "models.list",
-  "logs.tail",
-  "channels.status",
-  "last-heartbeat",
-  "sessions.list",
-  "sessions.preview",
-  "chat.history",
-  "node.list",
-  "node.describe",
-  "cron.list",
-  "cron.status",
-  "cron.runs",
-  "cron.get",
-  "gateway.identity.get",
-  "agents.list",
-  "usage.status",
-  "tools.catalog",
-  "skills.status",
-  "commands.list",
-]);
-const WRITE_METHODS = new Set(["chat.send", "chat.abort", "agent", "agent.wait", "send", "wake", "node.invoke"]);
-const PAIRING_METHODS = /^(device\.pair\.|device\.token\.|node\.pair\.)/;
-
-export function scopesForMethod(method: string): string[] {
-  if (READ_METHODS.has(method)) return [READ];
-  if (WRITE_METHODS.has(method)) return ["operator.write"];
-  if (PAIRING_METHODS.test(method)) return ["operator.pairing"];
-  return [...ALL_OPERATOR_SCOPES];
+/**
+ * The scopes `gateway call <method>` connects with: the least the scopes catalogue says the call
+ * needs (params-aware), every operator scope for a method the catalogue does not know.
+ */
+export function scopesForMethod(method: string, params?: unknown): string[] {
+  return METHOD_SCOPES.has(method) ? requiredScopes(method, params) : [...ALL_OPERATOR_SCOPES];
 }
 
 export const IDENTITY = {

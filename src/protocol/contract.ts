@@ -14,6 +14,7 @@
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
 import { z } from "../zod.ts";
+import { DEVICE_CONTRACT } from "./contract-devices.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -289,6 +290,7 @@ export const CONTRACT = {
     }),
     SessionsListResult,
   ),
+  ...DEVICE_CONTRACT,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 
 export type Contract = typeof CONTRACT;

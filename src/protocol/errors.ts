@@ -207,6 +207,17 @@ export function missingScopeError(scope: string): RpcError {
   });
 }
 
+// ---- Method scopes (protocol/method-scopes.ts) ----
+
+export const ScopeMessages = {
+  /**
+   * A call allowed only through a session scope (`operator.sessions.read|write`) needs a verified
+   * user profile; this gateway has no user profiles, so such a call is refused as the original
+   * refuses a caller without one.
+   */
+  sessionScopeNeedsProfile: "Session-scoped access requires a verified user profile.",
+} as const;
+
 // ---- Device pairing ----
 
 export type PairingReason = "not-paired" | "role-upgrade" | "scope-upgrade" | "metadata-upgrade";

@@ -6,10 +6,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildRegistry } from "../../src/gateway/methods/index.ts";
+import { GatewayClient, GatewayConnectError } from "../../src/protocol/client.ts";
 import { CONTRACT, isContractMethod, type MethodName } from "../../src/protocol/contract.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { aiConfig } from "../helpers/ai.ts";
+import { deviceSigner, generateDeviceKeys } from "../helpers/device-client.ts";
+import { TEST_TOKEN } from "../helpers/gateway.ts";
 import { useTestRuntimes } from "../helpers/config-gateway.ts";
 import { useTempDirs } from "../helpers/state-dir.ts";
 
@@ -20,8 +22,9 @@ const fake = new FakeUpstream().start();
 afterAll(() => fake.stop());
 
 describe("wire contract", () => {
-  test("every served method is in the contract, with the contract's params schema", () => {
-    const registry = buildRegistry();
+  test("every served method is in the contract, with the contract's params schema", async () => {
+    const t = await runtimes.start();
+    const registry = t.runtime.methods;
     expect(registry.size).toBe(Object.keys(CONTRACT).length);
     for (const [name, def] of registry) {
       expect(isContractMethod(name)).toBe(true);
@@ -33,7 +36,8 @@ describe("wire contract", () => {
     const cfg = aiConfig(fake);
     const logFile = join(tempDir(), "gateway.log");
     writeFileSync(logFile, `${JSON.stringify({ time: "t", level: "info", subsystem: "gateway", message: "one" })}\n`);
-    const t = await runtimes.start({ ...cfg, gateway: { ...cfg.gateway, reload: { debounceMs: 20 } } }, { logFile });
+    // Local devices wait for approval here, so the pairing methods have requests to act on.
+    const t = await runtimes.start({ ...cfg, gateway: { ...cfg.gateway, reload: { debounceMs: 20 }, nodes: { pairing: { autoApproveLocal: false } } } }, { logFile });
     const c = await runtimes.connect(t, { scopes: ["operator.admin"] });
     const results = new Map<MethodName, unknown>();
     const call = async <M extends MethodName>(m: M, params?: unknown) => {
@@ -62,6 +66,34 @@ describe("wire contract", () => {
     const patch = await call("config.patch", { raw: JSON.stringify({ wizard: { contract: true } }), baseHash: set.hash });
     await call("config.apply", { raw: JSON.stringify({ ...JSON.parse(got.raw), wizard: { contract: 2 } }), baseHash: patch.hash });
     await call("secrets.reload", {});
+
+    // Device pairing: a request, its approval, a token rotation and revocation, a live upgrade.
+    const keys = await generateDeviceKeys();
+    const device = (scopes: string[], deviceToken?: string) =>
+      GatewayClient.connect({ url: t.url(), token: deviceToken ? undefined : TEST_TOKEN, deviceToken, scopes, device: deviceSigner(keys), connectTimeoutMs: 5_000 });
+    const refused = await device(["operator.read"]).catch((e) => e as GatewayConnectError);
+    const requestId = ((refused as GatewayConnectError).extra.error?.details as { requestId: string }).requestId;
+    expect((await call("device.pair.list", {})).pending.map((p: any) => p.requestId)).toEqual([requestId]);
+    await call("device.pair.approve", { requestId });
+    const first = await device(["operator.read"]);
+    const token = first.hello.auth.deviceToken!;
+    await first.close();
+    await call("device.pair.rename", { deviceId: keys.deviceId, label: "contract" });
+    const own = await device(["operator.read"], token);
+    const upgrade = await own.call("device.scopes.requestUpgrade", { scopes: ["operator.read", "operator.write"] });
+    results.set("device.scopes.requestUpgrade", upgrade);
+    const waiting = own.call("device.scopes.waitUpgrade", { requestId: upgrade.requestId });
+    await call("device.pair.approve", { requestId: upgrade.requestId });
+    results.set("device.scopes.waitUpgrade", await waiting);
+    await own.close();
+    await call("device.token.rotate", { deviceId: keys.deviceId, role: "operator" });
+    await call("device.token.revoke", { deviceId: keys.deviceId, role: "operator" });
+    const other = await generateDeviceKeys();
+    const second = await GatewayClient.connect({ url: t.url(), token: TEST_TOKEN, scopes: ["operator.read"], device: deviceSigner(other), connectTimeoutMs: 5_000 }).catch(
+      (e) => e as GatewayConnectError,
+    );
+    await call("device.pair.reject", { requestId: ((second as GatewayConnectError).extra.error?.details as { requestId: string }).requestId });
+    await call("device.pair.remove", { deviceId: keys.deviceId });
 
     const missing = Object.keys(CONTRACT).filter((m) => !results.has(m as MethodName));
     expect(missing).toEqual([]);
