@@ -88,8 +88,10 @@ async function dispatch(ctx: WsHost, conn: Connection, text: string): Promise<vo
     return;
   }
   const frame = parsed.data;
+  // Steps a method asked to run once its response is out (events it causes, closing sockets).
+  const after: Array<() => void> = [];
   try {
-    const payload = await invoke(ctx, conn, frame);
+    const payload = await invoke(ctx, conn, frame, after);
     conn.sendResponse(frame.id, true, payload);
   } catch (err) {
     if (err instanceof RpcError) {
@@ -100,10 +102,12 @@ async function dispatch(ctx: WsHost, conn: Connection, text: string): Promise<vo
     }
     ctx.log.error(`method ${frame.method} failed: ${(err as Error).stack ?? err}`);
     conn.sendResponse(frame.id, false, undefined, { code: ErrorCodes.UNAVAILABLE, message: `${frame.method} failed: internal error` });
+  } finally {
+    runAfter(ctx, after);
   }
 }
 
-async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame): Promise<unknown> {
+async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame, after: Array<() => void>): Promise<unknown> {
   if (frame.method === "connect") throw new RpcError(ErrorCodes.INVALID_REQUEST, "already connected");
   // Role and scope first, from the one catalogue (params-aware): a caller without the scope an
   // unknown method would need (admin) learns nothing about which methods exist.
@@ -125,7 +129,6 @@ async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame): Promi
     }
     params = checked.data;
   }
-  const after: Array<() => void> = [];
   const call: MethodCall = {
     ctx: ctx.methodContext,
     client: conn,
@@ -133,12 +136,7 @@ async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame): Promi
     interim: (payload) => void conn.sendResponse(frame.id, true, payload),
     afterResponse: (fn) => void after.push(fn),
   };
-  try {
-    return await def.handler(params, call);
-  } finally {
-    // The response is sent when this promise settles (in `dispatch`); these run a macrotask later.
-    if (after.length > 0) setTimeout(() => runAfter(ctx, after), 0);
-  }
+  return def.handler(params, call);
 }
 
 function runAfter(ctx: WsHost, fns: Array<() => void>): void {
