@@ -79,6 +79,11 @@ export class DevicePairing implements Subsystem {
     return this.open().store;
   }
 
+  /** `device.scopes.waitUpgrade` calls waiting for a decision now. */
+  get upgradeWaits(): number {
+    return this.opened?.methods.upgrades.sleeping ?? 0;
+  }
+
   /** Whether the store has been opened (tests, memory accounting). */
   get isOpen(): boolean {
     return this.opened !== undefined;

@@ -12,10 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
-import type { Server, ServerWebSocket } from "bun";
 import { observed, scenarioDiffs } from "../fixture/transcripts/devices/compare.ts";
 import { runDeviceScenario } from "../fixture/transcripts/devices/scenario.ts";
 import { startTestGateway, TEST_TOKEN, type TestGateway } from "../helpers/gateway.ts";
+import { startRelay, type Relay } from "../helpers/relay.ts";
 
 function lanAddress(): string | undefined {
   for (const list of Object.values(networkInterfaces())) {
@@ -24,38 +24,10 @@ function lanAddress(): string | undefined {
   return undefined;
 }
 
-/** ws://127.0.0.1:<port>/ relayed to the gateway with `X-Forwarded-For: 192.0.2.77`. */
-function startRelay(target: () => number): Server<{ up?: WebSocket; queue: string[] }> {
-  return Bun.serve<{ up?: WebSocket; queue: string[] }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: (req, server) => (server.upgrade(req, { data: { queue: [] } }) ? undefined : new Response("upgrade", { status: 400 })),
-    websocket: {
-      open(ws: ServerWebSocket<{ up?: WebSocket; queue: string[] }>) {
-        const up = new WebSocket(`ws://127.0.0.1:${target()}`, { headers: { "X-Forwarded-For": "192.0.2.77" } } as never);
-        ws.data.up = up;
-        up.addEventListener("open", () => {
-          for (const m of ws.data.queue.splice(0)) up.send(m);
-        });
-        up.addEventListener("message", (ev) => ws.send(String(ev.data)));
-        up.addEventListener("close", (ev) => ws.close(ev.code === 1005 ? 1000 : ev.code, ev.reason));
-      },
-      message(ws, message) {
-        const up = ws.data.up;
-        if (up?.readyState === WebSocket.OPEN) up.send(String(message));
-        else ws.data.queue.push(String(message));
-      },
-      close(ws) {
-        ws.data.up?.close();
-      },
-    },
-  });
-}
-
 describe("device scenario against the real gateway", () => {
   const lan = lanAddress();
   let gw: TestGateway;
-  let relay: ReturnType<typeof startRelay> | undefined;
+  let relay: Relay | undefined;
   const ours: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
@@ -72,14 +44,14 @@ describe("device scenario against the real gateway", () => {
     if (!lan) relay = startRelay(() => gw.port);
     await runDeviceScenario({
       local: gw.url,
-      remote: lan ? `ws://${lan}:${gw.port}` : `ws://127.0.0.1:${relay!.port}`,
+      remote: lan ? `ws://${lan}:${gw.port}` : relay!.url,
       token: TEST_TOKEN,
       emit: (line) => ours.push(JSON.parse(JSON.stringify(line).split(TEST_TOKEN).join("<TOKEN>"))),
     });
   }, 60_000);
 
   afterAll(async () => {
-    relay?.stop(true);
+    relay?.stop();
     await gw?.stop();
   });
 
