@@ -265,12 +265,33 @@ function sessionMutationScope(method: string, p: Params): Scope | undefined {
       if (!p || p.archivedOnly !== true) return ADMIN;
       return Object.keys(p).every((k) => DELETE_WRITE_FIELDS.has(k)) ? WRITE : ADMIN;
     case "sessions.dispatch":
-      return p && (p.deviceId !== undefined || p.autoDevice === true) ? WRITE : ADMIN;
+      // Placing a session on a profile is admin; on a device (or any device) a write. Params that
+      // are not a valid dispatch stay at write (the method refuses them anyway).
+      return isProfileDispatch(p) ? ADMIN : WRITE;
     case "sessions.move":
-      return record(p?.target)?.kind === "profile" ? ADMIN : WRITE;
+      return isProfileMove(p) ? ADMIN : WRITE;
     default:
       return undefined;
   }
+}
+
+const DISPATCH_FIELDS = new Set(["key", "agentId", "profileId", "deviceId", "autoDevice", "machineClass", "os"]);
+const MOVE_FIELDS = new Set(["key", "agentId", "expected", "target", "abandonSource"]);
+const nonEmpty = (v: unknown) => typeof v === "string" && v.length > 0;
+
+function isProfileDispatch(p: Params): boolean {
+  return (
+    p !== undefined &&
+    Object.keys(p).every((k) => DISPATCH_FIELDS.has(k)) &&
+    nonEmpty(p.key) &&
+    nonEmpty(p.profileId) &&
+    p.deviceId === undefined &&
+    p.autoDevice === undefined
+  );
+}
+
+function isProfileMove(p: Params): boolean {
+  return p !== undefined && Object.keys(p).every((k) => MOVE_FIELDS.has(k)) && nonEmpty(p.key) && record(p.expected) !== undefined && record(p.target)?.kind === "profile";
 }
 
 /** The narrower session scope that also authorizes this call, if any. */
@@ -373,6 +394,11 @@ export function authorizeMethod(method: string, caller: Caller, params?: unknown
   const scopes = caller.scopes.filter(isScope);
   if (scopes.includes(ADMIN)) return { ok: true };
   const p = record(params);
+  const named = (v: unknown) => typeof v === "string" && v.trim().length > 0;
+  if (method === "plugins.sessionAction" && p && !(named(p.pluginId) && named(p.actionId))) {
+    // An action that names no plugin action asks nothing of the caller beyond being an operator.
+    return scopes.length > 0 ? { ok: true } : { ok: false, error: missingScopeRefusal(WRITE, [WRITE]), roleDenied: false };
+  }
   const required = requiredScopes(method, p);
   const missing = required.find((s) => !holds(scopes, s));
   if (missing === undefined) return { ok: true };
