@@ -165,7 +165,7 @@ describe.skipIf(!ref.dir)(`against the original's own policy module${ref.reason 
     expect([...METHOD_SCOPES.keys()].sort()).toEqual([...theirs].sort());
     for (const name of theirs) {
       const want = o.isNode(name) ? [] : o.leastPrivilege(name, {});
-      expect({ name, scopes: requiredScopes(name, {}) }).toEqual({ name, scopes: want });
+      expect({ name, scopes: requiredScopes(name, {}) as string[] }).toEqual({ name, scopes: want });
       expect({ name, node: METHOD_SCOPES.get(name) === "node" }).toEqual({ name, node: o.isNode(name) });
     }
   });
