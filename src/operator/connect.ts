@@ -42,7 +42,7 @@ export interface ConnectAs {
 }
 
 export function connectTo(target: GatewayTarget, as: ConnectAs): Promise<GatewayClient> {
-  return GatewayClient.connect({
+  const opts = {
     url: target.url,
     token: target.token,
     password: target.password,
@@ -51,7 +51,34 @@ export function connectTo(target: GatewayTarget, as: ConnectAs): Promise<Gateway
     minProtocol: as.minProtocol ?? 4,
     connectTimeoutMs: as.timeoutMs,
     requestTimeoutMs: as.timeoutMs,
-  });
+  };
+  if (!presentsDevice(target, as.identity)) return GatewayClient.connect(opts);
+  // Loaded only here: the plain local case never opens the state database.
+  return import("./device-auth.ts").then((m) => m.connectAsDevice(target.paths.stateDir, target.url, opts));
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    return host === "localhost" || host === "::1" || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this connect presents the CLI's own device identity, by the official CLI's rule: not
+ * for the `cli` client with the shared secret on a loopback URL (the gateway keeps its scopes),
+ * nor for the local backend helper on loopback (the gateway lets it in without a device); for
+ * everything else of the `cli` and backend clients, yes: from another host a device-less client
+ * gets no scopes, and a gateway without a shared secret asks for a device. Probes never do.
+ */
+export function presentsDevice(target: Pick<GatewayTarget, "url" | "token" | "password">, identity: ClientIdentity): boolean {
+  const loopback = isLoopbackUrl(target.url);
+  const secret = Boolean(target.token || target.password);
+  if (identity.id === "cli" && identity.mode === "cli") return !(secret && loopback);
+  if (identity.id === "gateway-client" && identity.mode === "backend") return !loopback;
+  return false;
 }
 
 function deviceFamily(): string {
