@@ -30,7 +30,7 @@ import type { AgentRuntime } from "../agents/runtime.ts";
 import type { GatewaySettings } from "../config/runtime.ts";
 import type { ConfigSnapshot } from "../config/snapshot.ts";
 import type { Logger } from "../log/logger.ts";
-import { CloseCodes, ErrorCodes, RpcError } from "../protocol/errors.ts";
+import { CloseCodes, DeviceMessages, ErrorCodes, RpcError } from "../protocol/errors.ts";
 import type { MethodName } from "../protocol/contract.ts";
 import { defineMethod, type CallerInfo, type MethodDef } from "./methods/types.ts";
 import type { BroadcastOptions, Subsystem } from "./subsystem.ts";
@@ -135,8 +135,8 @@ export class DevicePairing implements Subsystem {
         store = this.store;
       } catch (err) {
         this.log.error(`pairing store unavailable: ${(err as Error).message}`);
-        const error = new RpcError(ErrorCodes.UNAVAILABLE, "device pairing unavailable: the state database cannot be opened", undefined, { retryable: true, retryAfterMs: 10_000 });
-        return { ok: false, error, closeCode: CloseCodes.TRY_AGAIN_LATER, closeReason: "device pairing unavailable", events: [], limiter: {}, log: [] };
+        const error = new RpcError(ErrorCodes.UNAVAILABLE, DeviceMessages.storeUnavailable, undefined, { retryable: true, retryAfterMs: 10_000 });
+        return { ok: false, error, closeCode: CloseCodes.TRY_AGAIN_LATER, closeReason: DeviceMessages.storeUnavailable, events: [], limiter: {}, log: [] };
       }
     } else {
       // A connect without a device never reaches the store (authorizeConnect decides it from

@@ -281,4 +281,6 @@ export const DeviceMessages = {
   scopeUpgradeMustKeepCurrent: "requested scopes must include the connection's current scopes",
   scopeUpgradeUnavailable: "device scope upgrade is temporarily unavailable",
   scopeUpgradeNotFound: "scope upgrade expired or not found",
+  /** A device connect while the pairing store cannot be opened (retryable; close 1013). */
+  storeUnavailable: "device pairing unavailable: the state database cannot be opened",
 } as const;

@@ -26,7 +26,7 @@ import {
 } from "../../protocol/frames.ts";
 import { ADMIN, hasScope, READ } from "../../protocol/scopes.ts";
 import { BUILD, VERSION } from "../../version.ts";
-import { failSecret, limiterSubject, lockedFor, passSecret, type LimiterSubject } from "../gate.ts";
+import { failSecret, limiterSubject, lockedFor, passSecret } from "../gate.ts";
 import { isEphemeralClient } from "../presence.ts";
 import type { Connection } from "./connection.ts";
 import type { WsHost } from "./types.ts";
@@ -141,7 +141,6 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
 
   // The device part (missing-device policy, proof, device token, pairing, token issuance).
   // Scopes go in exactly as sent: they are part of the signed payload.
-  const deviceSubject: LimiterSubject = { key: subject.key, exempt: subject.exempt };
   const outcome = await ctx.devices.authorize({
     params: {
       client: p.client,
@@ -153,12 +152,14 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
     nonce: conn.nonce,
     conn: { remoteIp: data.ip, directLocal: data.directLocal, hasForwardingHeaders: data.forwarded, origin: data.origin, host: data.host ?? undefined },
     shared,
-    deviceTokenLockedForMs: deviceSubject.exempt ? 0 : ctx.limiter.lockedFor("device-token", deviceSubject.key),
+    // Device tokens are counted against the same subject as the shared secret.
+    deviceTokenLockedForMs: subject.exempt ? 0 : ctx.limiter.lockedFor("device-token", subject.key),
   });
+  // The socket went away meanwhile: nothing to answer (handleConnect sees it closing).
   if (conn.isClosing) return { ok: true };
 
-  if (outcome.limiter.deviceToken === "failure") ctx.limiter.recordFailure("device-token", deviceSubject.key, deviceSubject.exempt);
-  else if (outcome.limiter.deviceToken === "success") ctx.limiter.recordSuccess("device-token", deviceSubject.key);
+  if (outcome.limiter.deviceToken === "failure") ctx.limiter.recordFailure("device-token", subject.key, subject.exempt);
+  else if (outcome.limiter.deviceToken === "success") ctx.limiter.recordSuccess("device-token", subject.key);
 
   if (!outcome.ok) {
     const details = outcome.error.details as { code?: string; reason?: string } | undefined;
@@ -184,7 +185,7 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
   conn.authMethod = outcome.method;
   conn.client = p.client;
   conn.caps = p.caps ?? [];
-  conn.device = outcome.deviceId && p.device ? { id: outcome.deviceId, publicKey: p.device.publicKey } : undefined;
+  conn.device = outcome.deviceId && outcome.publicKey ? { id: outcome.deviceId, publicKey: outcome.publicKey } : undefined;
   conn.isDeviceTokenAuth = outcome.isDeviceTokenAuth;
   conn.helloAuth = { ...outcome.auth, scopes: conn.scopes };
   conn.phase = "ready";
