@@ -14,6 +14,7 @@
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
 import { z } from "../zod.ts";
+import { CONTRACT_UI, SessionsListParams } from "./contract-ui.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -189,6 +190,9 @@ const SessionsListResult = () =>
     ts: z.number(),
     path: z.string(),
     count: NonNegInt,
+    totalCount: NonNegInt,
+    hasMore: z.boolean(),
+    nextOffset: z.nullable(NonNegInt),
     sessions: z.array(z.object({ key: z.string(), agentId: z.string(), updatedAt: z.number(), messageCount: NonNegInt })),
   });
 
@@ -228,6 +232,7 @@ export const CONTRACT = {
     z.looseObject({
       view: opt(z.enum(["default", "configured", "provider-config", "all"])),
       agentId: opt(z.string()),
+      sessionKey: opt(z.string()),
       preparedOnly: opt(z.boolean()),
       refresh: opt(z.boolean()),
     }),
@@ -278,17 +283,16 @@ export const CONTRACT = {
     () => z.object({ ok: z.boolean(), abortedRunId: z.nullable(z.string()), status: z.string() }),
   ),
   "chat.history": entry(
-    z.looseObject({ sessionKey: NonEmpty, limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))) }),
+    z.looseObject({
+      sessionKey: NonEmpty,
+      limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+      maxBytes: opt(z.number().check(z.int(), z.minimum(1024))),
+      inputRunIds: opt(z.array(z.string())),
+    }),
     ChatHistoryResult,
   ),
-  "sessions.list": entry(
-    z.looseObject({
-      limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
-      offset: opt(NonNegInt),
-      agentId: opt(z.string()),
-    }),
-    SessionsListResult,
-  ),
+  "sessions.list": entry(SessionsListParams, SessionsListResult),
+  ...CONTRACT_UI,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 
 export type Contract = typeof CONTRACT;

@@ -168,7 +168,7 @@ describe("chat.send / chat.history / sessions.list", () => {
     const list = (await readUntil(p, (f) => f.type === "res" && f.id === "l")).at(-1).payload;
     expect(list.path).toEndWith("openclaw.sqlite");
     const row = list.sessions.find((s: any) => s.key === sessionKey);
-    expect(row).toMatchObject({ agentId: "ops", messageCount: 4, model: "anth/echo" });
+    expect(row).toMatchObject({ agentId: "ops", messageCount: 4, modelProvider: "anth", model: "echo" });
     expect(list.count).toBeGreaterThanOrEqual(1);
 
     p.send({ type: "req", id: "hl", method: "health", params: { probe: true } });

@@ -10,6 +10,7 @@ import { QueueFullError, RunRequestError, StoreUnavailableError, type AgentRunti
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import type { ResultOf } from "../../protocol/contract.ts";
 import { ADMIN, hasScope } from "../../protocol/scopes.ts";
+import { canonicalKey, historyPage } from "./session-view.ts";
 import { defineMethod } from "./types.ts";
 
 /** The sessions store, or UNAVAILABLE (retryable) while the state database cannot be opened. */
@@ -137,27 +138,7 @@ export const chatHistoryMethod = defineMethod("chat.history", {
   scope: "operator.read",
   handler: (p, { ctx }) => {
     const store = runtimeStore(ctx.agents);
-    const key = p.sessionKey === "main" ? `agent:${ctx.agents.defaultAgent().id}:main` : p.sessionKey;
-    const row = store.get(key);
-    const messages = store.transcript(key, p.limit ?? 200).map(({ message: m, createdAt, runId }) => {
-      if (m.role === "tool") {
-        return { role: "toolResult", toolCallId: m.toolCallId, ...(m.name ? { toolName: m.name } : {}), content: [{ type: "text", text: m.content }], timestamp: createdAt };
-      }
-      const content: unknown[] = m.content ? [{ type: "text", text: m.content }] : [];
-      if (m.role === "assistant") {
-        for (const t of m.toolCalls ?? []) {
-          let args: unknown = t.arguments;
-          try {
-            args = JSON.parse(t.arguments);
-          } catch {
-            // keep the raw text
-          }
-          content.push({ type: "toolCall", id: t.id, name: t.name, arguments: args });
-        }
-      }
-      return { role: m.role, content, timestamp: createdAt, ...(runId ? { runId } : {}) };
-    });
-    return { sessionKey: key, sessionId: row?.sessionId ?? null, messages };
+    return historyPage(ctx.agents, store, canonicalKey(ctx.agents, p.sessionKey), p.limit ?? 200, p.maxBytes);
   },
 });
 
