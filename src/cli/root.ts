@@ -24,6 +24,7 @@ const main = defineCommand({
     dns: () => import("./dns.ts").then((m) => m.default),
     licenses: () => import("./licenses.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
+    dashboard: () => import("./dashboard.ts").then((m) => m.dashboardCommand),
   },
 });
 

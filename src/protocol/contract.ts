@@ -220,7 +220,8 @@ function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, resu
 }
 
 export const CONTRACT = {
-  health: entry(z.looseObject({ probe: opt(z.boolean()) }), HealthResult),
+  // The original takes any `probe` value; only `true` asks for a fresh snapshot.
+  health: entry(z.looseObject({ probe: opt(z.unknown()) }), HealthResult),
   status: entry(z.looseObject({ includeChannelSummary: opt(z.boolean()), includeCliProjection: opt(z.boolean()) }), StatusResult),
   "system-presence": entry(Empty, () => z.array(PresenceEntry())),
   "config.get": entry(Empty, ConfigGetResult),
@@ -267,10 +268,12 @@ export const CONTRACT = {
   "chat.send": entry(
     z.looseObject({
       sessionKey: NonEmpty,
-      message: NonEmpty,
+      // Blank text is refused by the handler with the original's message.
+      message: z.string(),
       idempotencyKey: NonEmpty,
       agentId: opt(z.string()),
       timeoutMs: opt(z.number().check(z.nonnegative())),
+      attachments: opt(z.array(z.unknown())),
     }),
     () => z.object({ runId: z.string(), status: z.string() }),
   ),

@@ -196,7 +196,7 @@ describe("chat.send / chat.history / sessions.list", () => {
   test("chat.history of an unknown session is empty; read scope suffices", async () => {
     const p = await peer(connectParams({ scopes: ["operator.read"] }));
     p.send({ type: "req", id: "h", method: "chat.history", params: { sessionKey: "agent:main:none-such" } });
-    expect((await p.frame()).payload).toEqual({ sessionKey: "agent:main:none-such", sessionId: null, messages: [] });
+    expect((await p.frame()).payload).toMatchObject({ sessionKey: "agent:main:none-such", sessionId: null, messages: [], totalMessages: 0, hasMore: false });
     p.send({ type: "req", id: "l", method: "sessions.list", params: { agentId: "ghost" } });
     expect((await p.frame()).error.message).toBe('unknown agent id "ghost"');
     p.close();

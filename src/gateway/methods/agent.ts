@@ -7,7 +7,7 @@
 import type { Requester } from "../../agents/lanes.ts";
 import type { AgentInfo } from "../../agents/registry.ts";
 import { QueueFullError, RunRequestError, StoreUnavailableError, type AgentRuntime } from "../../agents/runtime.ts";
-import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import { ChatMessages, ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import type { ResultOf } from "../../protocol/contract.ts";
 import { ADMIN, hasScope } from "../../protocol/scopes.ts";
 import { canonicalKey, historyPage } from "./session-view.ts";
@@ -117,6 +117,8 @@ export const chatSendMethod = defineMethod("chat.send", {
     const runtime = ctx.agents;
     const existing = runtime.runs.byIdempotencyKey("chat.send", p.idempotencyKey);
     if (existing) return existing.accepted as ResultOf<"chat.send">;
+    if (p.attachments?.length) throw new RpcError(ErrorCodes.INVALID_REQUEST, ChatMessages.attachmentsUnsupported);
+    if (!p.message.trim()) throw new RpcError(ErrorCodes.INVALID_REQUEST, ChatMessages.messageOrAttachmentRequired);
     const target = resolveRunTarget(runtime, p.agentId, p.sessionKey);
     return admitRun(() =>
       runtime.startRun({
