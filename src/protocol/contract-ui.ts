@@ -85,8 +85,9 @@ export const CONTRACT_UI = {
       agentId: opt(z.string()),
       limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
       maxBytes: opt(z.number().check(z.int(), z.minimum(1024))),
+      cursor: opt(z.string()),
     }),
-    HistoryLike,
+    () => z.union([HistoryLike(), z.object({ kind: z.literal("reset") })]),
   ),
   "chat.metadata": entry(
     z.looseObject({ agentId: opt(z.string()), sessionKey: opt(z.string()) }),

@@ -179,11 +179,15 @@ const AgentWaitResult = () =>
   });
 
 const ChatHistoryResult = () =>
-  z.object({
-    sessionKey: z.string(),
-    sessionId: z.nullable(z.string()),
-    messages: z.array(z.object({ role: z.string(), content: z.array(z.unknown()), timestamp: z.number() })),
-  });
+  z.union([
+    z.object({
+      sessionKey: z.string(),
+      sessionId: z.nullable(z.string()),
+      messages: z.array(z.object({ role: z.string(), content: z.array(z.unknown()), timestamp: z.number() })),
+    }),
+    // A `cursor` this gateway cannot continue from (it issues none).
+    z.object({ kind: z.literal("reset") }),
+  ]);
 
 const SessionsListResult = () =>
   z.object({
@@ -291,6 +295,7 @@ export const CONTRACT = {
       limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
       maxBytes: opt(z.number().check(z.int(), z.minimum(1024))),
       inputRunIds: opt(z.array(z.string())),
+      cursor: opt(z.string()),
     }),
     ChatHistoryResult,
   ),

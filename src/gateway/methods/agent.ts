@@ -10,7 +10,7 @@ import { QueueFullError, RunRequestError, StoreUnavailableError, type AgentRunti
 import { ChatMessages, ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import type { ResultOf } from "../../protocol/contract.ts";
 import { ADMIN, hasScope } from "../../protocol/scopes.ts";
-import { canonicalKey, historyPage } from "./session-view.ts";
+import { canonicalKey, CURSOR_RESET, historyPage } from "./session-view.ts";
 import { defineMethod } from "./types.ts";
 
 /** The sessions store, or UNAVAILABLE (retryable) while the state database cannot be opened. */
@@ -139,6 +139,7 @@ export const chatSendMethod = defineMethod("chat.send", {
 export const chatHistoryMethod = defineMethod("chat.history", {
   scope: "operator.read",
   handler: (p, { ctx }) => {
+    if (p.cursor !== undefined) return CURSOR_RESET;
     const store = runtimeStore(ctx.agents);
     return historyPage(ctx.agents, store, canonicalKey(ctx.agents, p.sessionKey), p.limit ?? 200, p.maxBytes);
   },

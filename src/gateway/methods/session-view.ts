@@ -176,6 +176,8 @@ export interface HistoryPage {
   sessionId: string | null;
   messages: MessageView[];
   pendingInputs: { items: unknown[]; total: number };
+  inputReceipts: unknown[];
+  inputConsumptions: unknown[];
   hasMore: boolean;
   totalMessages: number;
   defaults: SessionDefaults;
@@ -185,7 +187,8 @@ export interface HistoryPage {
 /**
  * The tail of a session's transcript (at most `limit` messages and, when given, `maxBytes` of
  * JSON; the newest always fit first), with the session's row and defaults: `chat.history` and
- * `chat.startup`. Nothing waits outside the transcript here, so `pendingInputs` is empty.
+ * `chat.startup`. Nothing waits outside the transcript here (an input is written with its
+ * reply), so `pendingInputs`, `inputReceipts` and `inputConsumptions` are empty.
  */
 export function historyPage(runtime: AgentRuntime, store: { get(key: string): SessionRow | undefined; transcript(key: string, limit: number): StoredMessage[] }, key: string, limit: number, maxBytes?: number): HistoryPage {
   const row = store.get(key);
@@ -208,9 +211,17 @@ export function historyPage(runtime: AgentRuntime, store: { get(key: string): Se
     sessionId: row?.sessionId ?? null,
     messages,
     pendingInputs: { items: [], total: 0 },
+    inputReceipts: [],
+    inputConsumptions: [],
     hasMore: total > messages.length,
     totalMessages: total,
     defaults: sessionDefaults(runtime, row?.agentId ?? agentOfKey(runtime, key)),
     sessionInfo: sessionView(runtime, key, row),
   };
 }
+
+/**
+ * This gateway hands out no delta cursors, so any `cursor` a client sends is one it cannot
+ * continue from: the original's answer for that is `{kind: "reset"}` (fetch a tail page).
+ */
+export const CURSOR_RESET = { kind: "reset" } as const;

@@ -67,6 +67,8 @@ export function listSessions(runtime: AgentRuntime, p: ParamsOf<"sessions.list">
     offset,
     nextOffset,
     hasMore: nextOffset !== null,
+    // Sessions here have no owners (no multi-user profiles).
+    owners: [],
     defaults: sessionDefaults(runtime, agentId),
     sessions: rows.map((r) => ({
       ...sessionView(runtime, r.key, r, { lastMessage: p.includeLastMessage === true, derivedTitle: p.includeDerivedTitles === true }),

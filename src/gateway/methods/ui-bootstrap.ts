@@ -24,7 +24,7 @@ import type { OpenClawConfig } from "../../config/schema.ts";
 import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import { runtimeStore } from "./agent.ts";
 import { modelsFor } from "./models.ts";
-import { canonicalKey, historyPage } from "./session-view.ts";
+import { canonicalKey, CURSOR_RESET, historyPage } from "./session-view.ts";
 import { defineMethod, type MethodDef } from "./types.ts";
 
 /** The original's assistant identity when an agent names none. */
@@ -57,13 +57,14 @@ export function agentIdentity(cfg: OpenClawConfig, agentId: string): { agentId: 
   const identity = rawAgent(cfg, agentId)?.identity;
   const name = text(identity?.name)?.slice(0, NAME_MAX);
   const avatar = avatarValue(identity?.avatar) ?? avatarValue(identity?.emoji) ?? DEFAULT_IDENTITY.avatar;
-  const emoji = text(identity?.emoji);
+  // An emoji: the first non-ASCII value of `emoji`, then `avatar`, that is not a URL or a path.
+  const emoji = [text(identity?.emoji), text(identity?.avatar)].find((v) => v && /[^\x00-\x7f]/.test(v) && !/^(https?:|data:)/i.test(v) && !v.includes("/"));
   return {
     agentId,
     name: name ?? DEFAULT_IDENTITY.name,
     nameSource: name ? "agent" : "default",
     avatar,
-    ...(emoji && /[^\x00-\x7f]/.test(emoji) ? { emoji } : {}),
+    ...(emoji ? { emoji: emoji.slice(0, 16) } : {}),
   };
 }
 
@@ -114,6 +115,7 @@ export function uiBootstrapMethods(host: UiBootstrapHost): MethodDef<any>[] {
     defineMethod("chat.startup", {
       scope: "operator.read",
       handler: (p, { ctx }) => {
+        if (p.cursor !== undefined) return CURSOR_RESET;
         const store = runtimeStore(ctx.agents);
         return historyPage(ctx.agents, store, canonicalKey(ctx.agents, p.sessionKey), p.limit ?? 80, p.maxBytes);
       },
@@ -275,6 +277,8 @@ export function uiBootstrapMethods(host: UiBootstrapHost): MethodDef<any>[] {
             arrayBuffersBytes: mem.arrayBuffers,
           },
           ...(disk ? { disks: [disk], diskTotalBytes: disk.totalBytes, diskAvailableBytes: disk.availableBytes, diskPath: stateDir } : {}),
+          // No utility model runs here (titles, recaps): the original's answer when there is none.
+          defaultAgentUtilityModel: { status: "unavailable" },
         };
       },
     }),
