@@ -273,7 +273,7 @@ export class AgentRuntime {
     let chatSeq = 0;
     let text = "";
     const agentEvent = (stream: string, data: Record<string, unknown>) =>
-      this.deps.emit("agent", { runId, seq: ++seq, stream, ts: Date.now(), sessionKey, data });
+      this.deps.emit("agent", { runId, seq: ++seq, stream, ts: Date.now(), sessionKey, agentId: input.agent.id, data });
     const chatEvent = (payload: Record<string, unknown>) => {
       if (input.chatEvents) this.deps.emit("chat", { runId, sessionKey, agentId: input.agent.id, seq: ++chatSeq, ...payload });
     };

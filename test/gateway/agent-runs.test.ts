@@ -59,7 +59,7 @@ describe("agent", () => {
     expect(res[1].payload).toMatchObject({ runId: idem, status: "ok", summary: "completed", stopReason: "stop", result: { payloads: [{ text: "echo: hi there" }] } });
     expect(res[1].payload.result.meta.durationMs).toBeNumber();
     const events = frames.filter((f) => f.type === "event" && f.event === "agent").map((f) => f.payload);
-    expect(events[0]).toMatchObject({ runId: idem, seq: 1, stream: "lifecycle", sessionKey: "agent:main:main", data: { phase: "start" } });
+    expect(events[0]).toMatchObject({ runId: idem, seq: 1, stream: "lifecycle", sessionKey: "agent:main:main", agentId: "main", data: { phase: "start" } });
     expect(events.at(-1)).toMatchObject({ stream: "lifecycle", data: { phase: "end" } });
     const assistant = events.filter((e) => e.stream === "assistant");
     expect(assistant.length).toBeGreaterThan(0);
