@@ -133,6 +133,25 @@ describe("issue 12 §4: params official clients send", () => {
     await expect(c.request("sessions.list", { limit: 0 })).rejects.toThrow("invalid sessions.list params: at /limit: must be >= 1");
   });
 
+  test("sessions.list filters: configuredAgentsOnly, search, paging with nextOffset", async () => {
+    const store = t.runtime.agents.store;
+    const tag = crypto.randomUUID().slice(0, 8);
+    store.append({ key: `agent:retired:${tag}`, agentId: "retired", messages: [{ role: "user", content: `retired ${tag}` }] });
+    store.append({ key: `agent:main:find-${tag}`, agentId: "main", messages: [{ role: "user", content: `needle ${tag}` }] });
+    store.append({ key: `agent:main:other-${tag}`, agentId: "main", messages: [{ role: "user", content: `hay ${tag}` }] });
+    const all = await c.request<any>("sessions.list", { limit: 10000 });
+    expect(all.sessions.some((r: any) => r.agentId === "retired")).toBe(true);
+    const configured = await c.request<any>("sessions.list", { limit: 10000, configuredAgentsOnly: true });
+    expect(configured.sessions.some((r: any) => r.agentId === "retired")).toBe(false);
+    expect(configured.totalCount).toBe(all.totalCount - 1);
+    const found = await c.request<any>("sessions.list", { search: `needle ${tag}`, includeDerivedTitles: true, includeLastMessage: true });
+    expect(found.sessions.map((r: any) => [r.key, r.derivedTitle, r.lastMessagePreview])).toEqual([[`agent:main:find-${tag}`, `needle ${tag}`, `needle ${tag}`]]);
+    const first = await c.request<any>("sessions.list", { limit: 1, configuredAgentsOnly: true });
+    expect(first).toMatchObject({ count: 1, offset: 0, nextOffset: 1, hasMore: true });
+    const second = await c.request<any>("sessions.list", { limit: 1, offset: first.nextOffset, configuredAgentsOnly: true });
+    expect(second.sessions[0].key).not.toBe(first.sessions[0].key);
+  });
+
   test("chat.send with the UI's fields (deliver, expectedLeafEntryId) runs; blank text is refused as the original refuses it", async () => {
     const key = `agent:main:ui-${crypto.randomUUID().slice(0, 8)}`;
     const final = c.waitForEvent("chat", 10_000);

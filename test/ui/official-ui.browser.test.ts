@@ -6,6 +6,7 @@
  *
  *   - chat: no `unknown method` text anywhere, no "Server updated" refresh card, a model in the
  *     picker, a sent message gets the fake provider's reply;
+ *   - sessions: the chat's session is listed;
  *   - logs: a line the gateway logs appears, no error;
  *   - devices and automations: no `unknown method` text. These pages need `device.pair.list`
  *     and `cron.list` (the device-pairing and scheduler parts); their tests run once those
@@ -115,6 +116,17 @@ describe.skipIf(Boolean(skipReason))("the official Control UI served by this gat
       expect(await page.getByText(message, { exact: true }).count()).toBe(1);
     },
     150_000,
+  );
+
+  browserTest(
+    "sessions: the chat's session is listed (no unknown method)",
+    () => browser,
+    async ({ page }) => {
+      await page.goto(`${base}/sessions#token=${TEST_TOKEN}`);
+      await page.getByText("agent:main:main").first().waitFor({ timeout: 60_000 });
+      await expectNoUnknownMethod(page);
+    },
+    120_000,
   );
 
   browserTest(

@@ -26,7 +26,11 @@ export function listSessions(runtime: AgentRuntime, p: ParamsOf<"sessions.list">
   const limit = p.limit ?? DEFAULT_LIMIT;
   const offset = p.offset ?? 0;
   const search = p.search?.trim().toLowerCase();
-  const filtered = p.spawnedBy !== undefined || p.configuredAgentsOnly === true || Boolean(search) || p.activeOnly === true;
+  const configured = new Set(runtime.agents().map((a) => a.id));
+  // `configuredAgentsOnly` filters nothing when every stored session's agent is configured (the
+  // usual case): then SQL pages the list, without walking it.
+  const agentFilter = p.configuredAgentsOnly === true && [...store.countsByAgent().keys()].some((id) => !configured.has(id));
+  const filtered = p.spawnedBy !== undefined || agentFilter || Boolean(search) || p.activeOnly === true;
 
   let rows: SessionRow[];
   let total: number;
@@ -38,9 +42,8 @@ export function listSessions(runtime: AgentRuntime, p: ParamsOf<"sessions.list">
     total = store.count(agentId);
   } else {
     // Filters that SQL does not know: walk the listing once, newest first, in bounded pages.
-    const configured = new Set(runtime.agents().map((a) => a.id));
     const keep = (r: SessionRow) =>
-      (!p.configuredAgentsOnly || configured.has(r.agentId)) &&
+      (!agentFilter || configured.has(r.agentId)) &&
       (!p.activeOnly || runtime.activeRunIds(r.key).length > 0) &&
       (!search || r.key.toLowerCase().includes(search) || (store.firstUserMessage(r.key)?.message.content ?? "").toLowerCase().includes(search));
     const matched: SessionRow[] = [];
