@@ -83,7 +83,7 @@ describe("our dashboard on the gateway port", () => {
   });
 
   test("control-ui-config.json needs the gateway secret and names the default agent", async () => {
-    const { base } = await start(undefined, { agents: { list: [{ id: "ops", default: true, name: "Ops Bot" }] } });
+    const { base } = await start(undefined, { agents: { list: [{ id: "ops", default: true, identity: { name: "Ops Bot", avatar: "🛠" } }] } });
     const anonymous = await fetch(`${base}/control-ui-config.json`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ error: { message: "Unauthorized", type: "unauthorized" } });
@@ -92,7 +92,7 @@ describe("our dashboard on the gateway port", () => {
     expect(wrong.status).toBe(401);
     const ok = await fetch(`${base}/control-ui-config.json`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toMatchObject({ basePath: "", assistantName: "Ops Bot", assistantAgentId: "ops", serverVersion: "2026.9.6", serverBuildId: UI_BUILD_ID });
+    expect(await ok.json()).toMatchObject({ basePath: "", assistantName: "Ops Bot", assistantAvatar: "🛠", assistantAgentId: "ops", serverVersion: "2026.9.6", serverBuildId: UI_BUILD_ID });
   });
 
   test("gateway.controlUi.basePath moves it; / is then the gateway's 404", async () => {

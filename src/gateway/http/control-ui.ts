@@ -9,7 +9,7 @@
  *
  * `control-ui-config.json` is behind the gateway's HTTP auth, as upstream keeps it (the
  * shared token or password; a trusted proxy's user; open in `auth.mode: "none"`), and names the
- * default agent as the assistant.
+ * default agent's identity as the assistant.
  */
 import { Hono } from "hono";
 import { listAgents } from "../../agents/registry.ts";
@@ -17,6 +17,7 @@ import { normalizeIp } from "../../auth/net.ts";
 import { UI_BUILD_ID } from "../../ui/assets.ts";
 import { DASHBOARD_HEADERS, normalizeBasePath, officialHeaders } from "../../ui/http.ts";
 import { bootstrapConfig, serveUi } from "../../ui/serve.ts";
+import { agentIdentity } from "../methods/ui-bootstrap.ts";
 import { authenticateHttp } from "./auth.ts";
 import { textResponse } from "./reply.ts";
 import type { HttpContext, HttpEnv } from "./types.ts";
@@ -34,10 +35,11 @@ export function controlUiSettings(cfg: HttpContext["snapshot"]["config"]): Contr
   return { enabled: ui?.enabled !== false, basePath: normalizeBasePath(ui?.basePath), root: root ? root : undefined };
 }
 
-/** The assistant the UI names: the default agent (its configured name, else upstream's "Assistant"). */
-export function assistantOf(cfg: HttpContext["snapshot"]["config"]): { id: string; name: string } {
+/** The assistant the UI names: the default agent's identity (`agent.identity.get`'s answer). */
+export function assistantOf(cfg: HttpContext["snapshot"]["config"]): { id: string; name: string; avatar: string } {
   const agent = listAgents(cfg).find((a) => a.isDefault)!;
-  return { id: agent.id, name: agent.name?.trim() || "Assistant" };
+  const identity = agentIdentity(cfg, agent.id);
+  return { id: agent.id, name: identity.name, avatar: identity.avatar };
 }
 
 export function controlUiApp(ctx: HttpContext): Hono<HttpEnv> {
@@ -63,6 +65,7 @@ export function controlUiApp(ctx: HttpContext): Hono<HttpEnv> {
           basePath: ui.basePath,
           root: ui.root,
           assistantName: assistant.name,
+          assistantAvatar: assistant.avatar,
           assistantAgentId: assistant.id,
           buildId: UI_BUILD_ID,
           authMode: ctx.settings.auth.mode,
