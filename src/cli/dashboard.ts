@@ -55,7 +55,9 @@ export const dashboardCommand = defineCommand({
     }
     const target = dashboardTarget(snapshot);
 
-    const up = await gatewayReadiness(resolved.target);
+    // The gateway this config runs here (not a remote one the CLI would otherwise talk to).
+    const local = { ...resolved.target, url: target.wsUrl, token: snapshot.gateway.auth.token, password: snapshot.gateway.auth.password };
+    const up = await gatewayReadiness(local);
     if (!up.ready) {
       if (json) fail(up.reason);
       // As the original: the reason and what to do, exit 0 (nothing was asked that failed).
