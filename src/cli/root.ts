@@ -25,6 +25,7 @@ const main = defineCommand({
     licenses: () => import("./licenses.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
     devices: () => import("./devices.ts").then((m) => m.default),
+    dashboard: () => import("./dashboard.ts").then((m) => m.dashboardCommand),
   },
 });
 

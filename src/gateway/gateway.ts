@@ -397,6 +397,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     for (const conn of this.connections) {
       if (conn.phase !== "ready" || conn.isClosing) continue;
       if (opts.scope && (conn.role === "node" || !hasScope(conn.scopes, opts.scope))) continue;
+      if (opts.to && !opts.to(conn)) continue;
       frame ??= encodeEvent(event, payload, opts.withStateVersion ? this.stateVersion : undefined);
       conn.sendEvent(frame, opts.droppable);
     }

@@ -30,6 +30,11 @@ export interface BroadcastOptions {
   /** May be dropped for a slow consumer instead of closing it. */
   droppable?: boolean;
   withStateVersion?: boolean;
+  /**
+   * Only sockets this accepts (per-connection subscriptions). It gets the socket's CallerInfo
+   * object, the same object a method call on that socket sees as `client`.
+   */
+  to?: (client: object) => boolean;
 }
 
 /** What a subsystem may use of the gateway. */

@@ -77,6 +77,13 @@ export const Messages = {
     "Proxy client attribution is required. Configure gateway.trustedProxies for the proxy in front of this gateway.",
 } as const;
 
+/** Messages of the chat and Control UI methods (chat.send, sessions.*, chat.startup). */
+export const ChatMessages = {
+  /** The original's answer to a chat.send with blank text and no attachment. */
+  messageOrAttachmentRequired: "message or attachment required",
+  attachmentsUnsupported: "attachments are not supported by this gateway; send the message as text",
+} as const;
+
 /** Close reasons are capped at 123 bytes by RFC 6455; upstream truncates to 120 UTF-8 bytes. */
 export function truncateReason(reason: string, maxBytes = 120): string {
   const bytes = new TextEncoder().encode(reason);

@@ -175,8 +175,8 @@ describe("methods", () => {
     const c = await connect();
     const { models } = await c.request<any>("models.list", {});
     expect(models).toEqual([
-      { id: "qwen3", name: "Qwen 3", provider: "local" },
-      { id: "claude-x", name: "claude-x", provider: "anthropic" },
+      { id: "qwen3", name: "Qwen 3", provider: "local", available: true, tags: ["default"] },
+      { id: "claude-x", name: "claude-x", provider: "anthropic", available: true },
     ]);
     const forMain = await c.request<any>("models.list", { agentId: "main" });
     expect(forMain.models.map((m: any) => m.id)).toEqual(["qwen3"]);

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
+import { GatewayClient } from "../../src/protocol/client.ts";
 import { TEST_TOKEN } from "../helpers/gateway.ts";
 import { browserTest, chromiumPath, launchBrowser, saveArtifacts, SKIP_REASON, type TestBrowser } from "../helpers/browser.ts";
 import { startDashboardStack, type DashboardStack } from "./harness.ts";
@@ -162,6 +163,21 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
     await row.click();
     await page.waitForURL(/\/chat\?session=agent%3Amain%3Amain$/);
     await page.locator("#session-key", { hasText: "agent:main:main" }).waitFor();
+  });
+
+  browserTest("the sessions page follows sessions.changed: a session started elsewhere appears", () => browser, async ({ page }) => {
+    await open(page, "/sessions");
+    await connected(page);
+    await page.locator("#sessions-table, #sessions-body p").first().waitFor();
+    const key = `agent:main:elsewhere-${crypto.randomUUID().slice(0, 8)}`;
+    const c = await GatewayClient.connect({ url: stack.gatewayUrl, token: TEST_TOKEN, scopes: ["operator.write"], connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
+    try {
+      // An `agent` run sends no `chat` events: only sessions.changed can tell the page.
+      await c.request("agent", { sessionKey: key, message: "from another client", idempotencyKey: crypto.randomUUID() }, { expectFinal: true });
+      await page.locator(`tr[data-key="${key}"]`).waitFor();
+    } finally {
+      await c.close();
+    }
   });
 
   browserTest("a gateway log line appears on the logs page", () => browser, async ({ page }) => {

@@ -217,6 +217,14 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
   return { ok: true };
 }
 
+/**
+ * `"configured"` when `gateway.controlUi.root` serves a UI folder: the official Control UI then
+ * never asks for a reload because of a build id that is not its own (upstream's rule).
+ */
+export function controlUiBuildSource(cfg: WsHost["snapshot"]["config"]): "configured" | "bundled" {
+  return cfg.gateway?.controlUi?.root?.trim() ? "configured" : "bundled";
+}
+
 export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> {
   const cfg = ctx.snapshot.config;
   const defaultId = defaultAgentId(cfg);
@@ -243,7 +251,7 @@ export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> 
   return {
     type: "hello-ok",
     protocol: PROTOCOL_VERSION,
-    server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, connId: conn.connId },
+    server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, controlUiBuildSource: controlUiBuildSource(cfg), connId: conn.connId },
     features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: [] },
     snapshot,
     auth: conn.helloAuth ?? { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
