@@ -48,6 +48,8 @@ export interface SubsystemHost {
   readonly port: number;
   /** Whether the gateway is stopping. */
   readonly stopping: boolean;
+  /** This part's `health` fields changed: rebuild the health snapshot now (and broadcast it). */
+  healthChanged(): void;
 }
 
 export interface Subsystem {
@@ -58,6 +60,8 @@ export interface Subsystem {
   readonly http?: ReadonlyArray<HttpRouter>;
   /** Events this part broadcasts (added to `hello-ok.features.events`). */
   readonly events?: readonly string[];
+  /** Fields this part contributes to the `health` snapshot (built synchronously, kept cheap). */
+  health?(): Record<string, unknown> | undefined;
   start?(host: SubsystemHost): void | Promise<void>;
   applyConfig?(next: ConfigSnapshot, prev: ConfigSnapshot): void | Promise<void>;
   stop?(): void | Promise<void>;

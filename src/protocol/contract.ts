@@ -14,6 +14,7 @@
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
 import { z } from "../zod.ts";
+import { CHANNELS_CONTRACT } from "./contract-channels.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -140,14 +141,6 @@ const ModelsListResult = () =>
     models: z.array(z.object({ id: z.string(), name: z.string(), provider: z.string(), contextWindow: opt(z.number()) })),
   });
 
-const ChannelsStatusResult = () =>
-  z.object({
-    ts: z.number(),
-    channelOrder: z.array(z.string()),
-    channelLabels: z.record(z.string(), z.string()),
-    channels: z.record(z.string(), z.unknown()),
-  });
-
 const LogsTailResult = () =>
   z.object({
     file: z.string(),
@@ -233,7 +226,6 @@ export const CONTRACT = {
     }),
     ModelsListResult,
   ),
-  "channels.status": entry(z.looseObject({ probe: opt(z.boolean()), timeoutMs: opt(z.number()), channel: opt(z.string()) }), ChannelsStatusResult),
   "last-heartbeat": entry(Empty, () => z.null()),
   "logs.tail": entry(
     z.looseObject({
@@ -289,6 +281,7 @@ export const CONTRACT = {
     }),
     SessionsListResult,
   ),
+  ...CHANNELS_CONTRACT,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 
 export type Contract = typeof CONTRACT;
