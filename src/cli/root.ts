@@ -24,6 +24,8 @@ const main = defineCommand({
     dns: () => import("./dns.ts").then((m) => m.default),
     licenses: () => import("./licenses.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
+    channels: () => import("./channels.ts").then((m) => m.default),
+    pairing: () => import("./pairing.ts").then((m) => m.default),
   },
 });
 
