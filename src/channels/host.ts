@@ -273,6 +273,25 @@ export class AccountSupervisor {
     this.changed();
   }
 
+  /** The last failed delivery, while it is what `lastError` shows. */
+  private outboundError?: string;
+
+  /** A reply could not be delivered (after the client's retries): logged and shown as lastError. */
+  outboundFailed(message: string): void {
+    this.log.warn(`[${this.account.accountId}] ${message}`);
+    this.outboundError = message;
+    this.state.lastError = message;
+    this.changed();
+  }
+
+  /** A delivery worked: a delivery error shown as lastError is cleared. */
+  outboundRecovered(): void {
+    if (this.outboundError === undefined) return;
+    if (this.state.lastError === this.outboundError) this.state.lastError = null;
+    this.outboundError = undefined;
+    this.changed();
+  }
+
   /** The last state the host was told about (see `changed`). */
   private reported = "";
 
@@ -725,8 +744,9 @@ export class ChannelHost {
     sup.log.info(`[${account.accountId}] ${channel} pairing request ${who}`);
     try {
       await sup.client.sendText(target, buildPairingReply(channel, plugin.pairingIdLine(msg.sender.id), result.code));
+      sup.outboundRecovered();
     } catch (err) {
-      sup.log.warn(`[${account.accountId}] ${channel} pairing reply failed for chat ${msg.chat.id}: ${describeError(err)}`);
+      sup.outboundFailed(`${channel} pairing reply failed for chat ${msg.chat.id}: ${describeError(err)}`);
     }
   }
 
@@ -807,8 +827,9 @@ export class ChannelHost {
     try {
       await sup.client.sendText(target, text);
       sup.state.lastOutboundAt = this.now();
+      sup.outboundRecovered();
     } catch (err) {
-      sup.log.warn(`[${sup.account.accountId}] reply to ${target.chatId} failed: ${describeError(err)}`);
+      sup.outboundFailed(`reply to ${target.chatId} failed: ${describeError(err)}`);
     }
   }
 }
