@@ -448,7 +448,8 @@ const BUILTIN_COMMANDS = new Set(["whoami", "help"]);
 
 export class ChannelHost {
   readonly log: Logger;
-  readonly env: Env;
+  /** The environment tokens and base URLs come from (replaced with the config on reload). */
+  env: Env;
   readonly fetchImpl: typeof fetch;
   readonly ingress: IngressQueue;
   readonly pairing: PairingStore;
@@ -568,8 +569,9 @@ export class ChannelHost {
    * Apply a new config: removed accounts stop, accounts whose transport settings changed
    * restart, the others keep running with the new settings (next message), new accounts start.
    */
-  async applyConfig(cfg: OpenClawConfig): Promise<void> {
+  async applyConfig(cfg: OpenClawConfig, env?: Env): Promise<void> {
     this.config = cfg;
+    if (env) this.env = env;
     const desired = this.resolveAll(cfg);
     const work: Promise<void>[] = [];
     for (const [key, sup] of this.sups) {

@@ -173,7 +173,7 @@ export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): Subsyste
       const run = applying.then(async () => {
         if (stopped || !gw) return;
         if (host) {
-          await host.applyConfig(next.config);
+          await host.applyConfig(next.config, next.env);
         } else if (channelsConfigured(next)) {
           await ensureHost();
         }
