@@ -15,6 +15,7 @@ import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import type { OpenClawConfig } from "../../src/config/schema.ts";
 import { loadConfig } from "../../src/config/snapshot.ts";
+import { gatewayParts } from "../../src/gateway/parts.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 import { RotatingFileSink } from "../../src/log/file.ts";
 import { createLogger, memorySink, type Logger } from "../../src/log/logger.ts";
@@ -118,7 +119,8 @@ export async function startDashboardStack(opts: { ui?: ServeUiOptions; config?: 
     const settings = { ...resolveGatewaySettings(snapshot, { container: false }), port };
     fileSink ??= new RotatingFileSink({ path: logFile });
     fileSink.level = "debug";
-    return Gateway.start({ snapshot, settings, log, logFile, env, reload: false, bindRetries: 20, bindRetryDelayMs: 50 });
+    // The parts `openclaw gateway` hosts (the status page calls `channels.status`).
+    return Gateway.start({ snapshot, settings, log, logFile, env, reload: false, bindRetries: 20, bindRetryDelayMs: 50, subsystems: gatewayParts() });
   };
   log.addSink({ write: (r) => fileSink?.write(r) });
 
