@@ -204,7 +204,8 @@ export function accountStatusLine(label: string, a: Record<string, any>, now = D
 /** `channels status` text from a `channels.status` answer. */
 export function channelsStatusText(result: Record<string, any>, now = Date.now()): string {
   const lines: string[] = [];
-  for (const id of (result.channelOrder ?? []) as string[]) {
+  // Channels in id order, as the original CLI prints them (not channelOrder).
+  for (const id of Object.keys(result.channelAccounts ?? {}).sort()) {
     const label = result.channelLabels?.[id] ?? id;
     for (const account of (result.channelAccounts?.[id] ?? []) as Array<Record<string, any>>) lines.push(accountStatusLine(label, account, now));
   }
