@@ -26,6 +26,8 @@ const main = defineCommand({
     doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
     devices: () => import("./devices.ts").then((m) => m.default),
     dashboard: () => import("./dashboard.ts").then((m) => m.dashboardCommand),
+    channels: () => import("./channels.ts").then((m) => m.default),
+    pairing: () => import("./pairing.ts").then((m) => m.default),
   },
 });
 

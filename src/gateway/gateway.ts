@@ -423,6 +423,14 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     }
     const started = performance.now();
     const value = buildHealth(this, now);
+    for (const s of this.subsystems) {
+      if (!s.health) continue;
+      try {
+        Object.assign(value, s.health());
+      } catch (err) {
+        this.log.error(`${s.name}: health fields failed: ${(err as Error).message}`);
+      }
+    }
     value.durationMs = Math.round(performance.now() - started);
     const first = !this.healthCache;
     this.healthCache = { value, at: now };
@@ -435,6 +443,11 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
 
   cachedHealth(): HealthSnapshot | Record<string, never> {
     return this.healthCache?.value ?? {};
+  }
+
+  /** A subsystem's health fields changed (a channel connected, failed, stopped). */
+  healthChanged(): void {
+    if (!this.stopped) this.health({ fresh: true });
   }
 
   /** Called on every tick: keep the health snapshot at most `healthCacheMs` old. */

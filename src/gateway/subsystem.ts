@@ -54,6 +54,8 @@ export interface SubsystemHost {
   readonly port: number;
   /** Whether the gateway is stopping. */
   readonly stopping: boolean;
+  /** This part's `health` fields changed: rebuild the health snapshot now (and broadcast it). */
+  healthChanged(): void;
 }
 
 export interface Subsystem {
@@ -64,6 +66,8 @@ export interface Subsystem {
   readonly http?: ReadonlyArray<HttpRouter>;
   /** Events this part broadcasts (added to `hello-ok.features.events`). */
   readonly events?: readonly string[];
+  /** Fields this part contributes to the `health` snapshot (built synchronously, kept cheap). */
+  health?(): Record<string, unknown> | undefined;
   start?(host: SubsystemHost): void | Promise<void>;
   applyConfig?(next: ConfigSnapshot, prev: ConfigSnapshot): void | Promise<void>;
   /** On the gateway's tick (every `tickIntervalMs`, 30 s): cheap periodic work, never blocking. */

@@ -16,6 +16,7 @@
 import { z } from "../zod.ts";
 import { DEVICE_CONTRACT } from "./contract-devices.ts";
 import { CONTRACT_UI, SessionsListParams } from "./contract-ui.ts";
+import { CHANNELS_CONTRACT } from "./contract-channels.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -142,14 +143,6 @@ const ModelsListResult = () =>
     models: z.array(z.object({ id: z.string(), name: z.string(), provider: z.string(), contextWindow: opt(z.number()) })),
   });
 
-const ChannelsStatusResult = () =>
-  z.object({
-    ts: z.number(),
-    channelOrder: z.array(z.string()),
-    channelLabels: z.record(z.string(), z.string()),
-    channels: z.record(z.string(), z.unknown()),
-  });
-
 const LogsTailResult = () =>
   z.object({
     file: z.string(),
@@ -244,7 +237,6 @@ export const CONTRACT = {
     }),
     ModelsListResult,
   ),
-  "channels.status": entry(z.looseObject({ probe: opt(z.boolean()), timeoutMs: opt(z.number()), channel: opt(z.string()) }), ChannelsStatusResult),
   "last-heartbeat": entry(Empty, () => z.null()),
   "logs.tail": entry(
     z.looseObject({
@@ -303,6 +295,7 @@ export const CONTRACT = {
   "sessions.list": entry(SessionsListParams, SessionsListResult),
   ...DEVICE_CONTRACT,
   ...CONTRACT_UI,
+  ...CHANNELS_CONTRACT,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 
 export type Contract = typeof CONTRACT;

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { controlUiSubsystem } from "../../src/gateway/control-ui.ts";
+import { gatewayParts } from "../../src/gateway/parts.ts";
 import { MAX_MESSAGE_SUBSCRIPTIONS } from "../../src/gateway/methods/sessions-ui.ts";
 import { CONTRACT_UI } from "../../src/protocol/contract-ui.ts";
 import { CONTRACT, isContractMethod } from "../../src/protocol/contract.ts";
@@ -68,7 +68,7 @@ beforeAll(async () => {
   const logDir = tempDir("openclaw-ui-methods-log-");
   const logFile = join(logDir, "gateway.log");
   writeFileSync(logFile, `${JSON.stringify({ time: new Date().toISOString(), level: "info", subsystem: "gateway", message: "ready" })}\n`);
-  t = await startTestRuntime({ config: cfg, subsystems: [controlUiSubsystem()], logFile });
+  t = await startTestRuntime({ config: cfg, subsystems: gatewayParts(), logFile });
   c = await t.connect({ scopes: ["operator.admin"] });
 });
 

@@ -15,8 +15,8 @@ import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import type { OpenClawConfig } from "../../src/config/schema.ts";
 import { loadConfig } from "../../src/config/snapshot.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
 import { gatewayParts } from "../../src/gateway/parts.ts";
+import { Gateway } from "../../src/gateway/gateway.ts";
 import { RotatingFileSink } from "../../src/log/file.ts";
 import { createLogger, memorySink, type Logger } from "../../src/log/logger.ts";
 import { serveUi, type ServeUiOptions } from "../../src/ui/serve.ts";
@@ -119,6 +119,7 @@ export async function startDashboardStack(opts: { ui?: ServeUiOptions; config?: 
     const settings = { ...resolveGatewaySettings(snapshot, { container: false }), port };
     fileSink ??= new RotatingFileSink({ path: logFile });
     fileSink.level = "debug";
+    // The parts `openclaw gateway` hosts (the status page calls `channels.status`).
     return Gateway.start({ snapshot, settings, log, logFile, env, reload: false, bindRetries: 20, bindRetryDelayMs: 50, subsystems: gatewayParts() });
   };
   log.addSink({ write: (r) => fileSink?.write(r) });

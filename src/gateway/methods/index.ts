@@ -4,7 +4,7 @@
  * (protocol/method-scopes.ts): a family that names another scope does not load.
  */
 import { registryScope } from "../../protocol/method-scopes.ts";
-import { channelsStatusMethod, lastHeartbeatMethod } from "./channels.ts";
+import { lastHeartbeatMethod } from "./channels.ts";
 import { configApplyMethod, configGetMethod, configPatchMethod, configSetMethod, secretsReloadMethod } from "./config.ts";
 import { healthMethod } from "./health.ts";
 import { logsTailMethod } from "./logs.ts";
@@ -24,7 +24,6 @@ export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodD
     systemPresenceMethod,
     configGetMethod,
     modelsListMethod,
-    channelsStatusMethod,
     lastHeartbeatMethod,
     logsTailMethod,
     configSetMethod,
