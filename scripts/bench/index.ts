@@ -253,6 +253,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       fleetMetric("memory.rssAnonAfterLeaveAboveIdle", `anonymous RSS (RssAnon) ${fleetOpts.leaveMs / 1000} s after the ${n} clients left, above idle`, "MB", (s) => above(s.afterLeaveAnonMB, s.idleAnonMB), {
         target: { on: "value", op: "<=", limit: 5, text: "≤ 5 MB" },
       }),
+      fleetMetric("memory.afterLeavePaged", `RSS after the ${n} clients left, the executable's clean pages paged out and one more request (compare: working set)`, "MB", (s) => s.afterLeavePagedMB),
       tpMetric("ws.handshakes", "handshakes", `WebSocket handshakes per second (${tpOpts.concurrency} in flight, challenge → connect → hello-ok)`),
       tpMetric("ws.rpcSequential", "rpcSequential", "`health` RPCs per second on one socket, 1 in flight"),
       tpMetric("ws.rpcWindow", "rpcWindow", `\`health\` RPCs per second on one socket, ${tpOpts.window} in flight`),

@@ -14,6 +14,8 @@ export const BENCH_TOKEN = "bench-token-0123456789abcdef0123";
 
 export interface Server {
   kind: "openclaw" | "reference";
+  /** The executable. */
+  binary: string;
   port: number;
   pid: number;
   url: string;
@@ -124,6 +126,7 @@ export async function startServer(kind: Server["kind"], binary: string, opts: St
   const portOpenMs = performance.now() - spawnedAt;
   return {
     kind,
+    binary,
     port,
     pid: child.pid,
     url: `ws://127.0.0.1:${port}`,

@@ -14,8 +14,9 @@
  */
 import { kibToMB, percentile, say } from "./lib.ts";
 import { httpLoad } from "./http-load.ts";
+import { pageOutExecutable } from "./pageout.ts";
 import type { Server } from "./servers.ts";
-import { closeSocket, handshake, openMany } from "./ws-client.ts";
+import { closeSocket, handshake, openMany, requestOnce } from "./ws-client.ts";
 
 const HEALTH_EVENT = '{"type":"event","event":"health"';
 
@@ -26,6 +27,8 @@ export interface FleetSample {
   /** RssAnon before the clients came and after they left. */
   idleAnonMB: number | undefined;
   afterLeaveAnonMB: number | undefined;
+  /** After leaving: the executable's clean pages paged out, one more request, 1 s (undefined when paging out is refused). */
+  afterLeavePagedMB: number | undefined;
   /** ms to open all sockets. */
   openMs: number;
   fanoutP50: number | null;
@@ -97,6 +100,17 @@ export async function fleetRun(
     await Bun.sleep(opts.leaveMs);
     const after = server.rssKiB();
     const afterAnon = server.rssAnonKiB();
+    // What of that is the executable's clean pages (JIT compilers and the like that the load
+    // paged in): page them out, serve one request, see what comes back.
+    let afterPaged: number | undefined;
+    const paged = await pageOutExecutable(server.pid, server.binary);
+    if ("bytes" in paged) {
+      const { ws } = await handshake(server.url, server.token);
+      await requestOnce(ws, "health", undefined);
+      await closeSocket(ws);
+      await Bun.sleep(1_000);
+      afterPaged = server.rssKiB();
+    }
     const sorted = latencies.sort((a, b) => a - b);
     latencies = [];
     return {
@@ -105,6 +119,7 @@ export async function fleetRun(
       afterLeaveMB: after === undefined ? undefined : kibToMB(after),
       idleAnonMB: idleAnon === undefined ? undefined : kibToMB(idleAnon),
       afterLeaveAnonMB: afterAnon === undefined ? undefined : kibToMB(afterAnon),
+      afterLeavePagedMB: afterPaged === undefined ? undefined : kibToMB(afterPaged),
       openMs,
       fanoutP50: percentile(sorted, 50),
       fanoutP99: percentile(sorted, 99),

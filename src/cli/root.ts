@@ -24,6 +24,10 @@ const main = defineCommand({
     dns: () => import("./dns.ts").then((m) => m.default),
     licenses: () => import("./licenses.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
+    devices: () => import("./devices.ts").then((m) => m.default),
+    dashboard: () => import("./dashboard.ts").then((m) => m.dashboardCommand),
+    channels: () => import("./channels.ts").then((m) => m.default),
+    pairing: () => import("./pairing.ts").then((m) => m.default),
   },
 });
 

@@ -12,27 +12,44 @@ import { isPlainObject } from "./keypath.ts";
 /** Key paths (dot-separated) present in a config that this gateway does not implement. */
 export const NOT_IMPLEMENTED: readonly string[] = [
   // Whole trees.
-  "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "browser", "talk",
-  "diagnostics", "update", "secrets", "auth", "bindings", "commands", "mcp", "telemetry", "identity",
+  "plugins", "skills", "tools", "hooks", "cron", "browser", "talk",
+  "diagnostics", "update", "secrets", "auth", "mcp", "telemetry", "identity",
   "ui", "tui", "audio", "agent", "routing", "approvals", "sandbox", "nodeHost", "canvasHost",
   "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
   "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts",
   "cloudWorkers", "desktop", "surfaces", "proxy",
   // Parts of the trees the gateway owns.
-  "gateway.tailscale", "gateway.nodes", "gateway.push", "gateway.terminal",
+  "gateway.tailscale", "gateway.nodes.browser", "gateway.nodes.pairing.sshVerify",
+  "gateway.nodes.pluginTools", "gateway.nodes.allowSkills", "gateway.nodes.commands", "gateway.push", "gateway.terminal",
   "gateway.cliAgents", "gateway.roles", "gateway.portals", "gateway.auth.allowTailscale",
   "models.catalogRefresh", "agents.ownership",
   // Read by earlier builds of this gateway; the original refuses it (memory.search.model replaces it).
   "agents.defaults.embeddingModel",
+  // Chat: the channel host runs Telegram and Discord (`channels.telegram|discord|defaults`),
+  // routes by `bindings`, scopes DM/group sessions (`session.dmScope|groupScope|mainKey`), reads
+  // `commands.ownerAllowFrom` and `messages.ackReaction|ackReactionScope|groupChat|queue.cap`.
+  // The original's other channels and the rest of those trees are kept, not acted on.
+  "channels.whatsapp", "channels.irc", "channels.googlechat", "channels.slack", "channels.signal",
+  "channels.imessage", "channels.feishu", "channels.nostr", "channels.buzz", "channels.msteams",
+  "channels.mattermost", "channels.nextcloud-talk", "channels.matrix", "channels.raft", "channels.a2a",
+  "channels.line", "channels.zalo", "channels.clickclack", "channels.zalouser", "channels.sms",
+  "channels.synology-chat", "channels.tlon", "channels.qa-channel", "channels.reef", "channels.twitch",
+  "channels.modelByChannel",
+  "session.scope", "session.notifyOnCreate", "session.identityLinks", "session.reset", "session.resetByType",
+  "session.resetByChannel", "session.resetTriggers", "session.store", "session.maintenance",
+  "session.threadBindings", "session.sharing", "session.sendPolicy",
+  "commands.native", "commands.nativeSkills", "commands.text", "commands.bash", "commands.bashForegroundMs",
+  "commands.config", "commands.mcp", "commands.plugins", "commands.debug", "commands.restart", "commands.allowFrom",
+  "messages.responsePrefix", "messages.statusReactions", "messages.queue.mode", "messages.queue.drop",
+  "messages.queue.byChannel", "messages.queue.debounceMsByChannel", "messages.inbound", "messages.visibleReplies",
+  "messages.usageTemplate", "messages.responseUsage",
 ];
 
 /**
  * Trees this gateway acts on only in part: every key set under the tree outside the listed
- * paths is reported (`messages.responsePrefix`, `memory.search.store`, …).
+ * paths is reported (`memory.citations`, `memory.search.store`, …).
  */
 export const PARTLY_IMPLEMENTED: Readonly<Record<string, readonly string[]>> = {
-  // The lanes: how many runs may wait per session.
-  messages: ["queue.cap"],
   // /v1/embeddings: the embedding provider, model and dimensions.
   memory: ["search.provider", "search.model", "search.outputDimensionality"],
 };

@@ -34,6 +34,7 @@ import { AUTH_CHANGED_REASON, ConfigLifecycle, RESTART_REASON, type LifecycleOpt
 import { defaultLimits, type GatewayLimits } from "./limits.ts";
 import { listen, type Listener } from "./listener.ts";
 import { QuietCollector } from "./memory.ts";
+import { DevicePairing } from "./devices.ts";
 import { buildHealth } from "./methods/health.ts";
 import { buildRegistry } from "./methods/index.ts";
 import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
@@ -100,6 +101,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   readonly agents: AgentRuntime;
   readonly systemEvents: SystemEvent[] = [];
   readonly connections = new Set<Connection>();
+  /** Device pairing: the pairing store, the device part of connects, the device methods. */
+  readonly devices: DevicePairing;
   readonly stateVersion = { presence: 1, health: 1 };
   readonly methods: Map<string, MethodDef<any>>;
   readonly events: readonly string[];
@@ -137,7 +140,6 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.log = opts.log;
     this.limits = { ...defaultLimits(), ...opts.limits };
     this.logFile = opts.logFile;
-    this.subsystems = [...(opts.subsystems ?? [])];
     this.presence = new PresenceStore(this.instanceId);
     this.sendBudget = new SendBudget<Connection>(this.limits.maxTotalBufferedBytes, () => this.connections, (conn, queued) =>
       this.log.warn(`closing slow consumer ${conn.data.ip} (conn ${conn.connId}, ${(queued / 2 ** 20).toFixed(1)} MiB queued, gateway budget)`),
@@ -149,6 +151,9 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
       log: opts.log.child("agents"),
       emit: (event, payload) => this.broadcast(event, payload, { scope: "operator.read" }),
     });
+    // Device pairing is part of every gateway (the handshake needs it), first in start order.
+    this.devices = new DevicePairing(this);
+    this.subsystems = [this.devices, ...(opts.subsystems ?? [])];
     this.methods = buildRegistry(this.subsystems.flatMap((s) => s.methods ?? []));
     this.events = [...ADVERTISED_EVENTS, ...this.subsystems.flatMap((s) => s.events ?? []).filter((e) => !(ADVERTISED_EVENTS as readonly string[]).includes(e))];
     this.log.addSecret(opts.settings.auth.token);
@@ -266,8 +271,16 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     // little later, and an idle gateway does not page in the JIT for a handful of requests.
     Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
     this.tick = setInterval(() => {
-      this.broadcast("tick", { ts: Date.now() });
+      const now = Date.now();
+      this.broadcast("tick", { ts: now });
       this.refreshHealthIfStale();
+      for (const s of this.subsystems) {
+        try {
+          s.tick?.(now);
+        } catch (err) {
+          this.log.error(`${s.name}: tick failed: ${(err as Error).stack ?? err}`);
+        }
+      }
     }, this.limits.tickIntervalMs);
   }
 
@@ -447,6 +460,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     for (const conn of this.connections) {
       if (conn.phase !== "ready" || conn.isClosing) continue;
       if (opts.scope && (conn.role === "node" || !hasScope(conn.scopes, opts.scope))) continue;
+      if (opts.to && !opts.to(conn)) continue;
       frame ??= encodeEvent(event, payload, opts.withStateVersion ? this.stateVersion : undefined);
       conn.sendEvent(frame, opts.droppable);
     }
@@ -495,6 +509,14 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     }
     const started = performance.now();
     const value = buildHealth(this, now);
+    for (const s of this.subsystems) {
+      if (!s.health) continue;
+      try {
+        Object.assign(value, s.health());
+      } catch (err) {
+        this.log.error(`${s.name}: health fields failed: ${(err as Error).message}`);
+      }
+    }
     value.durationMs = Math.round(performance.now() - started);
     const first = !this.healthCache;
     this.healthCache = { value, at: now };
@@ -507,6 +529,11 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
 
   cachedHealth(): HealthSnapshot | Record<string, never> {
     return this.healthCache?.value ?? {};
+  }
+
+  /** A subsystem's health fields changed (a channel connected, failed, stopped). */
+  healthChanged(): void {
+    if (!this.stopped) this.health({ fresh: true });
   }
 
   /** Called on every tick: keep the health snapshot at most `healthCacheMs` old. */

@@ -2,8 +2,13 @@
  * The long-lived parts `openclaw gateway` hosts, in start order (they stop in reverse). A part
  * is a Subsystem (src/gateway/subsystem.ts; docs/architecture.md shows one); add yours here.
  */
+import { channelsSubsystem } from "../channels/subsystem.ts";
+import { controlUiSubsystem } from "./control-ui.ts";
 import type { Subsystem } from "./subsystem.ts";
 
 export function gatewayParts(): Subsystem[] {
-  return [];
+  return [
+    channelsSubsystem(),
+    controlUiSubsystem(),
+  ];
 }

@@ -212,6 +212,8 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
   const httpHost = target.local ? (target.bindHost === "0.0.0.0" ? "127.0.0.1" : target.bindHost) : new URL(target.url).hostname;
   const secure = target.local ? target.tls === true : /^wss:/i.test(target.url);
   const loopbackOnly = target.bindMode === "loopback";
+  // The dashboard's links honour `gateway.controlUi.basePath` ("/openclaw" → http://host:port/openclaw/).
+  const uiBase = (resolved.snapshot?.config.gateway?.controlUi?.basePath ?? "").trim().replace(/^\/*/, "/").replace(/\/+$/, "");
   const report = {
     cli: { version: VERSION, entrypoint: cliEntrypoint() },
     logFile: logFileOf(resolved),
@@ -244,7 +246,7 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
       port: target.port,
       portSource: target.portSource,
       probeUrl: target.url,
-      controlUiLinks: { httpUrl: `${secure ? "https" : "http"}://${httpHost}:${target.port}/`, wsUrl: `${secure ? "wss" : "ws"}://${httpHost}:${target.port}` },
+      controlUiLinks: { httpUrl: `${secure ? "https" : "http"}://${httpHost}:${target.port}${uiBase}/`, wsUrl: `${secure ? "wss" : "ws"}://${httpHost}:${target.port}${uiBase}` },
       ...(target.tls
         ? { tls: target.tlsFingerprint ? { enabled: true, fingerprintSha256: target.tlsFingerprint, certPath: target.tlsCertPath } : { enabled: true, error: target.tlsError } }
         : {}),

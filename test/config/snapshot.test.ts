@@ -98,9 +98,9 @@ describe("sources and the gateway view", () => {
 
 describe("keys this gateway keeps but does not act on", () => {
   test("listed by key path, in list order", async () => {
-    const s = await snap({ json: { gateway: { mode: "local", tailscale: { mode: "off" } }, channels: { telegram: {} }, cron: {}, wizard: { lastRunAt: "x" } } });
+    const s = await snap({ json: { gateway: { mode: "local", tailscale: { mode: "off" } }, channels: { telegram: {}, whatsapp: {} }, cron: {}, wizard: { lastRunAt: "x" } } });
     expect(s.problem).toBeUndefined();
-    expect(s.unsupported).toEqual(["channels", "cron", "gateway.tailscale"]);
+    expect(s.unsupported).toEqual(["cron", "gateway.tailscale", "channels.whatsapp"]);
     expect(unsupportedKeys({})).toEqual([]);
     expect(new Set(NOT_IMPLEMENTED).size).toBe(NOT_IMPLEMENTED.length);
   });
@@ -115,11 +115,11 @@ describe("keys this gateway keeps but does not act on", () => {
       },
     });
     expect(s.problem).toBeUndefined();
-    expect(s.unsupported).toEqual(["agents.defaults.embeddingModel", "messages.queue.mode", "messages.responsePrefix", "memory.citations", "memory.search.store"]);
+    expect(s.unsupported).toEqual(["agents.defaults.embeddingModel", "messages.responsePrefix", "messages.queue.mode", "memory.citations", "memory.search.store"]);
     // Only implemented keys: nothing to report (gateway.tls, maxConcurrent, modelPolicy, queue.cap, memory.search.{provider,model,outputDimensionality}).
     const clean = await snap({ json: { gateway: { mode: "local", tls: { enabled: false } }, messages: { queue: { cap: 5 } }, memory: { search: { provider: "p", model: "m", outputDimensionality: 8 } }, agents: { defaults: { maxConcurrent: 2 } } } });
     expect(clean.unsupported).toEqual([]);
-    expect(unsupportedKeys({ messages: { queue: {} } })).toEqual([]);
-    expect(unsupportedKeys({ messages: { queue: "x" } })).toEqual(["messages.queue"]);
+    expect(unsupportedKeys({ memory: { search: {} } })).toEqual([]);
+    expect(unsupportedKeys({ memory: { search: "x" } })).toEqual(["memory.search"]);
   });
 });

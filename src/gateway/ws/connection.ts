@@ -25,6 +25,8 @@ export interface SocketData {
   /** The client address is a loopback address. */
   loopback: boolean;
   directLocal: boolean;
+  /** The upgrade carried forwarding (proxy) headers. */
+  forwarded: boolean;
   origin?: string;
   originVerdict?: OriginVerdict;
   host: string | null;
@@ -63,6 +65,12 @@ export class Connection implements BudgetedSocket {
   scopes: string[] = [];
   authMethod = "none";
   client?: ConnectParams["client"];
+  /** The verified device this socket presented (set at hello). */
+  device?: { id: string; publicKey: string };
+  /** Authenticated by the device's own token: device management is self-scoped. */
+  isDeviceTokenAuth = false;
+  /** `hello-ok.auth` as decided at connect. */
+  helloAuth?: Record<string, unknown>;
   caps: string[] = [];
   /** Frames that arrived while `connect` was being processed. */
   pending: string[] = [];
@@ -79,6 +87,7 @@ export class Connection implements BudgetedSocket {
   private queued = 0;
   private blocked = false;
   private closing = false;
+  private readonly closedController = new AbortController();
   onSlowConsumer?: () => void;
 
   constructor(
@@ -112,6 +121,17 @@ export class Connection implements BudgetedSocket {
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** Aborted once the socket is closing or closed. */
+  get closed(): AbortSignal {
+    return this.closedController.signal;
+  }
+
+  /** The socket went away (from the server's close handler). */
+  markClosed(): void {
+    this.closing = true;
+    this.closedController.abort();
   }
 
   get queuedFrames(): number {
@@ -215,6 +235,7 @@ export class Connection implements BudgetedSocket {
   close(code: number, reason = ""): void {
     if (this.closing) return;
     this.closing = true;
+    this.closedController.abort();
     this.queue = [];
     this.queueHead = 0;
     this.budget?.add(-this.queued);
