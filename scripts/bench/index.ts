@@ -275,7 +275,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       `figures: medians of ${opts.runs} runs (startup ${startupRuns}; throughput ${opts.runs} × ${tpOpts.pairs} back-to-back pairs) with min–max; ratio = openclaw ÷ reference (throughput: median of the pairs' ratios); MB = 10^6 bytes; fleet/throughput: ${cpuSplit}; memory runs start ${coldCache ? "with both binaries dropped from the page cache (cold, as after a reboot)" : "with whatever page cache there is"}`,
     ].join("\n");
     const memoryNote =
-      "memory: what stays above idle after the clients leave is anonymous memory (heap, buffers; the gateway runs a full collection once connections go quiet, src/gateway/memory.ts) plus clean pages of the executable the load paged in (the optimizing JIT compilers, the collector), which the kernel can drop at any time and the bare server keeps too; docs/benchmarks.md";
+      "memory: idle RSS is mostly clean pages of the executable that starting touched once; the working-set rows page those out (process_madvise MADV_PAGEOUT, as memory pressure would) and measure again after one request, for the gateway and the bare server alike. What stays above idle after the clients leave is anonymous memory (the gateway runs a full collection once connections go quiet, src/gateway/memory.ts) plus executable pages the load paged in (the optimizing JIT compilers, the collector), which the bare server keeps too; docs/benchmarks.md";
     const table = `${header}\n\n${markdownTable(metrics)}\n${memoryNote}\n`;
     const result = {
       bench: "openclaw-bun",

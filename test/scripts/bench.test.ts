@@ -260,3 +260,26 @@ describe("bench runner arguments", () => {
     expect(() => parseOptions(["--frobnicate"])).toThrow(UsageError);
   });
 });
+
+describe("paging out a process's executable (the working-set figures)", () => {
+  test("advises the executable's mappings of a live process; a missing process or mapping is a reason, not a throw", async () => {
+    const { pageOutExecutable } = await import("../../scripts/bench/pageout.ts");
+    if (process.platform !== "linux") {
+      expect(await pageOutExecutable(process.pid, process.execPath)).toEqual({ error: `not supported on ${process.platform}` });
+      return;
+    }
+    const child = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1000)"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await Bun.sleep(200);
+      const r = await pageOutExecutable(child.pid, process.execPath);
+      if (process.getuid?.() === 0) expect("bytes" in r && r.bytes > 0).toBe(true);
+      else expect("error" in r || ("bytes" in r && r.bytes > 0)).toBe(true);
+      expect(await pageOutExecutable(child.pid, "/nonexistent/binary")).toEqual({ error: `no mapping of binary in pid ${child.pid}` });
+    } finally {
+      child.kill();
+      await child.exited;
+    }
+    const gone = await pageOutExecutable(2 ** 22 + 12345, process.execPath);
+    expect("error" in gone).toBe(true);
+  });
+});
