@@ -55,6 +55,7 @@ describe("a TLS gateway (compiled binary)", () => {
   }, 60_000);
 
   test("generates a 0600 pair in the state dir, says wss:// and the fingerprint, serves nothing in plaintext", async () => {
+    await child.stdout.waitFor(/connect: wss:\/\//, 5_000);
     const out = child.output();
     expect(out).toContain(`listening on wss://127.0.0.1:${child.port}`);
     expect(out).toContain(`tls: on, sha256 ${fingerprint}`);
