@@ -31,14 +31,17 @@ function stateWith(config: Record<string, unknown>): string {
   return dir;
 }
 
-function cli(command: string[], args: string[], stateDir: string, extraEnv: Record<string, string> = {}) {
-  return runToExit({
+async function cli(command: string[], args: string[], stateDir: string, extraEnv: Record<string, string> = {}) {
+  const r = await runToExit({
     command,
     args,
     cwd: stateDir,
     env: { HOME: stateDir, OPENCLAW_STATE_DIR: stateDir, OPENCLAW_CONFIG_PATH: join(stateDir, "openclaw.json"), NO_COLOR: "1", ...extraEnv },
-    timeoutMs: 60_000,
+    timeoutMs: 90_000,
   });
+  // A run that did not end says what it printed (the assertion on its exit code names it).
+  if (r.timedOut) console.error(`${[...command, ...args].join(" ")} did not exit within 90 s; stdout: ${r.stdout.slice(0, 2000)} stderr: ${r.stderr.slice(0, 2000)}`);
+  return r;
 }
 
 describe("a TLS gateway (compiled binary)", () => {
@@ -125,9 +128,9 @@ describe("a TLS gateway (compiled binary)", () => {
     expect(JSON.parse(remote.stdout).ok).toBe(true);
     writeRemote("ab".repeat(32));
     const wrong = await cli([REF!], ["gateway", "call", "health", "--json"], state, { HOME: home });
-    expect(wrong.exitCode).toBe(1);
     expect(JSON.parse(wrong.stdout)).toEqual({ ok: false, error: { type: "cli_error", message: "gateway tls fingerprint mismatch" } });
-  }, 180_000);
+    expect(wrong.exitCode).toBe(1);
+  }, 300_000);
 });
 
 describe("TLS that cannot be served (compiled binary)", () => {
