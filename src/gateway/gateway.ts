@@ -37,7 +37,7 @@ import { buildHealth } from "./methods/health.ts";
 import { buildRegistry } from "./methods/index.ts";
 import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
 import { PresenceStore } from "./presence.ts";
-import type { BroadcastOptions, Subsystem, SubsystemHost } from "./subsystem.ts";
+import { combineReports, type BroadcastOptions, type Subsystem, type SubsystemHost, type SubsystemReports } from "./subsystem.ts";
 import type { Connection, SocketData } from "./ws/connection.ts";
 import { ADVERTISED_EVENTS } from "./ws/handshake.ts";
 import { upgradeWebSocket, webSocketHandlers } from "./ws/socket.ts";
@@ -101,6 +101,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   readonly stateVersion = { presence: 1, health: 1 };
   readonly methods: Map<string, MethodDef<any>>;
   readonly events: readonly string[];
+  /** What the hosted parts add to health and status. */
+  readonly reports: SubsystemReports;
   readonly logFile?: string;
   /** The config lifecycle (undefined when the gateway runs without it). */
   lifecycle?: ConfigLifecycle & ConfigLifecycleHooks;
@@ -140,7 +142,12 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.log.addSecret(opts.settings.auth.token);
     this.log.addSecret(opts.settings.auth.password);
 
-    const app = createHttpApp(this, this.subsystems.flatMap((s) => s.http ?? []));
+    this.reports = combineReports(this.subsystems.map((s) => s.reports));
+    const app = createHttpApp(
+      this,
+      this.subsystems.flatMap((s) => s.http ?? []),
+      this.subsystems.flatMap((s) => (s.ingress ? [s.ingress] : [])),
+    );
     this.websocket = webSocketHandlers(this);
     this.fetchHandler = (req, server) => {
       const upgrade = req.headers.get("upgrade");

@@ -22,6 +22,9 @@ import type { Logger } from "../log/logger.ts";
 import type { Scope } from "../protocol/scopes.ts";
 import type { HttpRouter } from "./http/types.ts";
 import type { MethodDef } from "./methods/types.ts";
+import type { SubsystemReports } from "./reports.ts";
+
+export { combineReports, type HeartbeatReport, type SubsystemReports } from "./reports.ts";
 
 export interface BroadcastOptions {
   /** Only sockets holding this scope receive it (nodes get only ungated events). */
@@ -50,6 +53,13 @@ export interface SubsystemHost {
   readonly stopping: boolean;
 }
 
+/**
+ * A handler that sees every HTTP request first, ahead of the routes and of the gateway's own
+ * auth (for an endpoint with its own credentials on a configurable path, like hooks);
+ * undefined lets the request through. `clientIp` is attributed through trusted proxies.
+ */
+export type HttpIngress = (req: Request, info: { clientIp: string }) => Response | undefined | Promise<Response | undefined>;
+
 export interface Subsystem {
   readonly name: string;
   /** Method families this part serves. */
@@ -58,6 +68,10 @@ export interface Subsystem {
   readonly http?: ReadonlyArray<HttpRouter>;
   /** Events this part broadcasts (added to `hello-ok.features.events`). */
   readonly events?: readonly string[];
+  /** Sees every HTTP request before the routes (see HttpIngress). */
+  readonly ingress?: HttpIngress;
+  /** Adds to `health` and `status`. */
+  readonly reports?: SubsystemReports;
   start?(host: SubsystemHost): void | Promise<void>;
   applyConfig?(next: ConfigSnapshot, prev: ConfigSnapshot): void | Promise<void>;
   stop?(): void | Promise<void>;

@@ -14,6 +14,7 @@
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
 import { z } from "../zod.ts";
+import { AUTOMATION_CONTRACT } from "./contract-automation.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -234,7 +235,6 @@ export const CONTRACT = {
     ModelsListResult,
   ),
   "channels.status": entry(z.looseObject({ probe: opt(z.boolean()), timeoutMs: opt(z.number()), channel: opt(z.string()) }), ChannelsStatusResult),
-  "last-heartbeat": entry(Empty, () => z.null()),
   "logs.tail": entry(
     z.looseObject({
       cursor: opt(NonNegInt),
@@ -289,6 +289,7 @@ export const CONTRACT = {
     }),
     SessionsListResult,
   ),
+  ...AUTOMATION_CONTRACT,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 
 export type Contract = typeof CONTRACT;

@@ -64,6 +64,8 @@ export async function startTestRuntime(
     onListening?: GatewayOptions["onListening"];
     /** A file `logs.tail` reads (the harness logs to memory). */
     logFile?: string;
+    /** Long-lived parts to host (default none). */
+    subsystems?: GatewayOptions["subsystems"];
   } = {},
 ): Promise<TestRuntime> {
   const stateDir = tempDir("openclaw-reload-test-");
@@ -88,6 +90,7 @@ export async function startTestRuntime(
     bindRetries: 0,
     onListening: opts.onListening,
     logFile: opts.logFile,
+    subsystems: opts.subsystems,
     onFatal: (err) => fatal.push(err),
   });
   const lifecycle = runtime.lifecycle!;

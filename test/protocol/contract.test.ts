@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildRegistry } from "../../src/gateway/methods/index.ts";
+import { gatewayParts } from "../../src/gateway/parts.ts";
 import { CONTRACT, isContractMethod, type MethodName } from "../../src/protocol/contract.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { aiConfig } from "../helpers/ai.ts";
@@ -21,7 +22,7 @@ afterAll(() => fake.stop());
 
 describe("wire contract", () => {
   test("every served method is in the contract, with the contract's params schema", () => {
-    const registry = buildRegistry();
+    const registry = buildRegistry(gatewayParts().flatMap((s) => [...(s.methods ?? [])]));
     expect(registry.size).toBe(Object.keys(CONTRACT).length);
     for (const [name, def] of registry) {
       expect(isContractMethod(name)).toBe(true);
@@ -33,7 +34,7 @@ describe("wire contract", () => {
     const cfg = aiConfig(fake);
     const logFile = join(tempDir(), "gateway.log");
     writeFileSync(logFile, `${JSON.stringify({ time: "t", level: "info", subsystem: "gateway", message: "one" })}\n`);
-    const t = await runtimes.start({ ...cfg, gateway: { ...cfg.gateway, reload: { debounceMs: 20 } } }, { logFile });
+    const t = await runtimes.start({ ...cfg, gateway: { ...cfg.gateway, reload: { debounceMs: 20 } } }, { logFile, subsystems: gatewayParts() });
     const c = await runtimes.connect(t, { scopes: ["operator.admin"] });
     const results = new Map<MethodName, unknown>();
     const call = async <M extends MethodName>(m: M, params?: unknown) => {
@@ -47,7 +48,31 @@ describe("wire contract", () => {
     const got = await call("config.get", {});
     await call("models.list", {});
     await call("channels.status", {});
+    await call("set-heartbeats", { enabled: true });
+    await call("wake", { mode: "next-heartbeat", text: "contract" });
     await call("last-heartbeat", {});
+    await call("hooks.status", {});
+    await call("cron.status", {});
+    const job = await call("cron.add", {
+      name: "contract",
+      schedule: { kind: "every", everyMs: 600_000 },
+      sessionTarget: "isolated",
+      payload: { kind: "agentTurn", message: "contract job" },
+      delivery: { mode: "none" },
+    });
+    await call("cron.get", { id: job.id });
+    await call("cron.list", { includeDisabled: true });
+    await call("cron.update", { id: job.id, patch: { enabled: false } });
+    await call("cron.scratch.set", { id: job.id, content: "notes" });
+    await call("cron.scratch.get", { id: job.id });
+    await call("cron.run", { id: job.id, mode: "force" });
+    for (let i = 0; i < 200; i++) {
+      const runs = await c.request<{ total: number }>("cron.runs", { id: job.id });
+      if (runs.total > 0) break;
+      await Bun.sleep(10);
+    }
+    expect((await call("cron.runs", { id: job.id, limit: 5 })).entries[0].status).toBe("ok");
+    await call("cron.remove", { id: job.id });
     expect((await call("logs.tail", {})).lines).toHaveLength(1);
     const run = await call("agent", { message: "contract", idempotencyKey: "contract-1" });
     expect(run.status).toBe("ok");

@@ -1,6 +1,6 @@
 /**
- * `channels.status` and `last-heartbeat`, called by `openclaw status`. This gateway runs no
- * chat channels and no heartbeat yet, so both answer with the truthful empty shapes.
+ * `channels.status`, called by `openclaw status`. This gateway runs no chat channels yet, so it
+ * answers with the truthful empty shape. (`last-heartbeat` is the automation subsystem's.)
  */
 import { defineMethod } from "./types.ts";
 
@@ -14,9 +14,4 @@ export const channelsStatusMethod = defineMethod("channels.status", {
     channelAccounts: {},
     channelDefaultAccountId: {},
   }),
-});
-
-export const lastHeartbeatMethod = defineMethod("last-heartbeat", {
-  scope: "operator.read",
-  handler: () => null,
 });

@@ -1,5 +1,5 @@
 /** The method registry; `hello-ok.features.methods` is generated from it. */
-import { channelsStatusMethod, lastHeartbeatMethod } from "./channels.ts";
+import { channelsStatusMethod } from "./channels.ts";
 import { configApplyMethod, configGetMethod, configPatchMethod, configSetMethod, secretsReloadMethod } from "./config.ts";
 import { healthMethod } from "./health.ts";
 import { logsTailMethod } from "./logs.ts";
@@ -20,7 +20,6 @@ export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodD
     configGetMethod,
     modelsListMethod,
     channelsStatusMethod,
-    lastHeartbeatMethod,
     logsTailMethod,
     configSetMethod,
     configPatchMethod,

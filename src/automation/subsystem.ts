@@ -1,0 +1,193 @@
+/**
+ * Automation hosted in the gateway: the scheduler, the heartbeat, wake and the hooks ingress as
+ * one Subsystem (src/gateway/subsystem.ts).
+ *
+ *   start        after the first listen: open the state database (its own connection), build
+ *                the Automation over the agent runtime, converge heartbeat jobs, catch up, arm
+ *                the timer;
+ *   applyConfig  every applied config change (hot reload or in-process restart): heartbeat
+ *                jobs follow `agents.*.heartbeat`, the scheduler re-reads `cron.*`; hooks read
+ *                `hooks.*` per request. The scheduler itself outlives listeners;
+ *   stop         once, before the gateway closes its runtime and database: timers stop, runs in
+ *                flight are abandoned (the next start records them as interrupted).
+ *
+ * Agent turns go through the runtime's lanes (agent-turn.ts). Delivery to chat channels goes
+ * through the `channels` seam: until the gateway passes the channel host there, every announce
+ * route is unresolved with the original's "no configured channels" answer (CHANNELS_NOT_WIRED),
+ * heartbeats have no route, and hook deliveries name no registered channel.
+ */
+import type { Database } from "bun:sqlite";
+import { randomUUID } from "node:crypto";
+import { defaultAgentId } from "../agents/registry.ts";
+import type { OpenClawConfig } from "../config/schema.ts";
+import { enforceWriteLimit } from "../gateway/methods/config.ts";
+import type { MethodDef } from "../gateway/methods/types.ts";
+import type { HeartbeatReport, Subsystem, SubsystemHost } from "../gateway/subsystem.ts";
+import { ErrorCodes, RpcError } from "../protocol/errors.ts";
+import { openDatabase } from "../store/db.ts";
+import { agentTurnExecutor, laneFacts } from "./agent-turn.ts";
+import type { Clock } from "./clock.ts";
+import { NO_CHANNEL_ERROR } from "./errors.ts";
+import { heartbeatHealth, resolveHeartbeat, type HeartbeatRunnerOptions, type ResolvedHeartbeat } from "./heartbeat.ts";
+import { hooksStatus, resolveHooks } from "./hooks.ts";
+import { Automation, type AutomationDeps } from "./index.ts";
+import { createPreflight, type Preflight } from "./preflight.ts";
+import { automationMethods } from "./rpc.ts";
+import type { DeliverFn, RoutePreviewFn } from "./service.ts";
+import { AutomationStore } from "./store.ts";
+import { agentWorkspaceDir } from "./workspace.ts";
+
+/** What the channel host lends automation once it is wired in (see automationSubsystem). */
+export interface AutomationChannels {
+  /** Send a run's output, a failure alert or a recovery notice to a channel target. */
+  deliver: DeliverFn;
+  /** Resolve an announce route without sending (delivery previews). */
+  previewRoute?: RoutePreviewFn;
+  /** Send a heartbeat alert to its target (owner / last / a channel). */
+  heartbeatDeliver?: HeartbeatRunnerOptions["deliver"];
+  /** Whether a heartbeat alert would have somewhere to go. */
+  heartbeatHasRoute?: (agentId: string, hb: ResolvedHeartbeat) => boolean;
+  /** Registered channel ids (direct hook delivery names one of them). */
+  channelIds?: () => string[];
+}
+
+/** Channel delivery while no channel host is wired: the route cannot be resolved, as the original says without channels. */
+export const CHANNELS_NOT_WIRED: DeliverFn = async () => ({ resolved: false, delivered: false, error: NO_CHANNEL_ERROR });
+
+export interface AutomationSubsystemOptions {
+  /** The channel host's delivery, read on every use (undefined = no channel host). */
+  channels?: () => AutomationChannels | undefined;
+  /** Tests and benchmarks: the scheduler's clock and tuning, the provider preflight. */
+  clock?: Clock;
+  scheduler?: AutomationDeps["scheduler"];
+  preflight?: Preflight;
+}
+
+/** The scheduler's stable seed (heartbeat phases): random once per state directory, kept in the database. */
+function schedulerSeed(db: Database): string {
+  const store = new AutomationStore(db);
+  const existing = store.getKv<string>("scheduler.seed");
+  if (typeof existing === "string" && existing) return existing;
+  const seed = randomUUID();
+  store.setKv("scheduler.seed", seed);
+  return seed;
+}
+
+const ROUTED_TARGETS = new Set(["owner", "last"]);
+
+export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subsystem {
+  let host: SubsystemHost | undefined;
+  let automation: Automation | undefined;
+  let db: Database | undefined;
+  let startError: string | undefined;
+
+  const channels = () => opts.channels?.();
+  const need = (): Automation => {
+    if (automation) return automation;
+    throw new RpcError(ErrorCodes.UNAVAILABLE, startError ? `automation is unavailable: ${startError}` : "automation is not running yet; retry");
+  };
+  const workspace = (agentId: string) => agentWorkspaceDir(host!.snapshot.config, host!.stateDir, agentId);
+  const hasRoute = (agentId: string, hb: ResolvedHeartbeat) => channels()?.heartbeatHasRoute?.(agentId, hb) ?? false;
+  const protectHookToken = (cfg: OpenClawConfig) => {
+    const token = resolveHooks(cfg)?.token;
+    if (token) host?.logger("hooks").addSecret(token);
+  };
+
+  const methods: MethodDef<any>[] = automationMethods({
+    get cron() {
+      return need().cron;
+    },
+    get heartbeat() {
+      return need().heartbeat;
+    },
+    hooksStatus: (p) => {
+      need();
+      return hooksStatus({ workspaceDir: workspace(p.agentId ?? defaultAgentId(host!.snapshot.config)), stateDir: host!.stateDir });
+    },
+  }).map((def) => ({
+    name: def.name,
+    scope: def.scope,
+    params: def.params,
+    handler: (params: unknown, call) => {
+      // The original's 30-per-60-s budget for control-plane writes, per method and client.
+      if (def.controlPlaneWrite) enforceWriteLimit(def.name, call);
+      return def.handler(params);
+    },
+  }));
+
+  return {
+    name: "automation",
+    methods,
+    events: ["cron", "heartbeat"],
+    ingress: (req, info) => automation?.handleHook(req, info.clientIp),
+    reports: {
+      heartbeat(config, agentId): HeartbeatReport {
+        const h = heartbeatHealth(config, agentId);
+        // Nothing beats when the scheduler could not start.
+        const enabled = h.enabled && startError === undefined;
+        const resolved = enabled ? resolveHeartbeat(config, agentId) : undefined;
+        const waitingForRoute = resolved !== undefined && ROUTED_TARGETS.has(resolved.target) && !hasRoute(agentId, resolved);
+        return enabled ? { ...h, waitingForRoute } : { ...h, enabled: false, every: "disabled", everyMs: null, waitingForRoute: false };
+      },
+      queuedSystemEvents: () => (automation?.events.all() ?? []).map((e) => ({ kind: "system-event", text: e.text, ts: e.ts })),
+    },
+
+    start(h) {
+      host = h;
+      const log = h.logger("cron");
+      try {
+        db = openDatabase(h.stateDir);
+        automation = new Automation({
+          db,
+          stateDir: h.stateDir,
+          config: () => h.snapshot.config,
+          schedulerSeed: schedulerSeed(db),
+          workspaceDir: workspace,
+          emit: (event, payload) =>
+            event === "cron" ? h.broadcast("cron", payload, { scope: "operator.read" }) : h.broadcast("heartbeat", payload, { droppable: true }),
+          runAgentTurn: agentTurnExecutor({ agents: h.agents, log, preflight: opts.preflight ?? createPreflight() }),
+          deliver: (req) => (channels()?.deliver ?? CHANNELS_NOT_WIRED)(req),
+          previewRoute: (req) => channels()?.previewRoute?.(req) ?? { ok: false, error: NO_CHANNEL_ERROR },
+          heartbeatDeliver: (req) => channels()?.heartbeatDeliver?.(req) ?? Promise.resolve({ resolved: false, delivered: false }),
+          heartbeatHasRoute: hasRoute,
+          facts: laneFacts(h.agents),
+          channels: () => channels()?.channelIds?.() ?? [],
+          clock: opts.clock,
+          log,
+          scheduler: opts.scheduler,
+        });
+        automation.start();
+        protectHookToken(h.snapshot.config);
+        const status = automation.cron.status();
+        log.info(`scheduler started: ${status.jobs} job(s)${status.enabled ? "" : " (cron disabled)"}`);
+      } catch (err) {
+        startError = (err as Error).message;
+        automation = undefined;
+        try {
+          db?.close();
+        } catch {
+          // already closed
+        }
+        db = undefined;
+        throw err;
+      }
+    },
+
+    applyConfig(next) {
+      if (!automation) return;
+      protectHookToken(next.config);
+      automation.reload();
+    },
+
+    stop() {
+      automation?.stop();
+      automation = undefined;
+      try {
+        db?.close();
+      } catch {
+        // already closed
+      }
+      db = undefined;
+    },
+  };
+}
