@@ -24,6 +24,9 @@ const main = defineCommand({
     dns: () => import("./dns.ts").then((m) => m.default),
     licenses: () => import("./licenses.ts").then((m) => m.default),
     doctor: () => import("./doctor.ts").then((m) => m.doctorCommand),
+    cron: () => import("./cron.ts").then((m) => m.default),
+    automations: () => import("./cron.ts").then((m) => ({ ...m.default, meta: { name: "automations", description: "Manage automations (alias of cron)", hidden: true } })),
+    system: () => import("./system.ts").then((m) => m.default),
   },
 });
 
