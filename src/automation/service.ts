@@ -322,6 +322,13 @@ export class CronService {
     this.arm();
   }
 
+  /** Load the stored jobs without scheduling or running anything (offline tools: doctor). */
+  load(): void {
+    if (this.started) return;
+    this.jobs.clear();
+    for (const job of this.store.loadJobs()) this.jobs.set(job.id, job);
+  }
+
   /**
    * Stop timers and abandon running work: executors get an abort, nothing more is written, and
    * the next start records the abandoned runs as interrupted.

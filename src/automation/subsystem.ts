@@ -17,7 +17,6 @@
  * heartbeats have no route, and hook deliveries name no registered channel.
  */
 import type { Database } from "bun:sqlite";
-import { randomUUID } from "node:crypto";
 import { defaultAgentId } from "../agents/registry.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { enforceWriteLimit } from "../gateway/methods/config.ts";
@@ -61,16 +60,6 @@ export interface AutomationSubsystemOptions {
   clock?: Clock;
   scheduler?: AutomationDeps["scheduler"];
   preflight?: Preflight;
-}
-
-/** The scheduler's stable seed (heartbeat phases): random once per state directory, kept in the database. */
-function schedulerSeed(db: Database): string {
-  const store = new AutomationStore(db);
-  const existing = store.getKv<string>("scheduler.seed");
-  if (typeof existing === "string" && existing) return existing;
-  const seed = randomUUID();
-  store.setKv("scheduler.seed", seed);
-  return seed;
 }
 
 const ROUTED_TARGETS = new Set(["owner", "last"]);
@@ -141,7 +130,7 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
           db,
           stateDir: h.stateDir,
           config: () => h.snapshot.config,
-          schedulerSeed: schedulerSeed(db),
+          schedulerSeed: new AutomationStore(db).schedulerSeed(),
           workspaceDir: workspace,
           emit: (event, payload) =>
             event === "cron" ? h.broadcast("cron", payload, { scope: "operator.read" }) : h.broadcast("heartbeat", payload, { droppable: true }),

@@ -12,7 +12,7 @@ import { isPlainObject } from "./keypath.ts";
 /** Key paths (dot-separated) present in a config that this gateway does not implement. */
 export const NOT_IMPLEMENTED: readonly string[] = [
   // Whole trees.
-  "channels", "plugins", "skills", "tools", "hooks", "cron", "session", "messages", "browser", "talk",
+  "channels", "plugins", "skills", "tools", "session", "messages", "browser", "talk",
   "diagnostics", "update", "secrets", "auth", "bindings", "commands", "mcp", "telemetry", "identity",
   "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost", "canvasHost",
   "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
@@ -22,6 +22,10 @@ export const NOT_IMPLEMENTED: readonly string[] = [
   "gateway.tls", "gateway.tailscale", "gateway.nodes", "gateway.push", "gateway.terminal",
   "gateway.cliAgents", "gateway.roles", "gateway.portals", "gateway.auth.allowTailscale",
   "models.catalogRefresh", "agents.ownership",
+  // Parts of cron and hooks the scheduler does not run (condition triggers, webhook delivery
+  // settings, isolated-run session pruning, Gmail and transform presets, HOOK.md hooks).
+  "cron.triggers", "cron.webhookToken", "cron.webhookSsrfPolicy", "cron.sessionRetention",
+  "hooks.presets", "hooks.transformsDir", "hooks.gmail", "hooks.internal",
 ];
 
 const SPLIT = NOT_IMPLEMENTED.map((p) => p.split("."));
