@@ -13,7 +13,7 @@
  */
 import type { AgentRuntime } from "../agents/runtime.ts";
 import type { Logger } from "../log/logger.ts";
-import { modelChain, providerConfig } from "../providers/index.ts";
+import { modelChain } from "../providers/refs.ts";
 import type { HeartbeatRunnerOptions } from "./heartbeat.ts";
 import type { Preflight, ProviderEndpoint } from "./preflight.ts";
 import type { AgentTurnExecutor, AgentTurnResult } from "./service.ts";
@@ -25,7 +25,9 @@ export interface ExecutorOptions {
 }
 
 /** The endpoints of a model chain as the preflight probes them (unconfigured ones are left to the turn to report). */
-function endpointsOf(agents: AgentRuntime, chain: Array<{ provider: string }>): ProviderEndpoint[] {
+async function endpointsOf(agents: AgentRuntime, chain: Array<{ provider: string }>): Promise<ProviderEndpoint[]> {
+  // The model stack loads with the first run, not at gateway startup.
+  const { providerConfig } = await import("../providers/index.ts");
   const out: ProviderEndpoint[] = [];
   for (const ref of chain) {
     try {
@@ -52,7 +54,7 @@ export function agentTurnExecutor(opts: ExecutorOptions): AgentTurnExecutor {
     const config = agents.config;
     const chain = modelChain(config, agent);
     if (req.isolated && opts.preflight) {
-      const endpoints = endpointsOf(agents, chain);
+      const endpoints = await endpointsOf(agents, chain);
       const reason = endpoints.length ? await opts.preflight.check(endpoints) : undefined;
       if (reason) {
         log.warn(`cron: ${req.jobName} skipped: ${reason}`);

@@ -41,21 +41,28 @@ export const gatewayArgs = {
 
 const outputArgs = { ...gatewayArgs, json: { type: "boolean", description: "Explicit machine-output spelling (command results are JSON by default)" } } as const;
 
-/** Connect with `scopes`, run `fn`, close; failures are printed as the original's cron CLI does. */
+/**
+ * Run `fn` with a connection made on first use (so a bad command line is refused before any
+ * connection), with `scopes`; close it; print failures as the original's cron CLI does.
+ */
 export async function withCron(
   args: Record<string, unknown>,
   opts: { scopes: string[]; jsonOutput: boolean },
-  fn: (client: GatewayClient) => Promise<void>,
+  fn: (client: () => Promise<GatewayClient>) => Promise<void>,
 ): Promise<void> {
   let target: GatewayTarget | undefined;
+  let connected: Promise<GatewayClient> | undefined;
   try {
     const timeoutMs = timeoutArg(args.timeout, 30_000);
-    target = (await targetOf(args)).target;
-    const client = await connectTo(target, { identity: IDENTITY.cli, scopes: opts.scopes, timeoutMs });
+    const client = () =>
+      (connected ??= (async () => {
+        target = (await targetOf(args)).target;
+        return connectTo(target, { identity: IDENTITY.cli, scopes: opts.scopes, timeoutMs });
+      })());
     try {
       await fn(client);
     } finally {
-      void client.close();
+      if (connected) void connected.then((c) => c.close()).catch(() => {});
     }
   } catch (err) {
     const message = refusal(err);
@@ -105,7 +112,7 @@ function intArg(raw: unknown, flag: string, min: 0 | 1): number | undefined {
 const status = defineCommand({
   meta: { name: "status", description: "Show automations scheduler status" },
   args: outputArgs,
-  run: ({ args }) => withCron(args, { scopes: READ, jsonOutput: true }, async (c) => printJson(await c.call("cron.status", {}))),
+  run: ({ args }) => withCron(args, { scopes: READ, jsonOutput: true }, async (client) => printJson(await (await client()).call("cron.status", {}))),
 });
 
 const list = defineCommand({
@@ -117,12 +124,24 @@ const list = defineCommand({
     json: { type: "boolean", description: "Output JSON" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: READ, jsonOutput: Boolean(args.json) }, async (c) => {
+    withCron(args, { scopes: READ, jsonOutput: Boolean(args.json) }, async (client) => {
       if (typeof args.agent === "string" && !args.agent.trim()) throw new CronFlagError("--agent must not be blank");
-      const params = { includeDisabled: Boolean(args.all), ...(args.agent ? { agentId: args.agent.trim() } : {}), limit: 200, offset: 0 };
-      const res = await c.call("cron.list", params);
-      if (args.json) printJson(withStatus(res as Record<string, any>));
-      else for (const line of jobTable(res.jobs as Array<Record<string, any>>, res.deliveryPreviews ?? {})) console.log(line);
+      const params = { includeDisabled: Boolean(args.all), ...(args.agent ? { agentId: args.agent.trim() } : {}), limit: 200 };
+      const c = await client();
+      // Pages of 200 until the gateway says there is no more (bounded by its total).
+      const res = await c.call("cron.list", { ...params, offset: 0 });
+      const jobs = [...res.jobs];
+      const previews = { ...(res.deliveryPreviews ?? {}) };
+      for (let next = res.nextOffset; res.hasMore && next !== null && jobs.length < res.total; ) {
+        const page = await c.call("cron.list", { ...params, offset: next });
+        if (page.jobs.length === 0) break;
+        jobs.push(...page.jobs);
+        Object.assign(previews, page.deliveryPreviews ?? {});
+        next = page.hasMore ? page.nextOffset : null;
+      }
+      const all = { ...res, jobs, limit: jobs.length, hasMore: false, nextOffset: null, deliveryPreviews: previews };
+      if (args.json) printJson(withStatus(all as Record<string, any>));
+      else for (const line of jobTable(jobs as Array<Record<string, any>>, previews)) console.log(line);
     }),
 });
 
@@ -178,11 +197,11 @@ const add = defineCommand({
     disabled: { type: "boolean", description: "Create job disabled" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: ADMIN, jsonOutput: true }, async (c) => {
+    withCron(args, { scopes: ADMIN, jsonOutput: true }, async (client) => {
       const { params, warnNoAgent } = addParams(args, positionals(args), Date.now());
       if (warnNoAgent) writeStderr([NO_AGENT_NOTE]);
-      printJson(await c.request("cron.add", params));
-      await warnIfDisabled(c);
+      printJson(await (await client()).request("cron.add", params));
+      await warnIfDisabled(await client());
     }),
 });
 
@@ -204,11 +223,11 @@ const edit = defineCommand({
     "clear-account": { type: "boolean", description: "Unset the per-job delivery account override" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: ADMIN, jsonOutput: true }, async (c) => {
+    withCron(args, { scopes: ADMIN, jsonOutput: true }, async (client) => {
       const id = requireId(args.id);
-      const patch = await editPatch(args, Date.now(), () => c.call("cron.get", { id }) as Promise<{ schedule: Record<string, unknown> }>);
-      printJson(await c.request("cron.update", { id, patch }));
-      await warnIfDisabled(c);
+      const patch = await editPatch(args, Date.now(), async () => (await client()).call("cron.get", { id }) as Promise<{ schedule: Record<string, unknown> }>);
+      printJson(await (await client()).request("cron.update", { id, patch }));
+      await warnIfDisabled(await client());
     }),
 });
 
@@ -217,12 +236,12 @@ function toggle(name: "enable" | "disable", enabled: boolean) {
     meta: { name, description: `${enabled ? "Enable" : "Disable"} an automation` },
     args: { id: { type: "positional", required: true, description: "Job id" }, ...outputArgs },
     run: ({ args }) =>
-      withCron(args, { scopes: ADMIN, jsonOutput: true }, async (c) => {
-        printJson(await c.call("cron.update", { id: requireId(args.id), patch: { enabled } }));
+      withCron(args, { scopes: ADMIN, jsonOutput: true }, async (client) => {
+        printJson(await (await client()).call("cron.update", { id: requireId(args.id), patch: { enabled } }));
         if (!enabled && process.stderr.isTTY) {
           writeStderr(["Note: 'openclaw cron list' hides disabled jobs by default. Use 'openclaw cron list --all' to see this job, or 'openclaw cron enable <id>' to re-enable it."]);
         }
-        await warnIfDisabled(c);
+        await warnIfDisabled(await client());
       }),
   });
 }
@@ -230,13 +249,13 @@ function toggle(name: "enable" | "disable", enabled: boolean) {
 const rm = defineCommand({
   meta: { name: "rm", description: "Remove an automation" },
   args: { id: { type: "positional", required: true, description: "Job id" }, ...outputArgs },
-  run: ({ args }) => withCron(args, { scopes: ADMIN, jsonOutput: true }, async (c) => printJson(await c.call("cron.remove", { id: requireId(args.id) }))),
+  run: ({ args }) => withCron(args, { scopes: ADMIN, jsonOutput: true }, async (client) => printJson(await (await client()).call("cron.remove", { id: requireId(args.id) }))),
 });
 
 const get = defineCommand({
   meta: { name: "get", description: "Get an automation as JSON" },
   args: { id: { type: "positional", required: true, description: "Job id" }, ...outputArgs },
-  run: ({ args }) => withCron(args, { scopes: READ, jsonOutput: true }, async (c) => printJson(await c.call("cron.get", { id: requireId(args.id) }))),
+  run: ({ args }) => withCron(args, { scopes: READ, jsonOutput: true }, async (client) => printJson(await (await client()).call("cron.get", { id: requireId(args.id) }))),
 });
 
 const run = defineCommand({
@@ -247,8 +266,8 @@ const run = defineCommand({
     due: { type: "boolean", description: "Run only when due" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: ADMIN, jsonOutput: true }, async (c) => {
-      const res = await c.call("cron.run", { id: requireId(args.id), mode: args.due ? "due" : "force" });
+    withCron(args, { scopes: ADMIN, jsonOutput: true }, async (client) => {
+      const res = await (await client()).call("cron.run", { id: requireId(args.id), mode: args.due ? "due" : "force" });
       printJson(res);
       if (!(res.ok && (res.ran || res.enqueued))) process.exitCode = 1;
     }),
@@ -269,7 +288,7 @@ const runs = defineCommand({
     limit: { type: "string", description: "Max entries (default 50)" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: READ, jsonOutput: true }, async (c) => {
+    withCron(args, { scopes: READ, jsonOutput: true }, async (client) => {
       const pos = typeof args.jobId === "string" ? args.jobId.trim() : "";
       const flag = typeof args.id === "string" ? args.id.trim() : "";
       if (pos && flag && pos !== flag) throw new CronFlagError(`Conflicting job ids: positional "${pos}" and --id "${flag}".`);
@@ -294,7 +313,7 @@ const runs = defineCommand({
         ...(sortDir ? { sortDir } : {}),
         limit: intArg(args.limit ?? "50", "--limit", 1),
       };
-      printJson(withLocalTimes(await c.request("cron.runs", params)));
+      printJson(withLocalTimes(await (await client()).request("cron.runs", params)));
     }),
 });
 
@@ -309,13 +328,13 @@ const scratch = defineCommand({
     "expected-revision": { type: "string", description: "Require the current scratch revision" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: ADMIN, jsonOutput: Boolean(args.json) }, async (c) => {
+    withCron(args, { scopes: ADMIN, jsonOutput: Boolean(args.json) }, async (client) => {
       const id = requireId(args.id);
       const writes = [typeof args.set === "string", typeof args.file === "string", Boolean(args.unset)].filter(Boolean).length;
       if (writes > 1) throw new CronFlagError("choose only one of --set, --file, or --unset");
       const expected = intArg(args["expected-revision"], "--expected-revision", 0);
       if (writes === 0) {
-        const res = await c.call("cron.scratch.get", { id });
+        const res = await (await client()).call("cron.scratch.get", { id });
         if (args.json) printJson(res);
         else if (res.scratch) process.stdout.write(res.scratch.content.endsWith("\n") ? res.scratch.content : `${res.scratch.content}\n`);
         return;
@@ -329,7 +348,7 @@ const scratch = defineCommand({
           throw new CronFlagError(`cannot read ${args.file}: ${(err as Error).message}`);
         }
       }
-      const res = await c.call("cron.scratch.set", { id, content, ...(expected !== undefined ? { expectedRevision: expected } : {}) });
+      const res = await (await client()).call("cron.scratch.set", { id, content, ...(expected !== undefined ? { expectedRevision: expected } : {}) });
       printJson(res);
       if (!res.ok) process.exitCode = 1;
     }),

@@ -19,13 +19,13 @@ const event = defineCommand({
     json: { type: "boolean", description: "Output JSON" },
   },
   run: ({ args }) =>
-    withCron(args, { scopes: ["operator.write"], jsonOutput: Boolean(args.json) }, async (c) => {
+    withCron(args, { scopes: ["operator.write"], jsonOutput: Boolean(args.json) }, async (client) => {
       const text = typeof args.text === "string" ? args.text.trim() : "";
       if (!text) throw new CronFlagError("--text is required");
       const mode = typeof args.mode === "string" ? args.mode.trim() : "next-heartbeat";
       if (mode !== "now" && mode !== "next-heartbeat") throw new CronFlagError("--mode must be now or next-heartbeat");
       const sessionKey = typeof args["session-key"] === "string" ? args["session-key"].trim() : "";
-      const res = await c.call("wake", { mode, text, ...(sessionKey ? { sessionKey } : {}) });
+      const res = await (await client()).call("wake", { mode, text, ...(sessionKey ? { sessionKey } : {}) });
       if (args.json) printJson(res);
       else console.log("ok");
     }),
@@ -34,14 +34,14 @@ const event = defineCommand({
 const last = defineCommand({
   meta: { name: "last", description: "Show the last heartbeat event" },
   args: { ...gatewayArgs, json: { type: "boolean", description: "Output JSON" } },
-  run: ({ args }) => withCron(args, { scopes: ["operator.read"], jsonOutput: Boolean(args.json) }, async (c) => printJson(await c.call("last-heartbeat", {}))),
+  run: ({ args }) => withCron(args, { scopes: ["operator.read"], jsonOutput: Boolean(args.json) }, async (client) => printJson(await (await client()).call("last-heartbeat", {}))),
 });
 
 function setHeartbeats(name: "enable" | "disable", enabled: boolean) {
   return defineCommand({
     meta: { name, description: `${enabled ? "Enable" : "Disable"} heartbeats` },
     args: { ...gatewayArgs, json: { type: "boolean", description: "Output JSON" } },
-    run: ({ args }) => withCron(args, { scopes: ["operator.admin"], jsonOutput: Boolean(args.json) }, async (c) => printJson(await c.call("set-heartbeats", { enabled }))),
+    run: ({ args }) => withCron(args, { scopes: ["operator.admin"], jsonOutput: Boolean(args.json) }, async (client) => printJson(await (await client()).call("set-heartbeats", { enabled }))),
   });
 }
 
