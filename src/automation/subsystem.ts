@@ -2,7 +2,7 @@
  * Automation hosted in the gateway: the scheduler, the heartbeat, wake and the hooks ingress as
  * one Subsystem (src/gateway/subsystem.ts).
  *
- *   start        after the first listen: open the state database (its own connection), build
+ *   start        after the first listen: on the runtime's state database connection, build
  *                the Automation over the agent runtime, converge heartbeat jobs, catch up, arm
  *                the timer;
  *   applyConfig  every applied config change (hot reload or in-process restart): heartbeat
@@ -16,14 +16,12 @@
  * route is unresolved with the original's "no configured channels" answer (CHANNELS_NOT_WIRED),
  * heartbeats have no route, and hook deliveries name no registered channel.
  */
-import type { Database } from "bun:sqlite";
 import { defaultAgentId } from "../agents/registry.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { enforceWriteLimit } from "../gateway/methods/config.ts";
 import type { MethodDef } from "../gateway/methods/types.ts";
 import type { HeartbeatReport, Subsystem, SubsystemHost } from "../gateway/subsystem.ts";
 import { ErrorCodes, RpcError } from "../protocol/errors.ts";
-import { openDatabase } from "../store/db.ts";
 import { agentTurnExecutor, laneFacts } from "./agent-turn.ts";
 import type { Clock } from "./clock.ts";
 import { NO_CHANNEL_ERROR } from "./errors.ts";
@@ -67,7 +65,6 @@ const ROUTED_TARGETS = new Set(["owner", "last"]);
 export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subsystem {
   let host: SubsystemHost | undefined;
   let automation: Automation | undefined;
-  let db: Database | undefined;
   let startError: string | undefined;
 
   const channels = () => opts.channels?.();
@@ -125,7 +122,9 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
       host = h;
       const log = h.logger("cron");
       try {
-        db = openDatabase(h.stateDir);
+        // The runtime's connection to openclaw.sqlite (opened now if nothing did yet): one
+        // connection, one page cache; the runtime closes it after every part has stopped.
+        const db = h.agents.store.db;
         automation = new Automation({
           db,
           stateDir: h.stateDir,
@@ -152,12 +151,6 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
       } catch (err) {
         startError = (err as Error).message;
         automation = undefined;
-        try {
-          db?.close();
-        } catch {
-          // already closed
-        }
-        db = undefined;
         throw err;
       }
     },
@@ -171,12 +164,6 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
     stop() {
       automation?.stop();
       automation = undefined;
-      try {
-        db?.close();
-      } catch {
-        // already closed
-      }
-      db = undefined;
     },
   };
 }
