@@ -150,6 +150,8 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
         log.info(`scheduler started: ${status.jobs} job(s)${status.enabled ? "" : " (cron disabled)"}`);
       } catch (err) {
         startError = (err as Error).message;
+        // A half-started scheduler must not keep a timer armed.
+        automation?.stop();
         automation = undefined;
         throw err;
       }

@@ -6,6 +6,8 @@
  * proxy attribution, mappings).
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { freePort } from "../../scripts/lib/proc.ts";
 import { automationSubsystem } from "../../src/automation/subsystem.ts";
 import { GatewayRequestError, type GatewayClient } from "../../src/protocol/client.ts";
@@ -231,6 +233,28 @@ describe("lifecycle", () => {
       await two.stop();
     }
   });
+});
+
+test("a state database that cannot be opened: the gateway runs, automation answers UNAVAILABLE with the reason", async () => {
+  const stateDir = tempDir("openclaw-automation-broken-");
+  mkdirSync(join(stateDir, "openclaw.sqlite"));
+  const gw = await startTestGateway({ config: config({ hooks: { enabled: true, token: HOOK_TOKEN } }) as any, stateDir, subsystems: [automationSubsystem()] });
+  try {
+    const { GatewayClient } = await import("../../src/protocol/client.ts");
+    const c = await GatewayClient.connect({ url: gw.url, token: TEST_TOKEN, scopes: ["operator.admin"] });
+    const err = await rpcError(c.request("cron.status", {}));
+    expect(err.code).toBe("UNAVAILABLE");
+    expect(err.message).toStartWith("automation is unavailable: ");
+    expect((await rpcError(c.request("cron.add", job("x", { message: "m" })))).code).toBe("UNAVAILABLE");
+    const health = await c.request<any>("health", { probe: true });
+    expect(health.agents[0].heartbeat).toMatchObject({ enabled: false, every: "disabled" });
+    expect(gw.logs.some((r) => r.level === "error" && r.message.startsWith("automation: start failed"))).toBe(true);
+    // Hooks are not served either (nothing to run them), and nothing crashed.
+    expect((await fetch(`http://127.0.0.1:${gw.port}/hooks/wake`, { method: "POST", headers: { authorization: `Bearer ${HOOK_TOKEN}` }, body: "{}" })).status).toBe(404);
+    await c.close();
+  } finally {
+    await gw.stop();
+  }
 });
 
 describe("heartbeat", () => {
