@@ -12,7 +12,7 @@
 import type { OpenClawConfig } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { dbPath, openDatabase } from "../store/db.ts";
-import { SessionStore } from "../store/sessions.ts";
+import { SessionStore, type SessionRow, type StoredMessage } from "../store/sessions.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { ModelRef } from "../providers/refs.ts";
 import { AgentLanes, laneLimitsFrom, mayAbort, type LaneStats, type Requester, type RunOwner } from "./lanes.ts";
@@ -57,6 +57,14 @@ export interface AbortResult {
   unauthorized: number;
 }
 
+/**
+ * What observers of the runtime hear (the Control UI's session events): a WebSocket run
+ * starting or ending, and messages appended to a session's transcript by any turn.
+ */
+export type RuntimeEvent =
+  | { type: "run"; phase: "start" | "end"; runId: string; sessionKey: string; agentId: string; status?: string }
+  | { type: "appended"; row: SessionRow; messages: StoredMessage[] };
+
 export interface RuntimeDeps {
   stateDir: string;
   config(): OpenClawConfig;
@@ -76,6 +84,8 @@ export class AgentRuntime {
   readonly runs: RunRegistry;
   /** Admission for every agent run (limits re-read from the config on every decision). */
   readonly lanes: AgentLanes;
+  /** Observers of runs and transcript appends (an observer that throws is ignored). */
+  readonly observers = new Set<(event: RuntimeEvent) => void>();
   private sessions?: SessionStore;
   private lastAttempt?: number;
   storeError?: string;
@@ -103,6 +113,7 @@ export class AgentRuntime {
     this.lastAttempt = Date.now();
     try {
       this.sessions = new SessionStore(openDatabase(this.deps.stateDir));
+      this.sessions.onAppend = (row, messages) => this.notify({ type: "appended", row, messages });
       this.storeError = undefined;
       return true;
     } catch (err) {
@@ -209,6 +220,16 @@ export class AgentRuntime {
     return history.length ? { context: [...history, ...input.plan.append], append: input.plan.append } : input.plan;
   }
 
+  private notify(event: RuntimeEvent): void {
+    for (const observer of this.observers) {
+      try {
+        observer(event);
+      } catch (err) {
+        this.deps.log.warn(`runtime observer failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
   /** Running and waiting run ids of a session (running first). */
   activeRunIds(sessionKey: string): string[] {
     return this.lanes.tickets(sessionKey).map((t) => t.runId);
@@ -252,7 +273,7 @@ export class AgentRuntime {
     let chatSeq = 0;
     let text = "";
     const agentEvent = (stream: string, data: Record<string, unknown>) =>
-      this.deps.emit("agent", { runId, seq: ++seq, stream, ts: Date.now(), sessionKey, data });
+      this.deps.emit("agent", { runId, seq: ++seq, stream, ts: Date.now(), sessionKey, agentId: input.agent.id, data });
     const chatEvent = (payload: Record<string, unknown>) => {
       if (input.chatEvents) this.deps.emit("chat", { runId, sessionKey, agentId: input.agent.id, seq: ++chatSeq, ...payload });
     };
@@ -263,6 +284,7 @@ export class AgentRuntime {
       await ticket.ready;
       started = true;
       record.startedAt = Date.now();
+      this.notify({ type: "run", phase: "start", runId, sessionKey, agentId: input.agent.id });
       if (input.timeoutMs) timer = setTimeout(() => record.controller.abort("timeout"), input.timeoutMs);
       agentEvent("lifecycle", { phase: "start", startedAt: record.startedAt });
       // The model stack loads with the first run, not at gateway startup.
@@ -326,6 +348,7 @@ export class AgentRuntime {
       finish(status, { runId, status: status === "aborted" ? "error" : status, summary: aborted ? "aborted" : "failed", error }, message);
     } finally {
       if (timer) clearTimeout(timer);
+      if (started) this.notify({ type: "run", phase: "end", runId, sessionKey, agentId: input.agent.id, status: record.status });
     }
   }
 

@@ -144,6 +144,8 @@ export interface ConnectAccepted extends OutcomeBase {
   scopes: string[];
   method: AuthMethod;
   deviceId?: string;
+  /** The device's public key, canonical (unpadded base64url of the raw key). */
+  publicKey?: string;
   /** Authenticated by its own device token: device management is then self-scoped. */
   isDeviceTokenAuth: boolean;
   /** Client platform after metadata pinning (presence should show this one). */
@@ -669,6 +671,7 @@ async function decide(input: ConnectAuthInput, store: PairingStore): Promise<Con
     scopes,
     method,
     deviceId: device.id,
+    publicKey,
     isDeviceTokenAuth: method === "device-token",
     platform,
     auth: helloAuth({ method, role, scopes, principal, generation: sessionGeneration, deviceId: device.id, issued }),

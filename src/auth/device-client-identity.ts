@@ -16,8 +16,9 @@
  *                       Unlike the gateway's store these are the bearer values: this is the
  *                       client's own credential, sent on reconnect.
  */
-import type { Database } from "bun:sqlite";
-import { migrateSet } from "../store/db.ts";
+import { Database as SqliteDatabase, type Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { dbPath, migrateSet } from "../store/db.ts";
 import { deviceIdOf, signaturePayload, type DeviceProof, type SignedFields } from "./device-identity.ts";
 import { normalizeTokenScopes } from "./pairing-scopes.ts";
 
@@ -65,8 +66,24 @@ export class ClientIdentityStore {
   constructor(
     readonly db: Database,
     private readonly now: () => number = Date.now,
+    migrate = true,
   ) {
-    migrateSet(db, "device-identity", CLIENT_IDENTITY_MIGRATIONS);
+    if (migrate) migrateSet(db, "device-identity", CLIENT_IDENTITY_MIGRATIONS);
+  }
+
+  /** The store for reading only (`doctor`): undefined when there is no identity table yet. */
+  static openReadOnly(stateDir: string): ClientIdentityStore | undefined {
+    const path = dbPath(stateDir);
+    if (!existsSync(path)) return undefined;
+    const db = new SqliteDatabase(path, { readonly: true, strict: true });
+    try {
+      const known = db.query("SELECT version FROM schema_sets WHERE name = 'device-identity'").get() as { version: number } | null;
+      if (known?.version === CLIENT_IDENTITY_MIGRATIONS.length) return new ClientIdentityStore(db, Date.now, false);
+    } catch {
+      // no schema_sets table: nothing was ever stored
+    }
+    db.close();
+    return undefined;
   }
 
   /** The identity, when one was created (read-only). */

@@ -166,6 +166,13 @@ export class ScopeUpgradeWaiters {
     return this.entries.size;
   }
 
+  /** `wait` calls asleep right now (waiting for a decision). */
+  get sleeping(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.wake.size;
+    return n;
+  }
+
   register(e: Omit<UpgradeEntry, "wake" | "timer" | "hint" | "result">): boolean {
     const existing = this.entries.get(e.requestId);
     if (existing && (existing.owner.deviceId !== e.owner.deviceId || existing.owner.publicKey !== e.owner.publicKey)) return false;

@@ -18,8 +18,9 @@
  * approval merges roles and scopes into the paired record and (re)mints the token of each
  * requested role; token checks stay inside the approved scope baseline.
  */
-import type { Database } from "bun:sqlite";
-import { migrateSet, openDatabase } from "../store/db.ts";
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { dbPath, migrateSet, openDatabase } from "../store/db.ts";
 import {
   OPERATOR_ROLE,
   isSubset,
@@ -519,12 +520,34 @@ export class PairingStore {
     return new PairingStore(openDatabase(stateDir), { ...opts, secretPath: tokenSecretPath(stateDir) }, true);
   }
 
+  /**
+   * The store for reading only (`doctor`): undefined when the state database or its pairing
+   * tables do not exist. Nothing is created, migrated or written; mutations would fail.
+   */
+  static openReadOnly(stateDir: string, opts: Omit<PairingStoreOptions, "secretPath"> = {}): PairingStore | undefined {
+    const path = dbPath(stateDir);
+    if (!existsSync(path)) return undefined;
+    const db = new Database(path, { readonly: true, strict: true });
+    try {
+      const known = db.query("SELECT version FROM schema_sets WHERE name = 'pairing'").get() as { version: number } | null;
+      if (!known || known.version !== PAIRING_MIGRATIONS.length) {
+        db.close();
+        return undefined;
+      }
+    } catch {
+      db.close();
+      return undefined;
+    }
+    return new PairingStore(db, { ...opts }, true, false);
+  }
+
   constructor(
     readonly db: Database,
     opts: PairingStoreOptions = {},
     ownsDb = false,
+    migrate = true,
   ) {
-    migrateSet(db, "pairing", PAIRING_MIGRATIONS);
+    if (migrate) migrateSet(db, "pairing", PAIRING_MIGRATIONS);
     this.limits = { ...DEFAULT_PAIRING_LIMITS, ...opts.limits };
     this.now = opts.now ?? Date.now;
     this.secret = opts.secret;

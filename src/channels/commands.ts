@@ -15,6 +15,9 @@ import { PairingStore, type PairingRequest } from "./pairing-store.ts";
 import type { ChannelPlugin, Env } from "./types.ts";
 import { describeError } from "./util.ts";
 
+/** What the original prints where no chat channel is configured. */
+export const NO_CHANNELS_LINE = "- no configured chat channels (run `openclaw channels list --all` to see installable channels)";
+
 export class ChannelCliError extends Error {
   override name = "ChannelCliError";
 }
@@ -201,11 +204,12 @@ export function accountStatusLine(label: string, a: Record<string, any>, now = D
 /** `channels status` text from a `channels.status` answer. */
 export function channelsStatusText(result: Record<string, any>, now = Date.now()): string {
   const lines: string[] = [];
-  for (const id of (result.channelOrder ?? []) as string[]) {
+  // Channels in id order, as the original CLI prints them (not channelOrder).
+  for (const id of Object.keys(result.channelAccounts ?? {}).sort()) {
     const label = result.channelLabels?.[id] ?? id;
     for (const account of (result.channelAccounts?.[id] ?? []) as Array<Record<string, any>>) lines.push(accountStatusLine(label, account, now));
   }
-  if (lines.length === 0) lines.push("No chat channels configured.");
+  if (lines.length === 0) lines.push(NO_CHANNELS_LINE);
   const issues = (result.statusIssues ?? []) as Array<Record<string, string>>;
   if (issues.length) {
     lines.push("", "Warnings:");
@@ -239,7 +243,7 @@ export function configOnlyStatus(ctx: CliContext, error: string): { json: Record
     config: { path: ctx.configPath, mode },
     configuredChannels: configured,
   };
-  const text = ["Gateway not reachable; showing config-only status.", `Config: ${ctx.configPath}`, `Mode: ${mode}`, "", ...(lines.length ? lines : ["No chat channels configured."])].join("\n");
+  const text = ["Gateway not reachable; showing config-only status.", `Config: ${ctx.configPath}`, `Mode: ${mode}`, "", ...(lines.length ? lines : [NO_CHANNELS_LINE])].join("\n");
   return { json, text: `${text}\n` };
 }
 
@@ -259,6 +263,6 @@ export function channelsList(ctx: CliContext): { json: Record<string, unknown>; 
       lines.push(`- ${plugin.meta.label} ${id}: ${tags.join(", ")}`);
     }
   }
-  if (lines.length === 1) lines.push("- none configured");
+  if (lines.length === 1) lines.push(NO_CHANNELS_LINE);
   return { json: { chat }, text: `${lines.join("\n")}\n` };
 }

@@ -32,6 +32,14 @@ export class GroupHistory {
     return list;
   }
 
+  /** Put taken context back in front of anything added since (a turn that was deferred). */
+  restore(chatKey: string, entries: readonly HistoryEntry[], limit: number): void {
+    if (entries.length === 0 || limit <= 0) return;
+    const list = [...entries, ...(this.chats.get(chatKey) ?? [])];
+    if (list.length > limit) list.splice(0, list.length - limit);
+    this.chats.set(chatKey, list);
+  }
+
   peek(chatKey: string): readonly HistoryEntry[] {
     return this.chats.get(chatKey) ?? [];
   }

@@ -42,6 +42,7 @@ import {
   type ResolvedAccount,
   type RunTurn,
   type RuntimeStatusPatch,
+  TurnDeferredError,
 } from "./types.ts";
 import { AbortedError, backoffMs, describeError, LruMap, sleep, type BackoffPolicy } from "./util.ts";
 
@@ -76,6 +77,8 @@ export interface ChannelHostOptions {
   /** Failed handling attempts before an event becomes a dead letter. */
   maxAttempts?: number;
   now?: () => number;
+  /** Called (at most once per macrotask) when an account's lifecycle, connection or error changed. */
+  onStateChange?: () => void;
 }
 
 export type Lifecycle = "stopped" | "starting" | "ready" | "recovering" | "blocked";
@@ -229,6 +232,7 @@ export class AccountSupervisor {
       this.state.lastStartAt = this.host.now();
       this.state.running = true;
       this.state.lifecycle = this.attempt > 0 ? "recovering" : "starting";
+      this.changed();
       try {
         await plugin.run(this.context(ctrl.signal));
         if (this.stopping) break;
@@ -246,11 +250,13 @@ export class AccountSupervisor {
           this.state.healthState = "terminal-disconnect";
           this.state.running = false;
           this.state.lastStopAt = this.host.now();
+          this.changed();
           return;
         }
         this.attempt += 1;
         this.state.reconnectAttempts = this.attempt;
         this.state.lifecycle = "recovering";
+        this.changed();
         const delay = backoffMs(this.host.restartPolicy, this.attempt);
         log.warn(`[${this.account.accountId}] channel exited: ${message}; restarting in ${delay} ms (attempt ${this.attempt})`);
         try {
@@ -264,6 +270,38 @@ export class AccountSupervisor {
     this.state.connected = false;
     this.state.lifecycle = "stopped";
     this.state.lastStopAt = this.host.now();
+    this.changed();
+  }
+
+  /** The last failed delivery, while it is what `lastError` shows. */
+  private outboundError?: string;
+
+  /** A reply could not be delivered (after the client's retries): logged and shown as lastError. */
+  outboundFailed(message: string): void {
+    this.log.warn(`[${this.account.accountId}] ${message}`);
+    this.outboundError = message;
+    this.state.lastError = message;
+    this.changed();
+  }
+
+  /** A delivery worked: a delivery error shown as lastError is cleared. */
+  outboundRecovered(): void {
+    if (this.outboundError === undefined) return;
+    if (this.state.lastError === this.outboundError) this.state.lastError = null;
+    this.outboundError = undefined;
+    this.changed();
+  }
+
+  /** The last state the host was told about (see `changed`). */
+  private reported = "";
+
+  /** Tell the host when what health shows of this account changed (lifecycle, connection, error). */
+  changed(): void {
+    const s = this.state;
+    const now = `${s.lifecycle}|${s.running}|${s.connected}|${s.lastError ?? ""}`;
+    if (now === this.reported) return;
+    this.reported = now;
+    this.host.stateChanged();
   }
 
   private context(signal: AbortSignal): AccountContext {
@@ -297,6 +335,7 @@ export class AccountSupervisor {
       }
     }
     if (lastConnectedAt !== undefined && connected === undefined) this.state.lastConnectedAt = lastConnectedAt;
+    if (connected !== undefined || lastError !== undefined) this.changed();
     if (lastTransportActivityAt !== undefined) this.state.lastTransportActivityAt = lastTransportActivityAt;
     if (reconnectAttempts !== undefined) this.state.reconnectAttempts = reconnectAttempts;
     if (lastError !== undefined) this.state.lastError = lastError;
@@ -409,7 +448,8 @@ const BUILTIN_COMMANDS = new Set(["whoami", "help"]);
 
 export class ChannelHost {
   readonly log: Logger;
-  readonly env: Env;
+  /** The environment tokens and base URLs come from (replaced with the config on reload). */
+  env: Env;
   readonly fetchImpl: typeof fetch;
   readonly ingress: IngressQueue;
   readonly pairing: PairingStore;
@@ -427,6 +467,8 @@ export class ChannelHost {
   private readonly sups = new Map<string, AccountSupervisor>();
   private started = false;
   private ownsPairing: boolean;
+  private readonly onStateChange?: () => void;
+  private changeQueued = false;
 
   constructor(opts: ChannelHostOptions) {
     this.config = opts.config;
@@ -448,7 +490,22 @@ export class ChannelHost {
     this.stateDir = opts.stateDir;
     this.configPath = opts.configPath;
     this.runTurnFn = opts.runTurn;
+    this.onStateChange = opts.onStateChange;
     for (const [key, { plugin, account }] of this.resolveAll(this.config)) this.sups.set(key, new AccountSupervisor(this, plugin, account));
+  }
+
+  /** An account's state changed: tell the owner once the current burst of changes is over. */
+  stateChanged(): void {
+    if (!this.onStateChange || this.changeQueued) return;
+    this.changeQueued = true;
+    setTimeout(() => {
+      this.changeQueued = false;
+      try {
+        this.onStateChange?.();
+      } catch (err) {
+        this.log.warn(`channel state listener failed: ${describeError(err)}`);
+      }
+    }, 0);
   }
 
   get currentConfig(): OpenClawConfig {
@@ -494,6 +551,7 @@ export class ChannelHost {
     if (sup.account.blockedReason) {
       sup.state.lastError = sup.account.blockedReason;
       sup.state.lifecycle = "blocked";
+      sup.changed();
       return;
     }
     if (!this.shouldRun(sup.account)) return;
@@ -511,8 +569,9 @@ export class ChannelHost {
    * Apply a new config: removed accounts stop, accounts whose transport settings changed
    * restart, the others keep running with the new settings (next message), new accounts start.
    */
-  async applyConfig(cfg: OpenClawConfig): Promise<void> {
+  async applyConfig(cfg: OpenClawConfig, env?: Env): Promise<void> {
     this.config = cfg;
+    if (env) this.env = env;
     const desired = this.resolveAll(cfg);
     const work: Promise<void>[] = [];
     for (const [key, sup] of this.sups) {
@@ -544,6 +603,7 @@ export class ChannelHost {
       if (this.started) this.startSup(sup);
     }
     await Promise.allSettled(work);
+    this.stateChanged();
   }
 
   supervisor(channel: string, accountId?: string): AccountSupervisor | undefined {
@@ -686,8 +746,9 @@ export class ChannelHost {
     sup.log.info(`[${account.accountId}] ${channel} pairing request ${who}`);
     try {
       await sup.client.sendText(target, buildPairingReply(channel, plugin.pairingIdLine(msg.sender.id), result.code));
+      sup.outboundRecovered();
     } catch (err) {
-      sup.log.warn(`[${account.accountId}] ${channel} pairing reply failed for chat ${msg.chat.id}: ${describeError(err)}`);
+      sup.outboundFailed(`${channel} pairing reply failed for chat ${msg.chat.id}: ${describeError(err)}`);
     }
   }
 
@@ -745,6 +806,10 @@ export class ChannelHost {
       text = result?.text?.trim() ? result.text : undefined;
     } catch (err) {
       if (signal.aborted) throw new AbortedError("stopped during the turn");
+      if (err instanceof TurnDeferredError) {
+        sup.history.restore(chatKey, history, account.access.historyLimit);
+        throw err;
+      }
       const reason = describeError(err);
       log.warn(`[${account.accountId}] agent turn failed for ${route.sessionKey}: ${reason}`);
       const policy = scope?.errorPolicy ?? account.config.errorPolicy ?? "always";
@@ -764,8 +829,9 @@ export class ChannelHost {
     try {
       await sup.client.sendText(target, text);
       sup.state.lastOutboundAt = this.now();
+      sup.outboundRecovered();
     } catch (err) {
-      sup.log.warn(`[${sup.account.accountId}] reply to ${target.chatId} failed: ${describeError(err)}`);
+      sup.outboundFailed(`reply to ${target.chatId} failed: ${describeError(err)}`);
     }
   }
 }

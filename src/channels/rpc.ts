@@ -214,7 +214,23 @@ export function pairingAccounts(host: ChannelHost, filter: { channel?: string; a
   return out;
 }
 
-function publicRequest(p: PairingAccount, request: PairingRequest): Record<string, unknown> {
+/** A pending request as the RPCs show it (the code stays on the host: approvals name the requestId). */
+export interface PublicPairingRequest {
+  requestId: string;
+  channel: string;
+  channelLabel: string;
+  accountId: string;
+  accountLabel?: string;
+  senderId: string;
+  senderLabel: string;
+  metadata?: Record<string, string>;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  notifySupported: boolean;
+}
+
+function publicRequest(p: PairingAccount, request: PairingRequest): PublicPairingRequest {
   const metadata = Object.fromEntries(Object.entries(request.meta).filter(([k, v]) => k !== "accountId" && k !== "senderId" && v));
   return {
     requestId: requestIdFor(p.plugin.meta.id, request),
@@ -239,7 +255,7 @@ function unavailable(err: unknown): RpcError {
 /** `channels.pairing.list`: pending DM access requests of pairing-policy accounts. */
 export function pairingList(host: ChannelHost, params: { channel?: string; accountId?: string } = {}) {
   const accounts = pairingAccounts(host, params);
-  const requests: Record<string, unknown>[] = [];
+  const requests: PublicPairingRequest[] = [];
   try {
     for (const p of accounts) for (const r of host.pairing.listRequests(p.plugin.meta.id, p.account.accountId)) requests.push(publicRequest(p, r));
   } catch (err) {
@@ -316,4 +332,63 @@ export function pairingDismiss(host: ChannelHost, params: z.infer<typeof Pairing
   }
   if (!dismissed) throw new RpcError(ErrorCodes.INVALID_REQUEST, "pending DM access request no longer exists");
   return { requestId: params.requestId, senderId: dismissed.entry.meta.senderId ?? dismissed.id };
+}
+
+// --- health ----------------------------------------------------------------------------------
+
+/** An account counts as connecting this long after a start (the original's connect grace). */
+const CONNECT_GRACE_MS = 120_000;
+/** A connected account with no transport activity for this long is a stale socket. */
+const STALE_EVENT_MS = 30 * 60_000;
+/** A turn with no activity for this long is stuck. */
+const BUSY_STALE_MS = 25 * 60_000;
+
+/**
+ * Why an account is unhealthy (the original's health vocabulary), or undefined when it is
+ * healthy or not managed (disabled, unconfigured).
+ */
+export function unhealthyReason(sup: AccountSupervisor, now = Date.now()): string | undefined {
+  const s = sup.state;
+  const a = sup.account;
+  if (!a.enabled || !a.configured) return undefined;
+  if (!s.running && s.terminalDisconnect) return "terminal-disconnect";
+  if (s.lifecycle === "blocked") return "blocked";
+  const started = s.lastStartAt !== null && s.lastStartAt <= now;
+  if ((s.lifecycle === "starting" || s.lifecycle === "recovering") && started && now - s.lastStartAt! < CONNECT_GRACE_MS) return undefined;
+  if (s.lifecycle === "stopped" || !s.running) return "not-running";
+  if (s.activeRuns > 0) {
+    const last = s.lastRunActivityAt ?? 0;
+    return now - last < BUSY_STALE_MS ? undefined : "stuck";
+  }
+  if (!s.connected) return "disconnected";
+  if (s.lastTransportActivityAt !== null && now - s.lastTransportActivityAt > STALE_EVENT_MS) return "stale-socket";
+  return undefined;
+}
+
+/**
+ * The channel fields of the `health` snapshot, as the original fills them: per channel the
+ * default account's record (its `channels.status` entry, without probe results) with every
+ * account under `accounts`, plus `healthState` where an account is unhealthy.
+ */
+export function channelsHealth(host: ChannelHost, now = Date.now()): { channels: Record<string, unknown>; channelOrder: string[]; channelLabels: Record<string, string> } {
+  const channels: Record<string, unknown> = {};
+  const channelOrder: string[] = [];
+  const channelLabels: Record<string, string> = {};
+  for (const plugin of host.plugins.values()) {
+    const sups = host.listSupervisors(plugin.meta.id);
+    if (sups.length === 0) continue;
+    const id = plugin.meta.id;
+    channelOrder.push(id);
+    channelLabels[id] = plugin.meta.label;
+    const accounts: Record<string, Record<string, unknown>> = {};
+    for (const sup of sups) {
+      const record = accountSnapshot(sup, false);
+      const reason = unhealthyReason(sup, now);
+      if (reason) record.healthState = reason;
+      accounts[sup.account.accountId] = record;
+    }
+    const preferred = accounts[host.defaultAccountId(id)] ?? accounts[sups[0].account.accountId];
+    channels[id] = { ...preferred, accounts };
+  }
+  return { channels, channelOrder, channelLabels };
 }

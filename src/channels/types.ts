@@ -253,6 +253,15 @@ export interface TurnResult {
 
 export type RunTurn = (req: TurnRequest) => Promise<TurnResult | null | undefined>;
 
+/**
+ * Thrown by a `RunTurn` when the turn could not start (the session store is unavailable, the
+ * agent's queue is full): the host leaves the event queued and retries it with backoff instead
+ * of answering with an error (nothing reached the transcript, so nothing is lost).
+ */
+export class TurnDeferredError extends Error {
+  override name = "TurnDeferredError";
+}
+
 export interface HistoryEntry {
   senderId: string;
   sender: string;

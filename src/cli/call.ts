@@ -62,7 +62,7 @@ export const callCommand = defineCommand({
       const params = parseParams(args.params);
       const timeoutMs = timeoutArg(args.timeout);
       target = (await targetOf(args)).target;
-      const payload = await withGateway(target, { identity: IDENTITY.cli, scopes: scopesForMethod(method), timeoutMs }, (client) =>
+      const payload = await withGateway(target, { identity: IDENTITY.cli, scopes: scopesForMethod(method, params), timeoutMs }, (client) =>
         client.request(method, params, { timeoutMs, expectFinal: Boolean(args["expect-final"]) }),
       );
       if (json) printJson(payload);

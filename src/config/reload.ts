@@ -80,6 +80,8 @@ export const RELOAD_RULES: ReadonlyArray<readonly [string, Rule]> = [
   ["tools", "hot"],
   ["plugins", "hot"],
   ["channels", "hot"],
+  // Command owners: read by the channel host on use (the original restarts its channels for it).
+  ["commands", "hot"],
   ["auth.order", "hot"],
   ["auth.profiles", "hot"],
   ["update", "hot"],

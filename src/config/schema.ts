@@ -146,7 +146,18 @@ const Gateway = z.strictObject({
   trustedProxies: strList(),
   allowRealIpFallback: bool(),
   tools: opt(z.looseObject({})),
-  nodes: opt(z.looseObject({})),
+  nodes: opt(
+    z.looseObject({
+      // Device pairing policy (src/auth/device-auth.ts); the other node keys are kept, not acted on.
+      pairing: opt(
+        z.strictObject({
+          autoApproveLocal: bool(),
+          autoApproveCidrs: strList(),
+          sshVerify: Opaque(),
+        }),
+      ),
+    }),
+  ),
   push: opt(z.looseObject({})),
   terminal: Opaque(),
   cliAgents: Opaque(),

@@ -12,16 +12,35 @@ import { isPlainObject } from "./keypath.ts";
 /** Key paths (dot-separated) present in a config that this gateway does not implement. */
 export const NOT_IMPLEMENTED: readonly string[] = [
   // Whole trees.
-  "channels", "plugins", "skills", "tools", "session", "messages", "browser", "talk",
-  "diagnostics", "update", "secrets", "auth", "bindings", "commands", "mcp", "telemetry", "identity",
+  "plugins", "skills", "tools", "browser", "talk",
+  "diagnostics", "update", "secrets", "auth", "mcp", "telemetry", "identity",
   "ui", "tui", "audio", "agent", "routing", "memory", "approvals", "sandbox", "nodeHost", "canvasHost",
   "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
   "worktreeRoot", "worktreeAcceleration", "security", "attachments", "tts", "transcripts",
   "cloudWorkers", "desktop", "surfaces", "proxy",
   // Parts of the trees the gateway owns.
-  "gateway.tls", "gateway.tailscale", "gateway.nodes", "gateway.push", "gateway.terminal",
+  "gateway.tls", "gateway.tailscale", "gateway.nodes.browser", "gateway.nodes.pairing.sshVerify",
+  "gateway.nodes.pluginTools", "gateway.nodes.allowSkills", "gateway.nodes.commands", "gateway.push", "gateway.terminal",
   "gateway.cliAgents", "gateway.roles", "gateway.portals", "gateway.auth.allowTailscale",
   "models.catalogRefresh", "agents.ownership",
+  // Chat: the channel host runs Telegram and Discord (`channels.telegram|discord|defaults`),
+  // routes by `bindings`, scopes DM/group sessions (`session.dmScope|groupScope|mainKey`), reads
+  // `commands.ownerAllowFrom` and `messages.ackReaction|ackReactionScope|groupChat|queue.cap`.
+  // The original's other channels and the rest of those trees are kept, not acted on.
+  "channels.whatsapp", "channels.irc", "channels.googlechat", "channels.slack", "channels.signal",
+  "channels.imessage", "channels.feishu", "channels.nostr", "channels.buzz", "channels.msteams",
+  "channels.mattermost", "channels.nextcloud-talk", "channels.matrix", "channels.raft", "channels.a2a",
+  "channels.line", "channels.zalo", "channels.clickclack", "channels.zalouser", "channels.sms",
+  "channels.synology-chat", "channels.tlon", "channels.qa-channel", "channels.reef", "channels.twitch",
+  "channels.modelByChannel",
+  "session.scope", "session.notifyOnCreate", "session.identityLinks", "session.reset", "session.resetByType",
+  "session.resetByChannel", "session.resetTriggers", "session.store", "session.maintenance",
+  "session.threadBindings", "session.sharing", "session.sendPolicy",
+  "commands.native", "commands.nativeSkills", "commands.text", "commands.bash", "commands.bashForegroundMs",
+  "commands.config", "commands.mcp", "commands.plugins", "commands.debug", "commands.restart", "commands.allowFrom",
+  "messages.responsePrefix", "messages.statusReactions", "messages.queue.mode", "messages.queue.drop",
+  "messages.queue.byChannel", "messages.queue.debounceMsByChannel", "messages.inbound", "messages.visibleReplies",
+  "messages.usageTemplate", "messages.responseUsage",
   // Parts of cron and hooks the scheduler does not run (condition triggers, webhook delivery
   // settings, isolated-run session pruning, Gmail and transform presets, HOOK.md hooks).
   "cron.triggers", "cron.webhookToken", "cron.webhookSsrfPolicy", "cron.sessionRetention",

@@ -537,7 +537,7 @@ function checkHeartbeatFiles(deps: DoctorDeps, out: Finding[], snapshot: ConfigS
 export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const checksSkipped: DoctorReport["checksSkipped"] = [];
-  const checksRun = ["config", "config/recovered", "state/permissions", "service", "service/others", "port", "heartbeat/file"];
+  const checksRun = ["config", "config/recovered", "state/permissions", "service", "service/others", "port", "core/doctor/device-pairing", "heartbeat/file"];
   const snapshot = await checkConfig(deps, findings);
   checkHeartbeatFiles(deps, findings, snapshot);
   await checkRecovered(deps, findings);
@@ -548,7 +548,20 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   const port = snapshot.gateway.port;
   if (state) await checkOtherServices(deps, findings, state, port);
   await checkPort(deps, findings, state, port);
+  await checkDevices(deps, findings, checksSkipped);
   return { ok: !findings.some((f) => f.severity === "error"), checksRun, checksSkipped, findings };
+}
+
+/** Device pairing: the gateway's store here and this CLI's device tokens (src/doctor/devices.ts). */
+async function checkDevices(deps: DoctorDeps, out: Finding[], skipped: DoctorReport["checksSkipped"]): Promise<void> {
+  const { checkDevicePairing } = await import("./devices.ts");
+  try {
+    const r = await checkDevicePairing({ stateDir: deps.paths.stateDir, now: deps.now().getTime() });
+    for (const f of r.findings) out.push({ checkId: f.checkId, severity: f.severity, message: f.message, path: f.path, fixHint: f.fixHint, fixable: false });
+    skipped.push(...r.skipped);
+  } catch (err) {
+    skipped.push({ checkId: "core/doctor/device-pairing", reason: `the pairing state could not be read (${(err as Error).message})` });
+  }
 }
 
 export interface FixResult {

@@ -33,6 +33,7 @@ import { AUTH_CHANGED_REASON, ConfigLifecycle, RESTART_REASON, type LifecycleOpt
 import { defaultLimits, type GatewayLimits } from "./limits.ts";
 import { listen, type Listener } from "./listener.ts";
 import { QuietCollector } from "./memory.ts";
+import { DevicePairing } from "./devices.ts";
 import { buildHealth } from "./methods/health.ts";
 import { buildRegistry } from "./methods/index.ts";
 import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
@@ -98,6 +99,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   readonly agents: AgentRuntime;
   readonly systemEvents: SystemEvent[] = [];
   readonly connections = new Set<Connection>();
+  /** Device pairing: the pairing store, the device part of connects, the device methods. */
+  readonly devices: DevicePairing;
   readonly stateVersion = { presence: 1, health: 1 };
   readonly methods: Map<string, MethodDef<any>>;
   readonly events: readonly string[];
@@ -128,7 +131,6 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.log = opts.log;
     this.limits = { ...defaultLimits(), ...opts.limits };
     this.logFile = opts.logFile;
-    this.subsystems = [...(opts.subsystems ?? [])];
     this.presence = new PresenceStore(this.instanceId);
     this.limiter = new FailedAuthLimiter(opts.settings.auth.rateLimit);
     this.agents = new AgentRuntime({
@@ -137,6 +139,9 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
       log: opts.log.child("agents"),
       emit: (event, payload) => this.broadcast(event, payload, { scope: "operator.read" }),
     });
+    // Device pairing is part of every gateway (the handshake needs it), first in start order.
+    this.devices = new DevicePairing(this);
+    this.subsystems = [this.devices, ...(opts.subsystems ?? [])];
     this.methods = buildRegistry(this.subsystems.flatMap((s) => s.methods ?? []));
     this.events = [...ADVERTISED_EVENTS, ...this.subsystems.flatMap((s) => s.events ?? []).filter((e) => !(ADVERTISED_EVENTS as readonly string[]).includes(e))];
     this.log.addSecret(opts.settings.auth.token);
@@ -236,8 +241,16 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     // little later, and an idle gateway does not page in the JIT for a handful of requests.
     Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
     this.tick = setInterval(() => {
-      this.broadcast("tick", { ts: Date.now() });
+      const now = Date.now();
+      this.broadcast("tick", { ts: now });
       this.refreshHealthIfStale();
+      for (const s of this.subsystems) {
+        try {
+          s.tick?.(now);
+        } catch (err) {
+          this.log.error(`${s.name}: tick failed: ${(err as Error).stack ?? err}`);
+        }
+      }
     }, this.limits.tickIntervalMs);
   }
 
@@ -391,6 +404,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     for (const conn of this.connections) {
       if (conn.phase !== "ready" || conn.isClosing) continue;
       if (opts.scope && (conn.role === "node" || !hasScope(conn.scopes, opts.scope))) continue;
+      if (opts.to && !opts.to(conn)) continue;
       frame ??= encodeEvent(event, payload, opts.withStateVersion ? this.stateVersion : undefined);
       conn.sendEvent(frame, opts.droppable);
     }
@@ -416,6 +430,14 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     }
     const started = performance.now();
     const value = buildHealth(this, now);
+    for (const s of this.subsystems) {
+      if (!s.health) continue;
+      try {
+        Object.assign(value, s.health());
+      } catch (err) {
+        this.log.error(`${s.name}: health fields failed: ${(err as Error).message}`);
+      }
+    }
     value.durationMs = Math.round(performance.now() - started);
     const first = !this.healthCache;
     this.healthCache = { value, at: now };
@@ -428,6 +450,11 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
 
   cachedHealth(): HealthSnapshot | Record<string, never> {
     return this.healthCache?.value ?? {};
+  }
+
+  /** A subsystem's health fields changed (a channel connected, failed, stopped). */
+  healthChanged(): void {
+    if (!this.stopped) this.health({ fresh: true });
   }
 
   /** Called on every tick: keep the health snapshot at most `healthCacheMs` old. */

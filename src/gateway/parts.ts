@@ -3,8 +3,15 @@
  * is a Subsystem (src/gateway/subsystem.ts; docs/architecture.md shows one); add yours here.
  */
 import { automationSubsystem } from "../automation/subsystem.ts";
+import { channelsSubsystem } from "../channels/subsystem.ts";
+import { controlUiSubsystem } from "./control-ui.ts";
 import type { Subsystem } from "./subsystem.ts";
 
 export function gatewayParts(): Subsystem[] {
-  return [automationSubsystem()];
+  return [
+    channelsSubsystem(),
+    controlUiSubsystem(),
+    // Channel delivery is not wired yet: automationSubsystem({ channels }) is the seam.
+    automationSubsystem(),
+  ];
 }

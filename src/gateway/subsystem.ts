@@ -6,6 +6,7 @@
  *   start(host)              once, after the gateway first listens (the port is open)
  *   applyConfig(next, prev)  after every applied config change: a hot reload, or an
  *                            in-process restart once the new listener is up
+ *   tick(now)                on the gateway's 30 s tick (cheap periodic work)
  *   stop()                   once, when the gateway stops for good (never on an in-process
  *                            restart: subsystems outlive listeners)
  *
@@ -32,6 +33,11 @@ export interface BroadcastOptions {
   /** May be dropped for a slow consumer instead of closing it. */
   droppable?: boolean;
   withStateVersion?: boolean;
+  /**
+   * Only sockets this accepts (per-connection subscriptions). It gets the socket's CallerInfo
+   * object, the same object a method call on that socket sees as `client`.
+   */
+  to?: (client: object) => boolean;
 }
 
 /** What a subsystem may use of the gateway. */
@@ -51,6 +57,8 @@ export interface SubsystemHost {
   readonly port: number;
   /** Whether the gateway is stopping. */
   readonly stopping: boolean;
+  /** This part's `health` fields changed: rebuild the health snapshot now (and broadcast it). */
+  healthChanged(): void;
 }
 
 /**
@@ -68,11 +76,15 @@ export interface Subsystem {
   readonly http?: ReadonlyArray<HttpRouter>;
   /** Events this part broadcasts (added to `hello-ok.features.events`). */
   readonly events?: readonly string[];
+  /** Fields this part contributes to the `health` snapshot (built synchronously, kept cheap). */
+  health?(): Record<string, unknown> | undefined;
   /** Sees every HTTP request before the routes (see HttpIngress). */
   readonly ingress?: HttpIngress;
   /** Adds to `health` and `status`. */
   readonly reports?: SubsystemReports;
   start?(host: SubsystemHost): void | Promise<void>;
   applyConfig?(next: ConfigSnapshot, prev: ConfigSnapshot): void | Promise<void>;
+  /** On the gateway's tick (every `tickIntervalMs`, 30 s): cheap periodic work, never blocking. */
+  tick?(now: number): void;
   stop?(): void | Promise<void>;
 }

@@ -5,6 +5,7 @@
  * `gateway status --require-rpc`.
  */
 import { GatewayClient, type ClientIdentity, type HelloOk } from "../protocol/client.ts";
+import { METHOD_SCOPES, requiredScopes } from "../protocol/method-scopes.ts";
 import { READ } from "../protocol/scopes.ts";
 import type { GatewayTarget } from "./target.ts";
 
@@ -18,42 +19,12 @@ export const ALL_OPERATOR_SCOPES = [
   "operator.talk.secrets",
 ];
 
-/** Read-only methods: `gateway call` asks for operator.read only (least privilege). */
-const READ_METHODS = new Set([
-  "health",
-  "status",
-  "system-presence",
-  "config.get",
-  "config.schema",
-  "config.schema.lookup",
-  "models.list",
-  "logs.tail",
-  "channels.status",
-  "last-heartbeat",
-  "sessions.list",
-  "sessions.preview",
-  "chat.history",
-  "node.list",
-  "node.describe",
-  "cron.list",
-  "cron.status",
-  "cron.runs",
-  "cron.get",
-  "gateway.identity.get",
-  "agents.list",
-  "usage.status",
-  "tools.catalog",
-  "skills.status",
-  "commands.list",
-]);
-const WRITE_METHODS = new Set(["chat.send", "chat.abort", "agent", "agent.wait", "send", "wake", "node.invoke"]);
-const PAIRING_METHODS = /^(device\.pair\.|device\.token\.|node\.pair\.)/;
-
-export function scopesForMethod(method: string): string[] {
-  if (READ_METHODS.has(method)) return [READ];
-  if (WRITE_METHODS.has(method)) return ["operator.write"];
-  if (PAIRING_METHODS.test(method)) return ["operator.pairing"];
-  return [...ALL_OPERATOR_SCOPES];
+/**
+ * The scopes `gateway call <method>` connects with: the least the scopes catalogue says the call
+ * needs (params-aware), every operator scope for a method the catalogue does not know.
+ */
+export function scopesForMethod(method: string, params?: unknown): string[] {
+  return METHOD_SCOPES.has(method) ? requiredScopes(method, params) : [...ALL_OPERATOR_SCOPES];
 }
 
 export const IDENTITY = {
@@ -71,7 +42,7 @@ export interface ConnectAs {
 }
 
 export function connectTo(target: GatewayTarget, as: ConnectAs): Promise<GatewayClient> {
-  return GatewayClient.connect({
+  const opts = {
     url: target.url,
     token: target.token,
     password: target.password,
@@ -80,7 +51,34 @@ export function connectTo(target: GatewayTarget, as: ConnectAs): Promise<Gateway
     minProtocol: as.minProtocol ?? 4,
     connectTimeoutMs: as.timeoutMs,
     requestTimeoutMs: as.timeoutMs,
-  });
+  };
+  if (!presentsDevice(target, as.identity)) return GatewayClient.connect(opts);
+  // Loaded only here: the plain local case never opens the state database.
+  return import("./device-auth.ts").then((m) => m.connectAsDevice(target.paths.stateDir, target.url, opts));
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    return host === "localhost" || host === "::1" || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this connect presents the CLI's own device identity, by the official CLI's rule: not
+ * for the `cli` client with the shared secret on a loopback URL (the gateway keeps its scopes),
+ * nor for the local backend helper on loopback (the gateway lets it in without a device); for
+ * everything else of the `cli` and backend clients, yes: from another host a device-less client
+ * gets no scopes, and a gateway without a shared secret asks for a device. Probes never do.
+ */
+export function presentsDevice(target: Pick<GatewayTarget, "url" | "token" | "password">, identity: ClientIdentity): boolean {
+  const loopback = isLoopbackUrl(target.url);
+  const secret = Boolean(target.token || target.password);
+  if (identity.id === "cli" && identity.mode === "cli") return !(secret && loopback);
+  if (identity.id === "gateway-client" && identity.mode === "backend") return !loopback;
+  return false;
 }
 
 function deviceFamily(): string {

@@ -61,6 +61,24 @@ function hostPort(url: string): string {
   }
 }
 
+/** What to do about a refused connect that the user can act on (pairing, device tokens). */
+function connectRemediation(error: ErrorShape): string[] {
+  const details = (error.details ?? {}) as { code?: string; requestId?: string };
+  switch (details.code) {
+    case "PAIRING_REQUIRED":
+      return [
+        details.requestId ? `Request id: ${details.requestId}` : "",
+        `Approve this device on the gateway host with ${details.requestId ? `openclaw devices approve ${details.requestId}` : "openclaw devices approve --latest"} (or from the Control UI's Devices page), then rerun this command with the same --url and --token/--password.`,
+      ].filter(Boolean);
+    case "AUTH_DEVICE_TOKEN_MISMATCH":
+      return ["This device's token is no longer valid (rotated, revoked or removed); the stored copy was dropped. Reconnect with the shared token to get a new one, or rotate it on the gateway host with openclaw devices rotate --device <deviceId> --role operator."];
+    case "AUTH_SCOPE_MISMATCH":
+      return ["This device's token does not cover the scopes asked for. Review them with openclaw devices list on the gateway host; reconnect with the shared token to file a scope upgrade, then approve it."];
+    default:
+      return [];
+  }
+}
+
 /** Describe any error from talking to a gateway, for JSON and for humans. */
 export async function describeFailure(err: unknown, target?: GatewayTarget, what = "Gateway call"): Promise<CliFailure> {
   // A usage or target error that says what to print (CliError, TargetError, …).
@@ -72,7 +90,7 @@ export async function describeFailure(err: unknown, target?: GatewayTarget, what
     return { json: { ok: false, error: requestShape(err.error) }, human: [`${what} failed: ${err.message}`] };
   }
   if (err instanceof GatewayConnectError && err.kind === "rejected" && err.extra.error) {
-    return { json: { ok: false, error: requestShape(err.extra.error) }, human: [`${what} failed: ${err.message}`] };
+    return { json: { ok: false, error: requestShape(err.extra.error) }, human: [`${what} failed: ${err.message}`, ...connectRemediation(err.extra.error)] };
   }
   const gateway = target ? { url: target.url, urlSource: target.urlSource } : undefined;
   const where = target

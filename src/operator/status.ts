@@ -211,6 +211,8 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
   };
   const httpHost = target.local ? (target.bindHost === "0.0.0.0" ? "127.0.0.1" : target.bindHost) : new URL(target.url).hostname;
   const loopbackOnly = target.bindMode === "loopback";
+  // The dashboard's links honour `gateway.controlUi.basePath` ("/openclaw" → http://host:port/openclaw/).
+  const uiBase = (resolved.snapshot?.config.gateway?.controlUi?.basePath ?? "").trim().replace(/^\/*/, "/").replace(/\/+$/, "");
   const report = {
     cli: { version: VERSION, entrypoint: cliEntrypoint() },
     logFile: logFileOf(resolved),
@@ -242,7 +244,7 @@ export async function gatewayStatus(opts: GatewayStatusOptions) {
       port: target.port,
       portSource: target.portSource,
       probeUrl: target.url,
-      controlUiLinks: { httpUrl: `http://${httpHost}:${target.port}/`, wsUrl: `ws://${httpHost}:${target.port}` },
+      controlUiLinks: { httpUrl: `http://${httpHost}:${target.port}${uiBase}/`, wsUrl: `ws://${httpHost}:${target.port}${uiBase}` },
       ...(loopbackOnly ? { probeNote: "Loopback-only gateway; only local clients can connect." } : {}),
       ...(rpc?.version ? { version: rpc.version } : {}),
     },

@@ -4,6 +4,7 @@
  * and turns every failure into a typed error (no hanging promises, every wait is bounded).
  */
 import { platform } from "node:os";
+import type { DeviceProof, SignedFields } from "../auth/device-identity.ts";
 import type { MethodName, ParamsIn, ResultOf } from "./contract.ts";
 import type { ErrorShape } from "./errors.ts";
 import type { ClientId, ClientMode, EventFrame } from "./frames.ts";
@@ -34,6 +35,10 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** Extra upgrade headers (Bun-only WebSocket extension). */
   headers?: Record<string, string>;
+  /** Present a device identity: sign this socket's challenge (the v3 payload over `fields`). */
+  device?: (challenge: { nonce: string; ts: number }, fields: SignedFields) => Promise<DeviceProof>;
+  /** A device token to authenticate with (sent as `auth.deviceToken`; needs `device`). */
+  deviceToken?: string;
 }
 
 export interface HelloOk {
@@ -42,7 +47,16 @@ export interface HelloOk {
   server: { version: string; buildId?: string; bootId?: string; connId: string };
   features: { methods: string[]; events: string[]; capabilities?: string[] };
   snapshot: Record<string, unknown> & { presence: unknown[]; health: unknown; uptimeMs: number };
-  auth: { method?: string; role: string; scopes: string[] };
+  auth: {
+    method?: string;
+    role: string;
+    scopes: string[];
+    recoveryScope?: string;
+    recoveryMigrationAllowed?: boolean;
+    /** Minted for an approved device (kept by the client, sent as `auth.deviceToken` later). */
+    deviceToken?: string;
+    issuedAtMs?: number;
+  };
   policy: { maxPayload: number; maxBufferedBytes: number; tickIntervalMs: number };
 }
 
@@ -145,6 +159,57 @@ export class GatewayClient {
       const timer = setTimeout(() => fail(new GatewayConnectError("timeout", `connect timed out after ${timeoutMs}ms`)), timeoutMs);
       let connectError: ErrorShape | undefined;
 
+      const sendConnect = async (challenge: { nonce: string; ts: number }) => {
+        const client = {
+          id: opts.client?.id ?? "cli",
+          version: opts.client?.version ?? VERSION,
+          platform: opts.client?.platform ?? platform(),
+          mode: opts.client?.mode ?? "cli",
+          ...(opts.client?.displayName ? { displayName: opts.client.displayName } : {}),
+          ...(opts.client?.deviceFamily ? { deviceFamily: opts.client.deviceFamily } : {}),
+          instanceId: opts.client?.instanceId ?? crypto.randomUUID(),
+        };
+        const role = opts.role ?? "operator";
+        const scopes = opts.scopes ?? ["operator.read"];
+        const deviceToken = opts.device ? opts.deviceToken : undefined;
+        const auth = {
+          ...(opts.token ? { token: opts.token } : {}),
+          ...(deviceToken ? { deviceToken } : {}),
+          ...(opts.password ? { password: opts.password } : {}),
+        };
+        const device = opts.device
+          ? await opts.device(
+              { nonce: String(challenge?.nonce ?? ""), ts: Number(challenge?.ts ?? Date.now()) },
+              {
+                clientId: client.id,
+                clientMode: client.mode,
+                role,
+                scopes,
+                token: opts.token ?? deviceToken ?? "",
+                platform: client.platform,
+                deviceFamily: client.deviceFamily,
+              },
+            )
+          : undefined;
+        if (settled) return;
+        ws.send(
+          JSON.stringify({
+            type: "req",
+            id: connectId,
+            method: "connect",
+            params: {
+              minProtocol: opts.minProtocol ?? 4,
+              maxProtocol: opts.maxProtocol ?? 4,
+              client,
+              caps: [],
+              role,
+              scopes,
+              ...(Object.keys(auth).length > 0 ? { auth } : {}),
+              ...(device ? { device } : {}),
+            },
+          }),
+        );
+      };
       ws.addEventListener("message", (ev) => {
         let frame: any;
         try {
@@ -157,32 +222,7 @@ export class GatewayClient {
           return;
         }
         if (frame.type === "event" && frame.event === "connect.challenge") {
-          ws.send(
-            JSON.stringify({
-              type: "req",
-              id: connectId,
-              method: "connect",
-              params: {
-                minProtocol: opts.minProtocol ?? 4,
-                maxProtocol: opts.maxProtocol ?? 4,
-                client: {
-                  id: opts.client?.id ?? "cli",
-                  version: opts.client?.version ?? VERSION,
-                  platform: opts.client?.platform ?? platform(),
-                  mode: opts.client?.mode ?? "cli",
-                  ...(opts.client?.displayName ? { displayName: opts.client.displayName } : {}),
-                  ...(opts.client?.deviceFamily ? { deviceFamily: opts.client.deviceFamily } : {}),
-                  instanceId: opts.client?.instanceId ?? crypto.randomUUID(),
-                },
-                caps: [],
-                role: opts.role ?? "operator",
-                scopes: opts.scopes ?? ["operator.read"],
-                ...(opts.token || opts.password
-                  ? { auth: { ...(opts.token ? { token: opts.token } : {}), ...(opts.password ? { password: opts.password } : {}) } }
-                  : {}),
-              },
-            }),
-          );
+          void sendConnect(frame.payload as { nonce: string; ts: number }).catch((err) => fail(new GatewayConnectError("rejected", `cannot sign the connect challenge: ${(err as Error).message}`)));
           return;
         }
         if (frame.type === "res" && frame.id === connectId) {

@@ -14,6 +14,9 @@
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
 import { z } from "../zod.ts";
+import { DEVICE_CONTRACT } from "./contract-devices.ts";
+import { CONTRACT_UI, SessionsListParams } from "./contract-ui.ts";
+import { CHANNELS_CONTRACT } from "./contract-channels.ts";
 import { AUTOMATION_CONTRACT } from "./contract-automation.ts";
 
 const opt = z.optional;
@@ -141,14 +144,6 @@ const ModelsListResult = () =>
     models: z.array(z.object({ id: z.string(), name: z.string(), provider: z.string(), contextWindow: opt(z.number()) })),
   });
 
-const ChannelsStatusResult = () =>
-  z.object({
-    ts: z.number(),
-    channelOrder: z.array(z.string()),
-    channelLabels: z.record(z.string(), z.string()),
-    channels: z.record(z.string(), z.unknown()),
-  });
-
 const LogsTailResult = () =>
   z.object({
     file: z.string(),
@@ -179,17 +174,24 @@ const AgentWaitResult = () =>
   });
 
 const ChatHistoryResult = () =>
-  z.object({
-    sessionKey: z.string(),
-    sessionId: z.nullable(z.string()),
-    messages: z.array(z.object({ role: z.string(), content: z.array(z.unknown()), timestamp: z.number() })),
-  });
+  z.union([
+    z.object({
+      sessionKey: z.string(),
+      sessionId: z.nullable(z.string()),
+      messages: z.array(z.object({ role: z.string(), content: z.array(z.unknown()), timestamp: z.number() })),
+    }),
+    // A `cursor` this gateway cannot continue from (it issues none).
+    z.object({ kind: z.literal("reset") }),
+  ]);
 
 const SessionsListResult = () =>
   z.object({
     ts: z.number(),
     path: z.string(),
     count: NonNegInt,
+    totalCount: NonNegInt,
+    hasMore: z.boolean(),
+    nextOffset: z.nullable(NonNegInt),
     sessions: z.array(z.object({ key: z.string(), agentId: z.string(), updatedAt: z.number(), messageCount: NonNegInt })),
   });
 
@@ -217,7 +219,8 @@ function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, resu
 }
 
 export const CONTRACT = {
-  health: entry(z.looseObject({ probe: opt(z.boolean()) }), HealthResult),
+  // The original takes any `probe` value; only `true` asks for a fresh snapshot.
+  health: entry(z.looseObject({ probe: opt(z.unknown()) }), HealthResult),
   status: entry(z.looseObject({ includeChannelSummary: opt(z.boolean()), includeCliProjection: opt(z.boolean()) }), StatusResult),
   "system-presence": entry(Empty, () => z.array(PresenceEntry())),
   "config.get": entry(Empty, ConfigGetResult),
@@ -229,12 +232,12 @@ export const CONTRACT = {
     z.looseObject({
       view: opt(z.enum(["default", "configured", "provider-config", "all"])),
       agentId: opt(z.string()),
+      sessionKey: opt(z.string()),
       preparedOnly: opt(z.boolean()),
       refresh: opt(z.boolean()),
     }),
     ModelsListResult,
   ),
-  "channels.status": entry(z.looseObject({ probe: opt(z.boolean()), timeoutMs: opt(z.number()), channel: opt(z.string()) }), ChannelsStatusResult),
   "logs.tail": entry(
     z.looseObject({
       cursor: opt(NonNegInt),
@@ -262,10 +265,12 @@ export const CONTRACT = {
   "chat.send": entry(
     z.looseObject({
       sessionKey: NonEmpty,
-      message: NonEmpty,
+      // Blank text is refused by the handler with the original's message.
+      message: z.string(),
       idempotencyKey: NonEmpty,
       agentId: opt(z.string()),
       timeoutMs: opt(z.number().check(z.nonnegative())),
+      attachments: opt(z.array(z.unknown())),
     }),
     () => z.object({ runId: z.string(), status: z.string() }),
   ),
@@ -278,17 +283,19 @@ export const CONTRACT = {
     () => z.object({ ok: z.boolean(), abortedRunId: z.nullable(z.string()), status: z.string() }),
   ),
   "chat.history": entry(
-    z.looseObject({ sessionKey: NonEmpty, limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))) }),
+    z.looseObject({
+      sessionKey: NonEmpty,
+      limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+      maxBytes: opt(z.number().check(z.int(), z.minimum(1024))),
+      inputRunIds: opt(z.array(z.string())),
+      cursor: opt(z.string()),
+    }),
     ChatHistoryResult,
   ),
-  "sessions.list": entry(
-    z.looseObject({
-      limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
-      offset: opt(NonNegInt),
-      agentId: opt(z.string()),
-    }),
-    SessionsListResult,
-  ),
+  "sessions.list": entry(SessionsListParams, SessionsListResult),
+  ...DEVICE_CONTRACT,
+  ...CONTRACT_UI,
+  ...CHANNELS_CONTRACT,
   ...AUTOMATION_CONTRACT,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 

@@ -77,6 +77,13 @@ export const Messages = {
     "Proxy client attribution is required. Configure gateway.trustedProxies for the proxy in front of this gateway.",
 } as const;
 
+/** Messages of the chat and Control UI methods (chat.send, sessions.*, chat.startup). */
+export const ChatMessages = {
+  /** The original's answer to a chat.send with blank text and no attachment. */
+  messageOrAttachmentRequired: "message or attachment required",
+  attachmentsUnsupported: "attachments are not supported by this gateway; send the message as text",
+} as const;
+
 /** Close reasons are capped at 123 bytes by RFC 6455; upstream truncates to 120 UTF-8 bytes. */
 export function truncateReason(reason: string, maxBytes = 120): string {
   const bytes = new TextEncoder().encode(reason);
@@ -207,6 +214,17 @@ export function missingScopeError(scope: string): RpcError {
   });
 }
 
+// ---- Method scopes (protocol/method-scopes.ts) ----
+
+export const ScopeMessages = {
+  /**
+   * A call allowed only through a session scope (`operator.sessions.read|write`) needs a verified
+   * user profile; this gateway has no user profiles, so such a call is refused as the original
+   * refuses a caller without one.
+   */
+  sessionScopeNeedsProfile: "Session-scoped access requires a verified user profile.",
+} as const;
+
 // ---- Device pairing ----
 
 export type PairingReason = "not-paired" | "role-upgrade" | "scope-upgrade" | "metadata-upgrade";
@@ -270,4 +288,6 @@ export const DeviceMessages = {
   scopeUpgradeMustKeepCurrent: "requested scopes must include the connection's current scopes",
   scopeUpgradeUnavailable: "device scope upgrade is temporarily unavailable",
   scopeUpgradeNotFound: "scope upgrade expired or not found",
+  /** A device connect while the pairing store cannot be opened (retryable; close 1013). */
+  storeUnavailable: "device pairing unavailable: the state database cannot be opened",
 } as const;

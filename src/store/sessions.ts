@@ -112,11 +112,14 @@ export function trimToUserStart(messages: Message[]): Message[] {
 }
 
 export class SessionStore {
+  /** Called after each committed append with the session row and the messages it stored. */
+  onAppend?: (row: SessionRow, messages: StoredMessage[]) => void;
   private readonly q: {
     get: Statement<SessionDbRow, [string]>;
     upsert: Statement<SessionDbRow, [string, string, string, number, number, string | null, string | null, number, number]>;
     insertMessage: Statement<unknown, [string, number, string, string, string | null, string | null, string | null, string | null, number]>;
     tail: Statement<MessageDbRow, [string, number]>;
+    firstUser: Statement<MessageDbRow, [string]>;
     list: Statement<SessionDbRow, [number, number]>;
     listByAgent: Statement<SessionDbRow, [string, number, number]>;
     count: Statement<{ n: number }, []>;
@@ -145,6 +148,7 @@ export class SessionStore {
         "INSERT INTO messages (session_key, seq, role, content, tool_calls, tool_call_id, tool_name, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       tail: db.query("SELECT * FROM (SELECT * FROM messages WHERE session_key = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq ASC"),
+      firstUser: db.query("SELECT * FROM messages WHERE session_key = ? AND role = 'user' ORDER BY seq ASC LIMIT 1"),
       list: db.query("SELECT * FROM sessions ORDER BY updated_at DESC, key ASC LIMIT ? OFFSET ?"),
       listByAgent: db.query("SELECT * FROM sessions WHERE agent_id = ? ORDER BY updated_at DESC, key ASC LIMIT ? OFFSET ?"),
       count: db.query("SELECT count(*) AS n FROM sessions"),
@@ -171,9 +175,16 @@ export class SessionStore {
     return this.q.tail.all(key, limit).map((r) => ({ seq: r.seq, message: toMessage(r), runId: r.run_id, createdAt: r.created_at }));
   }
 
+  /** The session's first user message (a title for the session), if any. */
+  firstUserMessage(key: string): StoredMessage | undefined {
+    const r = this.q.firstUser.get(key);
+    return r ? { seq: r.seq, message: toMessage(r), runId: r.run_id, createdAt: r.created_at } : undefined;
+  }
+
   /** Append one turn atomically; creates the session on first use. */
   append(turn: AppendTurn): SessionRow {
     const now = turn.now ?? Date.now();
+    let stored: StoredMessage[] = [];
     const run = this.db.transaction(() => {
       // One upsert returns the row after the update: message_count - n is where this turn starts.
       const row = this.q.upsert.get(
@@ -189,6 +200,7 @@ export class SessionStore {
       )!;
       if (row.agent_id !== turn.agentId) throw new Error(`session ${turn.key} belongs to agent ${row.agent_id}`);
       const seq0 = row.message_count - turn.messages.length;
+      stored = turn.messages.map((message, i) => ({ seq: seq0 + i, message, runId: turn.runId ?? null, createdAt: now }));
       turn.messages.forEach((m, i) => {
         this.q.insertMessage.run(
           turn.key,
@@ -204,7 +216,13 @@ export class SessionStore {
       });
       return toSession(row);
     });
-    return run();
+    const row = run();
+    try {
+      this.onAppend?.(row, stored);
+    } catch {
+      // an observer never fails the append that already committed
+    }
+    return row;
   }
 
   list(opts: { agentId?: string; limit?: number; offset?: number } = {}): SessionRow[] {

@@ -6,17 +6,17 @@ import type { GeneratedUiFile } from "./assets.ts";
 import f0 from "./dist/index.html" with { type: "file" };
 import f0gz from "./dist/index.html.gz" with { type: "file" };
 import f0br from "./dist/index.html.br" with { type: "file" };
-import f1 from "./dist/assets/main-1yempqcq.js" with { type: "file" };
-import f1gz from "./dist/assets/main-1yempqcq.js.gz" with { type: "file" };
-import f1br from "./dist/assets/main-1yempqcq.js.br" with { type: "file" };
+import f1 from "./dist/assets/main-txtd6vgv.js" with { type: "file" };
+import f1gz from "./dist/assets/main-txtd6vgv.js.gz" with { type: "file" };
+import f1br from "./dist/assets/main-txtd6vgv.js.br" with { type: "file" };
 import f2 from "./dist/assets/styles-b760ez28.css" with { type: "file" };
 import f2gz from "./dist/assets/styles-b760ez28.css.gz" with { type: "file" };
 import f2br from "./dist/assets/styles-b760ez28.css.br" with { type: "file" };
 
-export const UI_BUILD_ID = "2026.9.6-ui-a449dccbaa02";
+export const UI_BUILD_ID = "2026.9.6-ui-bfa65a1d0987";
 
 export const UI_FILES: GeneratedUiFile[] = [
   { path: "index.html", file: f0, gzip: f0gz, br: f0br, contentType: "text/html; charset=utf-8", immutable: false, size: 612 },
-  { path: "assets/main-1yempqcq.js", file: f1, gzip: f1gz, br: f1br, contentType: "application/javascript; charset=utf-8", immutable: true, size: 41254 },
+  { path: "assets/main-txtd6vgv.js", file: f1, gzip: f1gz, br: f1br, contentType: "application/javascript; charset=utf-8", immutable: true, size: 41398 },
   { path: "assets/styles-b760ez28.css", file: f2, gzip: f2gz, br: f2br, contentType: "text/css; charset=utf-8", immutable: true, size: 5919 },
 ];

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { channelsStatus } from "../../src/channels/rpc.ts";
 import { createTelegramPlugin } from "../../src/channels/telegram/plugin.ts";
+import { TurnDeferredError } from "../../src/channels/types.ts";
 import { FakeTelegram } from "../fixture/fake-telegram.ts";
 import { FAST, sentTo, startHarness, until, type Harness } from "./harness.ts";
 
@@ -277,4 +278,27 @@ describe("turn failures", () => {
     await tg.waitFor(() => sentTo(tg, ALICE).length === 1);
     expect(sentTo(tg, ALICE)).toEqual(["loud"]);
   });
+
+  test("a turn that cannot start (TurnDeferredError) stays queued and is retried; the group context it carried is kept", async () => {
+    h = await startHarness({ telegram: { ...open, groups: { "-100777": { groupPolicy: "open" } } } });
+    const tg = h.telegram;
+    let deferrals = 0;
+    h.reply.fn = (req) => {
+      if (deferrals < 2) {
+        deferrals++;
+        throw new TurnDeferredError("session queue is full");
+      }
+      return `ok ${req.text}`;
+    };
+    tg.group(-100777, "context line", { from: { id: 777 } });
+    await h.logs.waitFor("drop group message (mention required)");
+    tg.group(-100777, "answer me", { mention: true, from: { id: ALICE } });
+    await tg.waitFor(() => sentTo(tg, -100777).length === 1, 5000);
+    expect(sentTo(tg, -100777)[0]).toContain("ok @fake_bot answer me");
+    await h.logs.waitFor(/failed \(session queue is full\); retrying in/);
+    // Three attempts; each got the same context (restored after a deferral), no error reply.
+    expect(h.turns).toHaveLength(3);
+    for (const t of h.turns) expect(t.history.map((e) => e.text)).toEqual(["context line"]);
+  });
 });
+

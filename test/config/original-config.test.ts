@@ -58,7 +58,7 @@ describe("a config the original wrote", () => {
     expect(s.config.logging?.level).toBe("debug");
     expect(s.config.gateway?.controlUi?.allowedOrigins).toEqual(["https://claw.example"]);
     expect(s.config.meta).toEqual(ORIGINAL.meta);
-    expect(s.unsupported).toEqual(["plugins", "tools", "session", "gateway.tailscale"]);
+    expect(s.unsupported).toEqual(["plugins", "tools", "gateway.tailscale"]);
   });
 
   test("our writer keeps every key it does not interpret and writes only the meta keys the original accepts", async () => {
@@ -73,7 +73,7 @@ describe("a config the original wrote", () => {
   test("the gateway lists the unsupported keys once at startup; doctor reports them", async () => {
     const gw = await startTestGateway({ config: ORIGINAL });
     try {
-      const lines = gw.logs.filter((r) => r.message === unsupportedMessage(["plugins", "tools", "session", "gateway.tailscale"]));
+      const lines = gw.logs.filter((r) => r.message === unsupportedMessage(["plugins", "tools", "gateway.tailscale"]));
       expect(lines.map((r) => r.level)).toEqual(["warn"]);
     } finally {
       await gw.stop();
@@ -83,7 +83,7 @@ describe("a config the original wrote", () => {
     const r = await runToExit({ command: [process.execPath, join(ROOT, "src/main.ts")], args: ["doctor", "--json"], cwd: ROOT, env: { OPENCLAW_STATE_DIR: stateDir, HOME: home } });
     const finding = JSON.parse(r.stdout).findings.find((f: { checkId: string }) => f.checkId === "config/unsupported-keys");
     expect(finding).toMatchObject({ severity: "warning", fixable: false });
-    expect(finding.message).toContain("not supported by this gateway (kept in the file, not acted on): plugins, tools, session, gateway.tailscale");
+    expect(finding.message).toContain("not supported by this gateway (kept in the file, not acted on): plugins, tools, gateway.tailscale");
   });
 });
 

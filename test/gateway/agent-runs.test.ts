@@ -59,7 +59,7 @@ describe("agent", () => {
     expect(res[1].payload).toMatchObject({ runId: idem, status: "ok", summary: "completed", stopReason: "stop", result: { payloads: [{ text: "echo: hi there" }] } });
     expect(res[1].payload.result.meta.durationMs).toBeNumber();
     const events = frames.filter((f) => f.type === "event" && f.event === "agent").map((f) => f.payload);
-    expect(events[0]).toMatchObject({ runId: idem, seq: 1, stream: "lifecycle", sessionKey: "agent:main:main", data: { phase: "start" } });
+    expect(events[0]).toMatchObject({ runId: idem, seq: 1, stream: "lifecycle", sessionKey: "agent:main:main", agentId: "main", data: { phase: "start" } });
     expect(events.at(-1)).toMatchObject({ stream: "lifecycle", data: { phase: "end" } });
     const assistant = events.filter((e) => e.stream === "assistant");
     expect(assistant.length).toBeGreaterThan(0);
@@ -168,7 +168,7 @@ describe("chat.send / chat.history / sessions.list", () => {
     const list = (await readUntil(p, (f) => f.type === "res" && f.id === "l")).at(-1).payload;
     expect(list.path).toEndWith("openclaw.sqlite");
     const row = list.sessions.find((s: any) => s.key === sessionKey);
-    expect(row).toMatchObject({ agentId: "ops", messageCount: 4, model: "anth/echo" });
+    expect(row).toMatchObject({ agentId: "ops", messageCount: 4, modelProvider: "anth", model: "echo" });
     expect(list.count).toBeGreaterThanOrEqual(1);
 
     p.send({ type: "req", id: "hl", method: "health", params: { probe: true } });
@@ -196,7 +196,7 @@ describe("chat.send / chat.history / sessions.list", () => {
   test("chat.history of an unknown session is empty; read scope suffices", async () => {
     const p = await peer(connectParams({ scopes: ["operator.read"] }));
     p.send({ type: "req", id: "h", method: "chat.history", params: { sessionKey: "agent:main:none-such" } });
-    expect((await p.frame()).payload).toEqual({ sessionKey: "agent:main:none-such", sessionId: null, messages: [] });
+    expect((await p.frame()).payload).toMatchObject({ sessionKey: "agent:main:none-such", sessionId: null, messages: [], totalMessages: 0, hasMore: false });
     p.send({ type: "req", id: "l", method: "sessions.list", params: { agentId: "ghost" } });
     expect((await p.frame()).error.message).toBe('unknown agent id "ghost"');
     p.close();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { connect as netConnect } from "node:net";
+import { connectDevice, generateDeviceKeys } from "../helpers/device-client.ts";
 import { connectParams, connectRaw, RawPeer, startTestGateway, TEST_TOKEN, type TestGateway } from "../helpers/gateway.ts";
 
 let gw: TestGateway | undefined;
@@ -98,12 +99,20 @@ describe("password mode", () => {
 });
 
 describe("none mode", () => {
-  test("a direct-local CLI connects without a secret and keeps its scopes", async () => {
+  test("a direct-local CLI without a device is asked for one (as the original); with one it is paired silently", async () => {
     gw = await startTestGateway({ config: { gateway: { mode: "local", auth: { mode: "none" } } } });
-    const { peer, res } = await connectRaw(gw.url, connectParams({ auth: undefined }));
-    expect(res.ok).toBe(true);
-    expect(res.payload.auth).toEqual({ method: "none", role: "operator", scopes: ["operator.read"] });
-    peer.close();
+    const bare = await connectRaw(gw.url, connectParams({ auth: undefined }));
+    expect(bare.res.error).toEqual({ code: "NOT_PAIRED", message: "device identity required", details: { code: "DEVICE_IDENTITY_REQUIRED" } });
+    bare.peer.close();
+    const keys = await generateDeviceKeys();
+    const paired = await connectDevice({ url: gw.url, keys, scopes: ["operator.read"] });
+    expect(paired.response.ok).toBe(true);
+    expect(paired.response.payload.auth).toMatchObject({ method: "none", role: "operator", scopes: ["operator.read"], deviceToken: expect.any(String) });
+    expect(gw.handle.devices.store.getPaired(keys.deviceId)?.approvedVia).toBe("silent");
+    // The local backend helper needs no device.
+    const backend = await connectRaw(gw.url, connectParams({ auth: undefined, client: { id: "gateway-client", version: "2026.9.6", platform: "linux", mode: "backend" } }));
+    expect(backend.res.payload.auth).toMatchObject({ method: "none", scopes: ["operator.read"] });
+    backend.peer.close();
   });
 
   test("a loopback client behind a trusted proxy is not direct-local and needs a device", async () => {

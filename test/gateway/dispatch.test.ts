@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GatewayClient, GatewayRequestError } from "../../src/protocol/client.ts";
+import { deviceSigner, generateDeviceKeys } from "../helpers/device-client.ts";
 import { connectParams, connectRaw, startTestGateway, TEST_TOKEN, type TestGateway } from "../helpers/gateway.ts";
 
 let gw: TestGateway;
@@ -68,9 +69,10 @@ describe("device-less scope rules", () => {
     await c.close();
   });
 
-  test("unknown scope names are dropped", async () => {
-    const c = await connect({ scopes: ["operator.read", "operator.godmode"] });
-    expect(c.scopes).toEqual(["operator.read"]);
+  test("unknown scope names are kept as sent (as the original) but grant nothing", async () => {
+    const c = await connect({ scopes: ["operator.godmode"] });
+    expect(c.scopes).toEqual(["operator.godmode"]);
+    expect((await rpcError(c, "status")).message).toBe("missing scope: operator.read");
     await c.close();
   });
 });
@@ -98,7 +100,8 @@ describe("method authorization", () => {
   });
 
   test("nodes may call health but not operator methods; >10 in a row closes the socket", async () => {
-    const c = await connect({ role: "node", client: { id: "node-host", mode: "node" } });
+    // A node needs a device identity (a local one is paired silently).
+    const c = await connect({ role: "node", scopes: [], client: { id: "node-host", mode: "node" }, device: deviceSigner(await generateDeviceKeys()) });
     expect((await c.request<any>("health")).ok).toBe(true);
     for (let i = 0; i < 11; i++) {
       const err = await rpcError(c, "status");
@@ -172,8 +175,8 @@ describe("methods", () => {
     const c = await connect();
     const { models } = await c.request<any>("models.list", {});
     expect(models).toEqual([
-      { id: "qwen3", name: "Qwen 3", provider: "local" },
-      { id: "claude-x", name: "claude-x", provider: "anthropic" },
+      { id: "qwen3", name: "Qwen 3", provider: "local", available: true, tags: ["default"] },
+      { id: "claude-x", name: "claude-x", provider: "anthropic", available: true },
     ]);
     const forMain = await c.request<any>("models.list", { agentId: "main" });
     expect(forMain.models.map((m: any) => m.id)).toEqual(["qwen3"]);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { deviceIdOf, signaturePayload } from "../../src/auth/device-identity.ts";
+import { buildConnectParams, generateDeviceKeys } from "../helpers/device-client.ts";
 import { connectParams, connectRaw, RawPeer, startTestGateway, TEST_TOKEN, type TestGateway } from "../helpers/gateway.ts";
 
 let gw: TestGateway;
@@ -93,10 +94,16 @@ describe("protocol negotiation", () => {
   });
 
   test("node-mode nodes may speak v3", async () => {
-    const { peer, res } = await connectRaw(
-      gw.url,
-      connectParams({ minProtocol: 3, maxProtocol: 3, role: "node", client: client({ id: "node-host", mode: "node" }) }),
+    // Nodes always present a device (a local one is paired silently).
+    const peer = new RawPeer(gw.url);
+    await peer.opened;
+    const challenge = await peer.frame();
+    const params = await buildConnectParams(
+      { keys: await generateDeviceKeys(), role: "node", scopes: [], client: { id: "node-host", mode: "node" }, auth: { token: TEST_TOKEN } },
+      challenge.payload,
     );
+    peer.send({ type: "req", id: "c1", method: "connect", params: { ...params, minProtocol: 3, maxProtocol: 3 } });
+    const res = await peer.frame();
     expect(res.ok).toBe(true);
     expect(res.payload.protocol).toBe(4);
     expect(res.payload.auth.role).toBe("node");
@@ -178,7 +185,19 @@ describe("hello-ok", () => {
     expect(hello.type).toBe("hello-ok");
     expect(hello.server).toMatchObject({ version: "2026.9.6", connId: expect.any(String), bootId: expect.any(String) });
     expect(hello.features.methods.sort()).toEqual([...gw.handle.methods.keys()].sort());
-    expect(hello.features.events).toEqual(["connect.challenge", "tick", "presence", "health", "shutdown", "config.changed", "agent", "chat"]);
+    expect(hello.features.events).toEqual([
+      "connect.challenge",
+      "tick",
+      "presence",
+      "health",
+      "shutdown",
+      "config.changed",
+      "agent",
+      "chat",
+      "device.pair.requested",
+      "device.pair.resolved",
+      "device.pair.changed",
+    ]);
     expect(hello.snapshot.presence[0].text).toMatch(/^Gateway: .+ \(.+\) · app 2026\.9\.6 · mode gateway · reason self$/);
     expect(hello.policy).toEqual({
       maxPayload: 26214400,
@@ -186,7 +205,8 @@ describe("hello-ok", () => {
       tickIntervalMs: 30000,
       attachments: { maxBytes: 20971520, maxImageBytes: 6291456 },
     });
-    expect(hello.auth).toEqual({ method: "token", role: "operator", scopes: ["operator.read"] });
+    // recoveryScope: SHA-256 of the shared-secret generation (as the original sends it).
+    expect(hello.auth).toEqual({ method: "token", role: "operator", scopes: ["operator.read"], recoveryScope: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     expect(hello.snapshot.configPath).toBeUndefined();
     peer.close();
   });

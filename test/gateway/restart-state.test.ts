@@ -1,11 +1,12 @@
 /**
  * The gateway object outlives its listener: an in-process restart (a port change in hybrid
- * reload mode) keeps the failed-auth lockout and an agent run that is in flight.
+ * reload mode) keeps the failed-auth lockout, an agent run that is in flight and device pairing.
  */
 import { afterAll, expect, test } from "bun:test";
 import { freePort } from "../../scripts/lib/proc.ts";
 import { GatewayClient, GatewayConnectError } from "../../src/protocol/client.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
+import { deviceSigner, generateDeviceKeys } from "../helpers/device-client.ts";
 import { TEST_TOKEN } from "../helpers/gateway.ts";
 import { useTestRuntimes } from "../helpers/config-gateway.ts";
 
@@ -86,4 +87,25 @@ test("a port change restarts the listener in process: the lockout holds and the 
   expect(waited.status).toBe("ok");
   const history = await again.request<any>("chat.history", { sessionKey: "main" });
   expect(history.messages.map((m: any) => m.content[0]?.text)).toEqual(["hi across a restart", "echo: hi across a restart"]);
+});
+
+test("device pairing outlives the listener: a pending request survives an in-process restart and is approved after it", async () => {
+  const base = { ...config(), gateway: { ...config().gateway, nodes: { pairing: { autoApproveLocal: false } } } };
+  const t = await runtimes.start(base);
+  const devices = t.runtime.devices;
+  const keys = await generateDeviceKeys();
+  const ask = () => GatewayClient.connect({ url: t.url(), token: TEST_TOKEN, scopes: ["operator.read"], device: deviceSigner(keys), connectTimeoutMs: 5_000 });
+  const requestId = ((await refusal(ask())).extra.error?.details as { requestId: string }).requestId;
+
+  const newPort = await freePort();
+  const outcome = await t.processed(t.write({ ...base, gateway: { ...base.gateway, port: newPort } }));
+  expect(outcome.status).toBe("restarted");
+  expect(t.runtime.devices).toBe(devices);
+  expect(devices.store.getPending(requestId)?.deviceId).toBe(keys.deviceId);
+
+  const admin = await runtimes.connect(t, { scopes: ["operator.admin"] });
+  expect((await admin.call("device.pair.approve", { requestId })).requestId).toBe(requestId);
+  const paired = await ask();
+  expect(paired.hello.auth.deviceToken).toEqual(expect.any(String));
+  await paired.close();
 });

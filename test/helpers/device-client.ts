@@ -243,3 +243,17 @@ export function call(ws: WebSocket, method: string, params?: unknown, timeoutMs 
     ws.send(JSON.stringify({ type: "req", id, method, ...(params === undefined ? {} : { params }) }));
   });
 }
+
+/**
+ * A `GatewayClient.connect({ device })` signer for these keys: signs the v3 payload (written out
+ * here, independently of src/) over the challenge the gateway sent.
+ */
+export function deviceSigner(keys: DeviceKeys) {
+  return async (
+    challenge: { nonce: string; ts: number },
+    f: { clientId: string; clientMode: string; role: string; scopes: readonly string[]; token: string; platform?: string; deviceFamily?: string },
+  ) => {
+    const signature = await sign(keys, payloadString("v3", { deviceId: keys.deviceId, signedAt: challenge.ts, nonce: challenge.nonce, ...f }));
+    return { id: keys.deviceId, publicKey: keys.publicKey, signature, signedAt: challenge.ts, nonce: challenge.nonce };
+  };
+}

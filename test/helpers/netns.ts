@@ -75,12 +75,12 @@ export interface RunResult {
 export class Netns {
   constructor(readonly name: string) {}
 
-  /** Start a long-running command inside the namespace. */
-  spawn(cmd: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): NsProcess {
+  /** Start a long-running command inside the namespace (`stdin: "pipe"` to talk to it). */
+  spawn(cmd: string[], opts: { env?: Record<string, string>; cwd?: string; stdin?: "pipe" | "ignore" } = {}): NsProcess {
     const proc = Bun.spawn([IP, "netns", "exec", this.name, ...cmd], {
       cwd: opts.cwd,
       env: opts.env,
-      stdin: "ignore",
+      stdin: opts.stdin ?? "ignore",
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -111,7 +111,7 @@ export class Netns {
 export class NsProcess {
   readonly out: OutputTap;
   readonly err: OutputTap;
-  constructor(readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">) {
+  constructor(readonly proc: Bun.Subprocess<"ignore" | "pipe", "pipe", "pipe">) {
     this.out = new OutputTap(proc.stdout);
     this.err = new OutputTap(proc.stderr);
   }
@@ -142,18 +142,21 @@ export interface Lab {
   track<T extends NsProcess>(p: T): T;
 }
 
-function names(): { ns: string; veth: string } {
+function names(tag = ""): { ns: string; veth: string } {
   const n = counter++;
-  return { ns: `${PREFIX}${process.pid}-${n}`, veth: `o7${(process.pid % 100_000).toString(36)}${n}` };
+  return { ns: `${PREFIX}${process.pid}-${tag}${n}`, veth: `o7${tag.slice(0, 2)}${(process.pid % 100_000).toString(36)}${n}` };
 }
 
 /**
- * Two namespaces joined by a veth pair (10.77.0.1/24 ↔ 10.77.0.2/24), loopback up.
- * `multicast: false` leaves the multicast flag off; `addressA: false` leaves side A without IPv4.
+ * Two namespaces joined by a veth pair (10.77.0.1/24 ↔ 10.77.0.2/24 unless `subnet` names
+ * another /24), loopback up. `multicast: false` leaves the multicast flag off; `addressA: false`
+ * leaves side A without IPv4; `tag` (up to two letters) marks the names of a suite's own
+ * namespaces and interfaces.
  */
-export function createLab(opts: { multicast?: boolean; addressA?: boolean } = {}): Lab {
-  const first = names();
-  const second = names();
+export function createLab(opts: { multicast?: boolean; addressA?: boolean; tag?: string; subnet?: string } = {}): Lab {
+  const first = names(opts.tag);
+  const second = names(opts.tag);
+  const net = opts.subnet ?? "10.77.0";
   const a = new Netns(first.ns);
   const b = new Netns(second.ns);
   const vethA = `${first.veth}a`;
@@ -169,8 +172,8 @@ export function createLab(opts: { multicast?: boolean; addressA?: boolean } = {}
     mustIp(["link", "set", vethA, "netns", a.name]);
     mustIp(["link", "set", vethB, "netns", b.name]);
     const mc = opts.multicast === false ? "off" : "on";
-    if (opts.addressA !== false) a.ip(["addr", "add", "10.77.0.1/24", "dev", vethA]);
-    b.ip(["addr", "add", "10.77.0.2/24", "dev", vethB]);
+    if (opts.addressA !== false) a.ip(["addr", "add", `${net}.1/24`, "dev", vethA]);
+    b.ip(["addr", "add", `${net}.2/24`, "dev", vethB]);
     for (const [ns, dev] of [
       [a, vethA],
       [b, vethB],
@@ -186,8 +189,8 @@ export function createLab(opts: { multicast?: boolean; addressA?: boolean } = {}
   return {
     a,
     b,
-    addrA: "10.77.0.1",
-    addrB: "10.77.0.2",
+    addrA: `${net}.1`,
+    addrB: `${net}.2`,
     vethA,
     vethB,
     track: (p) => {

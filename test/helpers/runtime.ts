@@ -64,7 +64,7 @@ export async function startTestRuntime(
     onListening?: GatewayOptions["onListening"];
     /** A file `logs.tail` reads (the harness logs to memory). */
     logFile?: string;
-    /** Long-lived parts to host (default none). */
+    /** Long-lived parts to host (e.g. `gatewayParts()`). */
     subsystems?: GatewayOptions["subsystems"];
   } = {},
 ): Promise<TestRuntime> {

@@ -6,11 +6,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { GatewayClient, GatewayConnectError } from "../../src/protocol/client.ts";
 import { buildRegistry } from "../../src/gateway/methods/index.ts";
 import { gatewayParts } from "../../src/gateway/parts.ts";
 import { CONTRACT, isContractMethod, type MethodName } from "../../src/protocol/contract.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { aiConfig } from "../helpers/ai.ts";
+import { deviceSigner, generateDeviceKeys } from "../helpers/device-client.ts";
+import { TEST_TOKEN } from "../helpers/gateway.ts";
 import { useTestRuntimes } from "../helpers/config-gateway.ts";
 import { useTempDirs } from "../helpers/state-dir.ts";
 
@@ -21,8 +24,9 @@ const fake = new FakeUpstream().start();
 afterAll(() => fake.stop());
 
 describe("wire contract", () => {
-  test("every served method is in the contract, with the contract's params schema", () => {
-    const registry = buildRegistry(gatewayParts().flatMap((s) => [...(s.methods ?? [])]));
+  test("every served method is in the contract, with the contract's params schema", async () => {
+    const t = await runtimes.start(undefined, { subsystems: gatewayParts() });
+    const registry = t.runtime.methods;
     expect(registry.size).toBe(Object.keys(CONTRACT).length);
     for (const [name, def] of registry) {
       expect(isContractMethod(name)).toBe(true);
@@ -34,7 +38,8 @@ describe("wire contract", () => {
     const cfg = aiConfig(fake);
     const logFile = join(tempDir(), "gateway.log");
     writeFileSync(logFile, `${JSON.stringify({ time: "t", level: "info", subsystem: "gateway", message: "one" })}\n`);
-    const t = await runtimes.start({ ...cfg, gateway: { ...cfg.gateway, reload: { debounceMs: 20 } } }, { logFile, subsystems: gatewayParts() });
+    // Local devices wait for approval here, so the pairing methods have requests to act on.
+    const t = await runtimes.start({ ...cfg, gateway: { ...cfg.gateway, reload: { debounceMs: 20 }, nodes: { pairing: { autoApproveLocal: false } } } }, { logFile });
     const c = await runtimes.connect(t, { scopes: ["operator.admin"] });
     const results = new Map<MethodName, unknown>();
     const call = async <M extends MethodName>(m: M, params?: unknown) => {
@@ -47,32 +52,6 @@ describe("wire contract", () => {
     await call("system-presence");
     const got = await call("config.get", {});
     await call("models.list", {});
-    await call("channels.status", {});
-    await call("set-heartbeats", { enabled: true });
-    await call("wake", { mode: "next-heartbeat", text: "contract" });
-    await call("last-heartbeat", {});
-    await call("hooks.status", {});
-    await call("cron.status", {});
-    const job = await call("cron.add", {
-      name: "contract",
-      schedule: { kind: "every", everyMs: 600_000 },
-      sessionTarget: "isolated",
-      payload: { kind: "agentTurn", message: "contract job" },
-      delivery: { mode: "none" },
-    });
-    await call("cron.get", { id: job.id });
-    await call("cron.list", { includeDisabled: true });
-    await call("cron.update", { id: job.id, patch: { enabled: false } });
-    await call("cron.scratch.set", { id: job.id, content: "notes" });
-    await call("cron.scratch.get", { id: job.id });
-    await call("cron.run", { id: job.id, mode: "force" });
-    for (let i = 0; i < 200; i++) {
-      const runs = await c.request<{ total: number }>("cron.runs", { id: job.id });
-      if (runs.total > 0) break;
-      await Bun.sleep(10);
-    }
-    expect((await call("cron.runs", { id: job.id, limit: 5 })).entries[0].status).toBe("ok");
-    await call("cron.remove", { id: job.id });
     expect((await call("logs.tail", {})).lines).toHaveLength(1);
     const run = await call("agent", { message: "contract", idempotencyKey: "contract-1" });
     expect(run.status).toBe("ok");
@@ -88,7 +67,36 @@ describe("wire contract", () => {
     await call("config.apply", { raw: JSON.stringify({ ...JSON.parse(got.raw), wizard: { contract: 2 } }), baseHash: patch.hash });
     await call("secrets.reload", {});
 
-    const missing = Object.keys(CONTRACT).filter((m) => !results.has(m as MethodName));
+    // Device pairing: a request, its approval, a token rotation and revocation, a live upgrade.
+    const keys = await generateDeviceKeys();
+    const device = (scopes: string[], deviceToken?: string) =>
+      GatewayClient.connect({ url: t.url(), token: deviceToken ? undefined : TEST_TOKEN, deviceToken, scopes, device: deviceSigner(keys), connectTimeoutMs: 5_000 });
+    const refused = await device(["operator.read"]).catch((e) => e as GatewayConnectError);
+    const requestId = ((refused as GatewayConnectError).extra.error?.details as { requestId: string }).requestId;
+    expect((await call("device.pair.list", {})).pending.map((p: any) => p.requestId)).toEqual([requestId]);
+    await call("device.pair.approve", { requestId });
+    const first = await device(["operator.read"]);
+    const token = first.hello.auth.deviceToken!;
+    await first.close();
+    await call("device.pair.rename", { deviceId: keys.deviceId, label: "contract" });
+    const own = await device(["operator.read"], token);
+    const upgrade = await own.call("device.scopes.requestUpgrade", { scopes: ["operator.read", "operator.write"] });
+    results.set("device.scopes.requestUpgrade", upgrade);
+    const waiting = own.call("device.scopes.waitUpgrade", { requestId: upgrade.requestId });
+    await call("device.pair.approve", { requestId: upgrade.requestId });
+    results.set("device.scopes.waitUpgrade", await waiting);
+    await own.close();
+    await call("device.token.rotate", { deviceId: keys.deviceId, role: "operator" });
+    await call("device.token.revoke", { deviceId: keys.deviceId, role: "operator" });
+    const other = await generateDeviceKeys();
+    const second = await GatewayClient.connect({ url: t.url(), token: TEST_TOKEN, scopes: ["operator.read"], device: deviceSigner(other), connectTimeoutMs: 5_000 }).catch(
+      (e) => e as GatewayConnectError,
+    );
+    await call("device.pair.reject", { requestId: ((second as GatewayConnectError).extra.error?.details as { requestId: string }).requestId });
+    await call("device.pair.remove", { deviceId: keys.deviceId });
+
+    // The core registry's methods and the devices family; the parts' methods are checked by their own tests.
+    const missing = [...t.runtime.methods.keys()].filter((m) => !results.has(m as MethodName));
     expect(missing).toEqual([]);
     for (const [m, value] of results) {
       const parsed = CONTRACT[m].result().safeParse(value);

@@ -2,14 +2,16 @@
  * The dashboard in a real headless Chromium against a real in-process gateway (fake model
  * provider behind it), served from its own origin by `serveUi`.
  *
- * Pages whose gateway methods do not exist yet (devices) are checked for the exact
- * error the gateway answers, shown as is; they flip to the working flow when the methods land.
+ * A "remote" browser (its own Chromium profile, so its own device identity) reaches the gateway
+ * through the stack's relay, which the gateway trusts as a proxy naming a LAN client: that is
+ * how the pairing flow (approve and revoke from the Devices page) is seen without a second host.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
+import { GatewayClient } from "../../src/protocol/client.ts";
 import { TEST_TOKEN } from "../helpers/gateway.ts";
-import { browserTest, chromiumPath, launchBrowser, SKIP_REASON, type TestBrowser } from "../helpers/browser.ts";
+import { browserTest, chromiumPath, launchBrowser, saveArtifacts, SKIP_REASON, type TestBrowser } from "../helpers/browser.ts";
 import { startDashboardStack, type DashboardStack } from "./harness.ts";
 
 const chromium = chromiumPath();
@@ -17,6 +19,9 @@ if (!chromium) console.warn(`skipping dashboard browser tests: ${SKIP_REASON}`);
 
 let stack: DashboardStack;
 let browser: TestBrowser;
+/** A second browser profile: another device identity, used through the relay as a remote client. */
+let remoteBrowser: TestBrowser | undefined;
+const remote = async () => (remoteBrowser ??= await launchBrowser());
 
 /** Open the dashboard with a token link, accepting the other-gateway prompt when it shows. */
 async function open(page: Page, path = "/", opts: { token?: string; gatewayUrl?: string } = {}): Promise<void> {
@@ -38,6 +43,7 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
   }, 120_000);
 
   afterAll(async () => {
+    await remoteBrowser?.close();
     await browser?.close();
     await stack?.stop();
   });
@@ -159,6 +165,21 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
     await page.locator("#session-key", { hasText: "agent:main:main" }).waitFor();
   });
 
+  browserTest("the sessions page follows sessions.changed: a session started elsewhere appears", () => browser, async ({ page }) => {
+    await open(page, "/sessions");
+    await connected(page);
+    await page.locator("#sessions-table, #sessions-body p").first().waitFor();
+    const key = `agent:main:elsewhere-${crypto.randomUUID().slice(0, 8)}`;
+    const c = await GatewayClient.connect({ url: stack.gatewayUrl, token: TEST_TOKEN, scopes: ["operator.write"], connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
+    try {
+      // An `agent` run sends no `chat` events: only sessions.changed can tell the page.
+      await c.request("agent", { sessionKey: key, message: "from another client", idempotencyKey: crypto.randomUUID() }, { expectFinal: true });
+      await page.locator(`tr[data-key="${key}"]`).waitFor();
+    } finally {
+      await c.close();
+    }
+  });
+
   browserTest("a gateway log line appears on the logs page", () => browser, async ({ page }) => {
     const earlier = `dashboard-log-before-${crypto.randomUUID()}`;
     stack.log.child("ui-test").info(earlier);
@@ -210,11 +231,13 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
     expect(written.gateway.auth.token).toBe(TEST_TOKEN);
   });
 
-  browserTest("devices page shows the gateway's answer for device.pair.list", () => browser, async ({ page }) => {
+  browserTest("devices page lists this browser as a paired device", () => browser, async ({ page }) => {
     await open(page, "/devices");
     await connected(page);
-    // device.pair.list arrives with the device-pairing work; until then its exact error shows.
-    await page.locator("#pending .error-msg", { hasText: "unknown method: device.pair.list" }).waitFor();
+    const deviceId = await page.evaluate(() => JSON.parse(localStorage.getItem("openclaw-device-identity-v1")!).deviceId);
+    // Connected locally with the shared secret: approved silently, as on the original.
+    await page.locator(`#paired-table tr[data-device="${deviceId}"] .tag`, { hasText: "this browser" }).waitFor();
+    expect(stack.gateway.devices.store.getPaired(deviceId)?.approvedVia).toBe("silent");
   });
 
   browserTest("a wrong token shows the sign-in card; the right secret connects", () => browser, async ({ page }) => {
@@ -229,22 +252,65 @@ describe.skipIf(!chromium)("dashboard in Chromium", () => {
     await expect(page.locator("#overlay").getAttribute("class")).resolves.toContain("hidden");
   });
 
-  // The gateway approves every loopback device that presents the shared secret until the pairing
-  // store lands, so a PAIRING_REQUIRED cannot be produced yet. Then: connect through
-  // stack.relayUrl (a client at 192.168.77.20 behind a trusted proxy) with no shared secret and
-  // expect #pairing with the request id and `openclaw devices approve <id>`, approve it from a
-  // second tab's Devices page, and see the first tab connect after "Check now".
-  test.todo("pairing required: the request id, the approve command, approval from the devices page");
-
   // Through a trusted proxy the browser is the remote client the proxy names (192.168.77.20):
   // with the shared secret but no approved device it is asked for approval, as on the original.
-  browserTest("through a trusted proxy a remote browser is asked to get its device approved", () => browser, async ({ page }) => {
-    const before = stack.relayConnects;
-    await open(page, "/status", { gatewayUrl: stack.relayUrl });
-    await page.locator('#conn[data-phase="pairing-required"]').waitFor();
-    expect(stack.relayConnects).toBeGreaterThan(before);
-    await page.locator("#pairing-command", { hasText: "openclaw devices approve" }).waitFor();
+  test("through a trusted proxy a remote browser is asked to get its device approved", async () => {
+    const page = await (await remote()).newPage();
+    try {
+      const before = stack.relayConnects;
+      await open(page, "/status", { gatewayUrl: stack.relayUrl });
+      await page.locator('#conn[data-phase="pairing-required"]').waitFor();
+      expect(stack.relayConnects).toBeGreaterThan(before);
+      const requestId = (await page.locator("#pairing-request-id").textContent())!;
+      expect(stack.gateway.devices.store.getPending(requestId)).toMatchObject({ clientId: "openclaw-control-ui", remoteIp: "192.168.77.20" });
+      await page.locator("#pairing-command", { hasText: `openclaw devices approve ${requestId}` }).waitFor();
+    } finally {
+      await page.close();
+    }
   });
+
+  test("pairing required → approve from the Devices page → the remote browser connects; revoke from it → asked again", async () => {
+    const far = await (await remote()).newPage();
+    const pages: Page[] = [far];
+    try {
+      await open(far, "/status", { gatewayUrl: stack.relayUrl });
+      await far.locator('#conn[data-phase="pairing-required"]').waitFor();
+      const requestId = (await far.locator("#pairing-request-id").textContent())!;
+      const farDevice = await far.evaluate(() => JSON.parse(localStorage.getItem("openclaw-device-identity-v1")!).deviceId as string);
+
+      // The operator's own (local) dashboard: the request is on the Devices page; approve it.
+      const admin = await browser.newPage();
+      pages.push(admin);
+      await open(admin, "/devices");
+      await connected(admin);
+      const row = admin.locator(`#pending-table tr[data-request="${requestId}"]`);
+      await row.waitFor();
+      await row.locator("button.approve").click();
+      await admin.locator("#devices-message .ok", { hasText: `Approved ${requestId}.` }).waitFor();
+      expect(stack.gateway.devices.store.getPaired(farDevice)?.approvedVia).toBe("owner");
+
+      // The remote browser connects (it keeps checking; "Check now" does not wait for the backoff).
+      await far.locator("#pairing-check").click();
+      await connected(far);
+      await far.locator("#conn", { hasText: "connected" }).waitFor();
+      expect((stack.gateway.presence.list() as any[]).some((p) => p.deviceId === farDevice && p.ip === "192.168.77.20")).toBe(true);
+
+      // Revoke its token from the Devices page: its socket closes and it is asked for approval again.
+      const paired = admin.locator(`#paired-table tr[data-device="${farDevice}"]`);
+      await paired.waitFor();
+      await paired.locator("button.revoke").click();
+      await admin.locator("#devices-message .ok", { hasText: "Revoked the operator token" }).waitFor();
+      await far.locator('#conn[data-phase="pairing-required"]').waitFor();
+      expect(stack.gateway.devices.store.getPaired(farDevice)?.tokens.operator?.revokedAtMs).toEqual(expect.any(Number));
+      await admin.locator(`#paired-table tr[data-device="${farDevice}"] .tag`, { hasText: "operator revoked" }).waitFor();
+    } catch (err) {
+      const files = await saveArtifacts("pairing-approve-revoke", pages);
+      if (err instanceof Error) err.message += `\n(artefacts: ${files.join(", ")})`;
+      throw err;
+    } finally {
+      for (const p of pages) await p.close().catch(() => {});
+    }
+  }, 120_000);
 
   browserTest("a gateway restart shows as restarting, then the page reconnects by itself", () => browser, async ({ page }) => {
     await open(page, "/status");

@@ -1,8 +1,8 @@
 /**
- * The dashboard under test, end to end on loopback: a real gateway started in-process (with a
- * file log, so `logs.tail` works) whose agents talk to the fake model provider, and our
- * dashboard served by a small Bun.serve static server through `serveUi` on its own origin,
- * which the gateway allows in `gateway.controlUi.allowedOrigins`.
+ * The dashboard under test, end to end on loopback: a real gateway started in-process with the
+ * parts `openclaw gateway` hosts (and a file log, so `logs.tail` works) whose agents talk to
+ * the fake model provider, and our dashboard served by a small Bun.serve static server through
+ * `serveUi` on its own origin, which the gateway allows in `gateway.controlUi.allowedOrigins`.
  *
  * The static server can also relay the WebSocket to the gateway with an `X-Forwarded-For`
  * from a LAN address (the gateway trusts the relay as a proxy), which makes the browser a
@@ -15,6 +15,7 @@ import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import type { OpenClawConfig } from "../../src/config/schema.ts";
 import { loadConfig } from "../../src/config/snapshot.ts";
+import { gatewayParts } from "../../src/gateway/parts.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 import { RotatingFileSink } from "../../src/log/file.ts";
 import { createLogger, memorySink, type Logger } from "../../src/log/logger.ts";
@@ -118,7 +119,8 @@ export async function startDashboardStack(opts: { ui?: ServeUiOptions; config?: 
     const settings = { ...resolveGatewaySettings(snapshot, { container: false }), port };
     fileSink ??= new RotatingFileSink({ path: logFile });
     fileSink.level = "debug";
-    return Gateway.start({ snapshot, settings, log, logFile, env, reload: false, bindRetries: 20, bindRetryDelayMs: 50 });
+    // The parts `openclaw gateway` hosts (the status page calls `channels.status`).
+    return Gateway.start({ snapshot, settings, log, logFile, env, reload: false, bindRetries: 20, bindRetryDelayMs: 50, subsystems: gatewayParts() });
   };
   log.addSink({ write: (r) => fileSink?.write(r) });
 

@@ -36,11 +36,11 @@ export function errorHandler(ctx: HttpContext): ErrorHandler<HttpEnv> {
  * A sub-app (built on first use when given as a function), answered through its own `fetch`
  * with the gateway's error and not-found handlers.
  */
-function mount(ctx: HttpContext, load: Hono<HttpEnv> | (() => Hono<HttpEnv> | Promise<Hono<HttpEnv>>)): (c: Context<HttpEnv>) => Promise<Response> {
+function mount(ctx: HttpContext, load: HttpRouter["app"]): (c: Context<HttpEnv>) => Promise<Response> {
   let app: Promise<Hono<HttpEnv>> | undefined;
   return async (c) => {
     app ??= Promise.resolve()
-      .then(() => (typeof load === "function" ? load() : load))
+      .then(() => (typeof load === "function" ? load(ctx) : load))
       .then((sub) => sub.notFound(() => textResponse(404, "Not Found")).onError(errorHandler(ctx)));
     return (await app).fetch(c.req.raw, c.env);
   };
@@ -50,7 +50,8 @@ export function createHttpApp(ctx: HttpContext, routers: readonly HttpRouter[] =
   const app = new Hono<HttpEnv>();
   app.use(async (c, next) => {
     await next();
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
+    // A surface with its own policy (the Control UI) keeps it; everything else gets the defaults.
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(k)) c.res.headers.set(k, v);
     const hsts = ctx.snapshot.config.gateway?.http?.securityHeaders?.strictTransportSecurity;
     if (typeof hsts === "string") c.res.headers.set("Strict-Transport-Security", hsts);
   });
@@ -74,7 +75,8 @@ export function createHttpApp(ctx: HttpContext, routers: readonly HttpRouter[] =
   const api = mount(ctx, () => import("./api.ts").then((m) => m.apiRoutes(ctx)));
   app.all("/v1/*", api);
   app.all("/tools/*", api);
-  for (const router of routers) {
+  // Fallback routers (the Control UI's page routes) go last, whatever the registration order.
+  for (const router of [...routers.filter((r) => !r.fallback), ...routers.filter((r) => r.fallback)]) {
     const handler = mount(ctx, router.app);
     const prefix = router.prefix.replace(/\/+$/, "");
     app.all(prefix || "/", handler);

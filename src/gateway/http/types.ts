@@ -55,5 +55,11 @@ export interface HttpContext {
 export interface HttpRouter {
   /** Path prefix, e.g. "/hooks" (matches "/hooks" and "/hooks/…"). */
   prefix: string;
-  app: Hono<HttpEnv> | (() => Hono<HttpEnv> | Promise<Hono<HttpEnv>>);
+  /** Built on the first request when a function (it gets the gateway's HttpContext). */
+  app: Hono<HttpEnv> | ((ctx: HttpContext) => Hono<HttpEnv> | Promise<Hono<HttpEnv>>);
+  /**
+   * Mounted after every other router (the Control UI at "/": its page routes would shadow
+   * anything mounted later). What it does not answer is the gateway's plain-text 404.
+   */
+  fallback?: boolean;
 }

@@ -7,9 +7,10 @@
 import type { Requester } from "../../agents/lanes.ts";
 import type { AgentInfo } from "../../agents/registry.ts";
 import { QueueFullError, RunRequestError, StoreUnavailableError, type AgentRuntime } from "../../agents/runtime.ts";
-import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
+import { ChatMessages, ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import type { ResultOf } from "../../protocol/contract.ts";
 import { ADMIN, hasScope } from "../../protocol/scopes.ts";
+import { canonicalKey, CURSOR_RESET, historyPage } from "./session-view.ts";
 import { defineMethod } from "./types.ts";
 
 /** The sessions store, or UNAVAILABLE (retryable) while the state database cannot be opened. */
@@ -116,6 +117,8 @@ export const chatSendMethod = defineMethod("chat.send", {
     const runtime = ctx.agents;
     const existing = runtime.runs.byIdempotencyKey("chat.send", p.idempotencyKey);
     if (existing) return existing.accepted as ResultOf<"chat.send">;
+    if (p.attachments?.length) throw new RpcError(ErrorCodes.INVALID_REQUEST, ChatMessages.attachmentsUnsupported);
+    if (!p.message.trim()) throw new RpcError(ErrorCodes.INVALID_REQUEST, ChatMessages.messageOrAttachmentRequired);
     const target = resolveRunTarget(runtime, p.agentId, p.sessionKey);
     return admitRun(() =>
       runtime.startRun({
@@ -136,28 +139,9 @@ export const chatSendMethod = defineMethod("chat.send", {
 export const chatHistoryMethod = defineMethod("chat.history", {
   scope: "operator.read",
   handler: (p, { ctx }) => {
+    if (p.cursor !== undefined) return CURSOR_RESET;
     const store = runtimeStore(ctx.agents);
-    const key = p.sessionKey === "main" ? `agent:${ctx.agents.defaultAgent().id}:main` : p.sessionKey;
-    const row = store.get(key);
-    const messages = store.transcript(key, p.limit ?? 200).map(({ message: m, createdAt, runId }) => {
-      if (m.role === "tool") {
-        return { role: "toolResult", toolCallId: m.toolCallId, ...(m.name ? { toolName: m.name } : {}), content: [{ type: "text", text: m.content }], timestamp: createdAt };
-      }
-      const content: unknown[] = m.content ? [{ type: "text", text: m.content }] : [];
-      if (m.role === "assistant") {
-        for (const t of m.toolCalls ?? []) {
-          let args: unknown = t.arguments;
-          try {
-            args = JSON.parse(t.arguments);
-          } catch {
-            // keep the raw text
-          }
-          content.push({ type: "toolCall", id: t.id, name: t.name, arguments: args });
-        }
-      }
-      return { role: m.role, content, timestamp: createdAt, ...(runId ? { runId } : {}) };
-    });
-    return { sessionKey: key, sessionId: row?.sessionId ?? null, messages };
+    return historyPage(ctx.agents, store, canonicalKey(ctx.agents, p.sessionKey), p.limit ?? 200, p.maxBytes);
   },
 });
 

@@ -14,6 +14,7 @@ import type { AgentRuntime } from "../../agents/runtime.ts";
 import type { ConfigSnapshot } from "../../config/snapshot.ts";
 import type { Logger } from "../../log/logger.ts";
 import { CONTRACT, type MethodName, type ParamsOf, type ResultOf } from "../../protocol/contract.ts";
+import { registryScope } from "../../protocol/method-scopes.ts";
 import type { Scope } from "../../protocol/scopes.ts";
 import type { ConfigLifecycleHooks, ControlPlaneWriteLimiter, SystemEvent } from "../config-hooks.ts";
 import type { PresenceEntry } from "../presence.ts";
@@ -55,6 +56,14 @@ export interface CallerInfo {
   readonly ip: string;
   readonly role: "operator" | "node";
   readonly scopes: readonly string[];
+  /** The verified device of the socket, when it presented one. */
+  readonly device?: { readonly id: string; readonly publicKey: string };
+  /** Authenticated by that device's own token (device management is then self-scoped). */
+  readonly isDeviceTokenAuth?: boolean;
+  /** The client as it connected. */
+  readonly client?: { id: string; mode: string; displayName?: string; platform?: string; deviceFamily?: string };
+  /** Aborted when the caller's socket closes (long waits give up then). */
+  readonly closed?: AbortSignal;
 }
 
 export interface MethodCall {
@@ -64,28 +73,49 @@ export interface MethodCall {
   frameId: string;
   /** Send a response now with this request's id, before the handler's final one (two-stage methods). */
   interim(payload: unknown): void;
+  /** Run `fn` once the response has been sent (closing the caller's own socket, say). */
+  afterResponse(fn: () => void): void;
 }
 
 /**
- * One RPC method: its name, the scope it needs ("bypass" skips role and scope checks),
- * the roles allowed to call it, its params schema and its handler.
+ * One RPC method: its name, the scope it needs (as the scopes catalogue,
+ * protocol/method-scopes.ts, says: the registry refuses any other; "bypass" is `health`), the
+ * roles allowed to call it, its params schema (or a `parse` that validates with exact
+ * messages of its own) and its handler. Who may call it is decided by the catalogue alone.
  */
 export interface MethodDef<P = unknown> {
   name: string;
   scope: Scope | "bypass";
   roles?: ReadonlyArray<"operator" | "node">;
   params?: ZodMiniType<P>;
+  /** Validate the params (throw an RpcError); used instead of `params` when given. */
+  parse?: (params: unknown) => P;
   handler(params: P, call: MethodCall): unknown | Promise<unknown>;
 }
 
-/** A method of the wire contract: params schema and result type come from CONTRACT[name]. */
+/** The scope the catalogue gives `name` (what `defineMethod` uses when none is named). */
+function catalogueScope(name: string): Scope | "bypass" {
+  const scope = registryScope(name);
+  if (scope === undefined || scope === "node") throw new Error(`method ${name} has no operator scope in protocol/method-scopes.ts`);
+  return scope;
+}
+
+/** A method of the wire contract: params schema and result type come from CONTRACT[name]; the scope from the catalogue. */
 export function defineMethod<M extends MethodName>(
   name: M,
   def: {
-    scope: Scope | "bypass";
+    scope?: Scope | "bypass";
     roles?: ReadonlyArray<"operator" | "node">;
+    parse?: (params: unknown) => ParamsOf<M>;
     handler(params: ParamsOf<M>, call: MethodCall): ResultOf<M> | Promise<ResultOf<M>>;
   },
 ): MethodDef<ParamsOf<M>> {
-  return { name, scope: def.scope, roles: def.roles, params: CONTRACT[name].params as unknown as ZodMiniType<ParamsOf<M>>, handler: def.handler };
+  return {
+    name,
+    scope: def.scope ?? catalogueScope(name),
+    roles: def.roles,
+    params: CONTRACT[name].params as unknown as ZodMiniType<ParamsOf<M>>,
+    parse: def.parse,
+    handler: def.handler,
+  };
 }

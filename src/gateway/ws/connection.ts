@@ -23,6 +23,8 @@ export interface SocketData {
   /** The client address is a loopback address. */
   loopback: boolean;
   directLocal: boolean;
+  /** The upgrade carried forwarding (proxy) headers. */
+  forwarded: boolean;
   origin?: string;
   originVerdict?: OriginVerdict;
   host: string | null;
@@ -46,6 +48,12 @@ export class Connection {
   scopes: string[] = [];
   authMethod = "none";
   client?: ConnectParams["client"];
+  /** The verified device this socket presented (set at hello). */
+  device?: { id: string; publicKey: string };
+  /** Authenticated by the device's own token: device management is self-scoped. */
+  isDeviceTokenAuth = false;
+  /** `hello-ok.auth` as decided at connect. */
+  helloAuth?: Record<string, unknown>;
   caps: string[] = [];
   /** Frames that arrived while `connect` was being processed. */
   pending: string[] = [];
@@ -58,6 +66,7 @@ export class Connection {
   private queuedBytes = 0;
   private blocked = false;
   private closing = false;
+  private readonly closedController = new AbortController();
   onSlowConsumer?: () => void;
 
   constructor(
@@ -76,6 +85,17 @@ export class Connection {
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** Aborted once the socket is closing or closed. */
+  get closed(): AbortSignal {
+    return this.closedController.signal;
+  }
+
+  /** The socket went away (from the server's close handler). */
+  markClosed(): void {
+    this.closing = true;
+    this.closedController.abort();
   }
 
   get queuedFrames(): number {
@@ -144,6 +164,7 @@ export class Connection {
   close(code: number, reason = ""): void {
     if (this.closing) return;
     this.closing = true;
+    this.closedController.abort();
     this.queue = [];
     this.queuedBytes = 0;
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);

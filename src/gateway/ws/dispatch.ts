@@ -2,23 +2,15 @@
  * Frames on a socket: the pre-hello gate (size, JSON, first-frame rules, queueing while
  * `connect` runs) and post-hello `req` dispatch with role and scope checks.
  */
-import {
-  CloseCodes,
-  ErrorCodes,
-  Messages,
-  missingScopeError,
-  RpcError,
-} from "../../protocol/errors.ts";
+import { CloseCodes, ErrorCodes, Messages, RpcError } from "../../protocol/errors.ts";
 import { describeIssues, RequestFrame } from "../../protocol/frames.ts";
-import { ADMIN, hasScope } from "../../protocol/scopes.ts";
+import { authorizeMethod } from "../../protocol/method-scopes.ts";
 import type { MethodCall } from "../methods/types.ts";
 import type { Connection } from "./connection.ts";
 import { handleConnect } from "./handshake.ts";
 import type { WsHost } from "./types.ts";
 
 const MAX_UNAUTHORIZED_STREAK = 10;
-/** The roles of a method that does not name its own. */
-const OPERATOR_ONLY = ["operator"] as const;
 
 function textOf(message: string | Buffer): string {
   return typeof message === "string" ? message : message.toString("utf8");
@@ -96,8 +88,10 @@ async function dispatch(ctx: WsHost, conn: Connection, text: string): Promise<vo
     return;
   }
   const frame = parsed.data;
+  // Steps a method asked to run once its response is out (events it causes, closing sockets).
+  const after: Array<() => void> = [];
   try {
-    const payload = await invoke(ctx, conn, frame);
+    const payload = await invoke(ctx, conn, frame, after);
     conn.sendResponse(frame.id, true, payload);
   } catch (err) {
     if (err instanceof RpcError) {
@@ -108,27 +102,27 @@ async function dispatch(ctx: WsHost, conn: Connection, text: string): Promise<vo
     }
     ctx.log.error(`method ${frame.method} failed: ${(err as Error).stack ?? err}`);
     conn.sendResponse(frame.id, false, undefined, { code: ErrorCodes.UNAVAILABLE, message: `${frame.method} failed: internal error` });
+  } finally {
+    runAfter(ctx, after);
   }
 }
 
-async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame): Promise<unknown> {
+async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame, after: Array<() => void>): Promise<unknown> {
   if (frame.method === "connect") throw new RpcError(ErrorCodes.INVALID_REQUEST, "already connected");
+  // Role and scope first, from the one catalogue (params-aware): a caller without the scope an
+  // unknown method would need (admin) learns nothing about which methods exist.
+  const verdict = authorizeMethod(frame.method, conn, frame.params);
+  if (!verdict.ok) {
+    if (verdict.roleDenied) conn.unauthorizedStreak++;
+    throw verdict.error;
+  }
+  conn.unauthorizedStreak = 0;
   const def = ctx.methods.get(frame.method);
-  if (!def) {
-    if (conn.role === "operator" && !conn.scopes.includes(ADMIN)) throw missingScopeError(ADMIN);
-    throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unknownMethod(frame.method));
-  }
-  if (def.scope !== "bypass") {
-    const roles = def.roles ?? OPERATOR_ONLY;
-    if (!roles.includes(conn.role)) {
-      conn.unauthorizedStreak++;
-      throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unauthorizedRole(conn.role));
-    }
-    conn.unauthorizedStreak = 0;
-    if (conn.role === "operator" && !hasScope(conn.scopes, def.scope)) throw missingScopeError(def.scope);
-  }
+  if (!def) throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.unknownMethod(frame.method));
   let params: unknown = frame.params ?? {};
-  if (def.params) {
+  if (def.parse) {
+    params = def.parse(params);
+  } else if (def.params) {
     const checked = def.params.safeParse(params);
     if (!checked.success) {
       throw new RpcError(ErrorCodes.INVALID_REQUEST, Messages.invalidParams(def.name, describeIssues(checked.error, params)));
@@ -140,6 +134,17 @@ async function invoke(ctx: WsHost, conn: Connection, frame: RequestFrame): Promi
     client: conn,
     frameId: frame.id,
     interim: (payload) => void conn.sendResponse(frame.id, true, payload),
+    afterResponse: (fn) => void after.push(fn),
   };
   return def.handler(params, call);
+}
+
+function runAfter(ctx: WsHost, fns: Array<() => void>): void {
+  for (const fn of fns) {
+    try {
+      fn();
+    } catch (err) {
+      ctx.log.error(`after-response step failed: ${(err as Error).stack ?? err}`);
+    }
+  }
 }

@@ -1,10 +1,11 @@
 /**
- * The connect pipeline: params → protocol → role → Origin → lockout → shared secret →
- * device proof → missing-device policy → scopes → hello-ok.
+ * The connect pipeline: params → protocol → role → Origin → lockout → shared secret (or the
+ * trusted proxy) → the device part (src/gateway/devices.ts: missing-device policy, device proof,
+ * device token, pairing, token issuance) → limiter bookkeeping → hello-ok.
  * Every refusal sends the error `res` first and then closes with the matching code.
  */
-import { verifyDevice } from "../../auth/device-identity.ts";
-import { checkSharedSecret, type SharedAuthResult } from "../../auth/shared-secret.ts";
+import type { SharedVerdict } from "../../auth/device-auth.ts";
+import { checkSharedSecret } from "../../auth/shared-secret.ts";
 import { checkTrustedProxy } from "../../auth/trusted-proxy.ts";
 import { defaultAgentId } from "../../agents/registry.ts";
 import {
@@ -23,7 +24,7 @@ import {
   PROTOCOL_VERSION,
   type RequestFrame,
 } from "../../protocol/frames.ts";
-import { ADMIN, hasScope, isScope, READ } from "../../protocol/scopes.ts";
+import { ADMIN, hasScope, READ } from "../../protocol/scopes.ts";
 import { BUILD, VERSION } from "../../version.ts";
 import { failSecret, limiterSubject, lockedFor, passSecret } from "../gate.ts";
 import { isEphemeralClient } from "../presence.ts";
@@ -36,10 +37,6 @@ const BROWSER_CLIENT_IDS = new Set(["openclaw-control-ui", "webchat-ui", "webcha
 
 export function isBrowserClient(client: ConnectParams["client"]): boolean {
   return BROWSER_CLIENT_IDS.has(client.id) || client.mode === "webchat";
-}
-
-function isControlUi(client: ConnectParams["client"]): boolean {
-  return client.id === "openclaw-control-ui" || client.id === "webchat-ui";
 }
 
 /** Accept iff min ≤ 4 ≤ max; probes may offer 3..4; node-mode nodes may speak 3. */
@@ -133,96 +130,64 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
   }
 
   const auth = ctx.settings.auth;
-  let shared: SharedAuthResult | { ok: true; method: "trusted-proxy" };
+  let shared: SharedVerdict;
   if (auth.mode === "trusted-proxy" && !(data.directLocal && p.auth?.password)) {
     const tp = checkTrustedProxy(auth, ctx.settings.trustedProxies, data.socketIp, data.headers ?? new Headers());
-    shared = tp.ok ? { ok: true, method: "trusted-proxy" } : { ok: false, reason: tp.reason, provided: false };
+    shared = tp.ok ? { ok: true, method: "trusted-proxy", user: tp.user } : { ok: false, reason: tp.reason };
   } else {
-    shared = checkSharedSecret(auth, p.auth);
+    const checked = checkSharedSecret(auth, p.auth);
+    shared = checked.ok ? { ok: true, method: checked.method } : { ok: false, reason: checked.reason };
   }
 
-  const requested = (p.scopes ?? []).filter(isScope);
-  const secretOk = shared.ok && (shared.method === "token" || shared.method === "password");
-
-  if (p.device) {
-    const fields = {
-      clientId: p.client.id,
-      clientMode: p.client.mode,
+  // The device part (missing-device policy, proof, device token, pairing, token issuance).
+  // Scopes go in exactly as sent: they are part of the signed payload.
+  const outcome = await ctx.devices.authorize({
+    params: {
+      client: p.client,
       role,
-      scopes: p.scopes ?? [],
-      token: p.auth?.token ?? p.auth?.deviceToken ?? p.auth?.bootstrapToken ?? "",
-      platform: p.client.platform,
-      deviceFamily: p.client.deviceFamily,
-    };
-    const check = await verifyDevice(p.device, fields, conn.nonce);
-    if (!check.ok) {
-      return refuse(new RpcError(ErrorCodes.INVALID_REQUEST, check.message, { code: check.code, reason: check.reason }));
-    }
-  }
+      scopes: p.scopes,
+      auth: p.auth,
+      device: p.device,
+    },
+    nonce: conn.nonce,
+    conn: { remoteIp: data.ip, directLocal: data.directLocal, hasForwardingHeaders: data.forwarded, origin: data.origin, host: data.host ?? undefined },
+    shared,
+    // Device tokens are counted against the same subject as the shared secret.
+    deviceTokenLockedForMs: subject.exempt ? 0 : ctx.limiter.lockedFor("device-token", subject.key),
+  });
+  // The socket went away meanwhile: nothing to answer (handleConnect sees it closing).
+  if (conn.isClosing) return { ok: true };
 
-  if (!shared.ok) {
-    if (!shared.provided && !p.device && auth.mode !== "trusted-proxy") {
-      if (isControlUi(p.client)) {
-        return refuse(
-          new RpcError(ErrorCodes.INVALID_REQUEST, Messages.controlUiDeviceRequired, {
-            code: "CONTROL_UI_DEVICE_IDENTITY_REQUIRED",
-          }),
-        );
-      }
-      return refuse(
-        new RpcError(ErrorCodes.NOT_PAIRED, Messages.deviceIdentityRequired, { code: "DEVICE_IDENTITY_REQUIRED" }),
-      );
+  if (outcome.limiter.deviceToken === "failure") ctx.limiter.recordFailure("device-token", subject.key, subject.exempt);
+  else if (outcome.limiter.deviceToken === "success") ctx.limiter.recordSuccess("device-token", subject.key);
+
+  if (!outcome.ok) {
+    const details = outcome.error.details as { code?: string; reason?: string } | undefined;
+    const who = `conn=${conn.connId} remote=${data.ip} client=${p.client.id}/${p.client.mode}`;
+    if (details?.code?.startsWith("DEVICE_AUTH_")) {
+      // The runbook's signatures (`device nonce mismatch`, `device signature invalid`, …).
+      ctx.log.warn(`device auth rejected: ${outcome.error.message} (${details.reason}) ${who} device=${p.device?.id ?? "none"}`);
     }
-    if (shared.provided) {
-      ctx.log.warn(`connect rejected: ${shared.reason} from ${data.ip} (client ${p.client.id}/${p.client.mode})`);
+    if (outcome.limiter.sharedSecret === "failure") {
+      ctx.log.warn(`connect rejected: ${shared.ok ? details?.code : shared.reason} from ${data.ip} (client ${p.client.id}/${p.client.mode})`);
       // The same gate as HTTP: count the failure and answer after the limiter's slowdown.
       await failSecret(ctx, subject);
+    } else if (details?.code === "AUTH_DEVICE_TOKEN_MISMATCH" || details?.code === "AUTH_SCOPE_MISMATCH") {
+      ctx.log.warn(`connect rejected: ${details.code} ${who} device=${p.device?.id ?? "none"}`);
     }
-    const canRetry = Boolean(p.device && p.auth?.token && !p.auth?.deviceToken);
-    return refuse(authFailure(shared.reason, { canRetryWithDeviceToken: canRetry }));
+    return { ok: false, error: outcome.error, closeCode: outcome.closeCode, closeReason: outcome.closeReason };
   }
 
-  const local = data.directLocal || (data.loopback && secretOk);
-  let scopes: string[];
-  if (p.device) {
-    // Pairing records arrive with the device-pairing work; until then a verified device that is
-    // local (direct-local, or loopback with the shared secret) is approved for this connection,
-    // exactly like upstream's silent local approval. Anything else has to be paired first.
-    if (!local) {
-      return refuse(
-        new RpcError(ErrorCodes.NOT_PAIRED, "pairing required: device is not approved yet", {
-          code: "PAIRING_REQUIRED",
-          reason: "not-paired",
-          remediationHint: "Approve this device from the pending pairing requests.",
-          deviceId: p.device.id,
-          requestedRole: role,
-          requestedScopes: requested,
-        }),
-      );
-    }
-    scopes = requested;
-  } else {
-    if (auth.mode === "none" && !data.directLocal) {
-      return refuse(
-        new RpcError(ErrorCodes.NOT_PAIRED, Messages.deviceIdentityRequired, { code: "DEVICE_IDENTITY_REQUIRED" }),
-      );
-    }
-    const isCli = p.client.id === "cli" && p.client.mode === "cli";
-    const isBackend = p.client.id === "gateway-client" && p.client.mode === "backend";
-    const keeps =
-      (isCli && local) ||
-      (isBackend && data.loopback) ||
-      (shared.method === "trusted-proxy" && isControlUi(p.client));
-    scopes = keeps ? requested : [];
-  }
+  if (shared.ok && shared.method !== "none") passSecret(ctx, subject);
 
-  passSecret(ctx, subject);
-
-  conn.role = role;
-  conn.scopes = role === "node" ? [] : scopes;
-  conn.authMethod = shared.method;
+  conn.role = outcome.role === "node" ? "node" : "operator";
+  conn.scopes = conn.role === "node" ? [] : outcome.scopes;
+  conn.authMethod = outcome.method;
   conn.client = p.client;
   conn.caps = p.caps ?? [];
+  conn.device = outcome.deviceId && outcome.publicKey ? { id: outcome.deviceId, publicKey: outcome.publicKey } : undefined;
+  conn.isDeviceTokenAuth = outcome.isDeviceTokenAuth;
+  conn.helloAuth = { ...outcome.auth, scopes: conn.scopes };
   conn.phase = "ready";
   if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
   data.headers = undefined;
@@ -235,21 +200,29 @@ async function evaluateConnect(ctx: WsHost, conn: Connection, frame: RequestFram
       clientId: p.client.id,
       ip: data.ip,
       version: p.client.version,
-      platform: p.client.platform,
+      platform: outcome.platform ?? p.client.platform,
       deviceFamily: p.client.deviceFamily,
       modelIdentifier: p.client.modelIdentifier,
       timeZone: p.client.timeZone,
       mode: p.client.mode,
       reason: "connect",
       ts: Date.now(),
-      deviceId: p.device?.id,
-      roles: [role],
+      deviceId: conn.device?.id,
+      roles: [conn.role],
       scopes: conn.scopes,
       instanceId: p.client.instanceId,
     });
     ctx.presenceChanged();
   }
   return { ok: true };
+}
+
+/**
+ * `"configured"` when `gateway.controlUi.root` serves a UI folder: the official Control UI then
+ * never asks for a reload because of a build id that is not its own (upstream's rule).
+ */
+export function controlUiBuildSource(cfg: WsHost["snapshot"]["config"]): "configured" | "bundled" {
+  return cfg.gateway?.controlUi?.root?.trim() ? "configured" : "bundled";
 }
 
 export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> {
@@ -278,10 +251,10 @@ export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> 
   return {
     type: "hello-ok",
     protocol: PROTOCOL_VERSION,
-    server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, connId: conn.connId },
+    server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, controlUiBuildSource: controlUiBuildSource(cfg), connId: conn.connId },
     features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: [] },
     snapshot,
-    auth: { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
+    auth: conn.helloAuth ?? { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
     policy: {
       maxPayload: ctx.limits.maxPayload,
       maxBufferedBytes: ctx.limits.maxBufferedBytes,

@@ -30,6 +30,7 @@ export function upgradeWebSocket(host: WsHost, req: Request, server: Server<Sock
     socketIp,
     loopback: isLoopbackIp(ip),
     directLocal: who.directLocal,
+    forwarded: who.forwarded,
     host: reqHost,
     origin,
     originVerdict: origin
@@ -79,6 +80,7 @@ export function webSocketHandlers(host: WsHost): WebSocketHandler<SocketData> & 
       if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
       const wasReady = conn.phase === "ready";
       conn.phase = "closed";
+      conn.markClosed();
       host.connections.delete(conn);
       if (conn.countedUnauthenticated) {
         conn.countedUnauthenticated = false;

@@ -9,6 +9,8 @@ import type { Logger } from "../../log/logger.ts";
 import type { GatewayLimits } from "../limits.ts";
 import type { MethodContext, MethodDef } from "../methods/types.ts";
 import type { PresenceStore } from "../presence.ts";
+import type { ConnectAuthOutcome } from "../../auth/device-auth.ts";
+import type { DeviceConnectInput } from "../devices.ts";
 import type { Connection } from "./connection.ts";
 
 export interface WsHost {
@@ -28,6 +30,8 @@ export interface WsHost {
   /** True while the listener is stopping (shutdown or in-process restart). */
   readonly draining: boolean;
   readonly connections: Set<Connection>;
+  /** Device pairing: decides the device part of a connect. */
+  readonly devices: { authorize(input: DeviceConnectInput): Promise<ConnectAuthOutcome> };
   cachedHealth(): unknown;
   uptimeMs(): number;
   presenceChanged(): void;

@@ -1,6 +1,7 @@
 /**
  * Sessions: `sessions.list` newest first (key, agent, messages, tokens, model, last update);
- * a row opens the session in Chat. A `sessions.changed` event refreshes the list.
+ * a row opens the session in Chat. A `sessions.changed` event (after `sessions.subscribe`)
+ * refreshes the list.
  */
 import { errorBox, fmtAge, h, replace } from "../dom.ts";
 import type { PageContext, PageInstance } from "../main.ts";
@@ -22,7 +23,8 @@ export function sessionsPage(ctx: PageContext): PageInstance {
     try {
       const res = await client.request<any>("sessions.list", { limit: 200 });
       const rows: any[] = Array.isArray(res?.sessions) ? res.sessions : [];
-      count.textContent = typeof res?.count === "number" ? `${res.count} total` : "";
+      const total = typeof res?.totalCount === "number" ? res.totalCount : res?.count;
+      count.textContent = typeof total === "number" ? `${total} total` : "";
       if (!rows.length) {
         replace(body, h("p", { class: "muted" }, "No sessions yet. Start one from Chat."));
         return;
@@ -44,7 +46,7 @@ export function sessionsPage(ctx: PageContext): PageInstance {
                 h("td", null, String(r.agentId ?? "—")),
                 h("td", { class: "num" }, String(r.messageCount ?? "—")),
                 h("td", { class: "num" }, String(r.totalTokens ?? "—")),
-                h("td", null, String(r.model ?? "—")),
+                h("td", null, r.model ? (r.modelProvider ? `${r.modelProvider}/${r.model}` : String(r.model)) : "—"),
                 h("td", null, fmtAge(r.updatedAt)),
               ),
             ),
@@ -61,5 +63,11 @@ export function sessionsPage(ctx: PageContext): PageInstance {
     clearTimeout(timer);
     timer = setTimeout(() => void load(), 500);
   });
-  return { el, connected: () => void load(), dispose: () => { off(); clearTimeout(timer); } };
+  // `sessions.changed` reaches only sockets that subscribed (gateways without the method still
+  // send `chat`, which refreshes the list too).
+  const connected = () => {
+    client.request("sessions.subscribe", {}).catch(() => {});
+    void load();
+  };
+  return { el, connected, dispose: () => { off(); clearTimeout(timer); } };
 }
