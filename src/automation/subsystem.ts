@@ -12,11 +12,13 @@
  *                flight are abandoned (the next start records them as interrupted).
  *
  * Agent turns go through the runtime's lanes (agent-turn.ts). Delivery to chat channels goes
- * through the `channels` seam: until the gateway passes the channel host there, every announce
- * route is unresolved with the original's "no configured channels" answer (CHANNELS_NOT_WIRED),
- * heartbeats have no route, and hook deliveries name no registered channel.
+ * through the `channels` seam, which the gateway fills with the channel host's delivery
+ * (src/channels/automation-seam.ts): announce routes, `last` conversations, heartbeat targets
+ * and the configured channel ids. Without it (a bare test host) every announce route is
+ * unresolved with the original's "no configured channels" answer (CHANNELS_NOT_WIRED) and
+ * heartbeats have no route.
  */
-import { defaultAgentId } from "../agents/registry.ts";
+import { defaultAgentId, listAgents } from "../agents/registry.ts";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { enforceWriteLimit } from "../gateway/methods/config.ts";
 import type { MethodDef } from "../gateway/methods/types.ts";
@@ -25,7 +27,7 @@ import { ErrorCodes, RpcError } from "../protocol/errors.ts";
 import { agentTurnExecutor, laneFacts } from "./agent-turn.ts";
 import type { Clock } from "./clock.ts";
 import { NO_CHANNEL_ERROR } from "./errors.ts";
-import { heartbeatHealth, resolveHeartbeat, type HeartbeatRunnerOptions, type ResolvedHeartbeat } from "./heartbeat.ts";
+import { heartbeatHealth, heartbeatSessionKey, resolveHeartbeat, type HeartbeatRunnerOptions } from "./heartbeat.ts";
 import { hooksStatus, resolveHooks } from "./hooks.ts";
 import { Automation, type AutomationDeps } from "./index.ts";
 import { createPreflight, type Preflight } from "./preflight.ts";
@@ -43,8 +45,10 @@ export interface AutomationChannels {
   /** Send a heartbeat alert to its target (owner / last / a channel). */
   heartbeatDeliver?: HeartbeatRunnerOptions["deliver"];
   /** Whether a heartbeat alert would have somewhere to go. */
-  heartbeatHasRoute?: (agentId: string, hb: ResolvedHeartbeat) => boolean;
-  /** Registered channel ids (direct hook delivery names one of them). */
+  heartbeatHasRoute?: HeartbeatRunnerOptions["hasRoute"];
+  /** "typing…" at the heartbeat's target while its turn runs. */
+  heartbeatTyping?: HeartbeatRunnerOptions["typing"];
+  /** Configured channel ids (the channel a job names must be one; direct hook delivery too). */
   channelIds?: () => string[];
 }
 
@@ -73,7 +77,7 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
     throw new RpcError(ErrorCodes.UNAVAILABLE, startError ? `automation is unavailable: ${startError}` : "automation is not running yet; retry");
   };
   const workspace = (agentId: string) => agentWorkspaceDir(host!.snapshot.config, host!.stateDir, agentId);
-  const hasRoute = (agentId: string, hb: ResolvedHeartbeat) => channels()?.heartbeatHasRoute?.(agentId, hb) ?? false;
+  const hasRoute: NonNullable<HeartbeatRunnerOptions["hasRoute"]> = (agentId, hb, sessionKey) => channels()?.heartbeatHasRoute?.(agentId, hb, sessionKey) ?? false;
   const protectHookToken = (cfg: OpenClawConfig) => {
     const token = resolveHooks(cfg)?.token;
     if (token) host?.logger("hooks").addSecret(token);
@@ -112,10 +116,11 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
         // Nothing beats when the scheduler could not start.
         const enabled = h.enabled && startError === undefined;
         const resolved = enabled ? resolveHeartbeat(config, agentId) : undefined;
-        const waitingForRoute = resolved !== undefined && ROUTED_TARGETS.has(resolved.target) && !hasRoute(agentId, resolved);
+        const waitingForRoute = resolved !== undefined && ROUTED_TARGETS.has(resolved.target) && !hasRoute(agentId, resolved, heartbeatSessionKey(resolved));
         return enabled ? { ...h, waitingForRoute } : { ...h, enabled: false, every: "disabled", everyMs: null, waitingForRoute: false };
       },
-      queuedSystemEvents: () => (automation?.events.all() ?? []).map((e) => ({ kind: "system-event", text: e.text, ts: e.ts })),
+      // Plain strings, as the original sends them: what waits for each agent's main session.
+      queuedSystemEvents: (config) => (automation ? listAgents(config).flatMap((a) => automation!.events.peek(`agent:${a.id}:main`).map((e) => e.text)) : []),
     },
 
     start(h) {
@@ -138,6 +143,7 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
           previewRoute: (req) => channels()?.previewRoute?.(req) ?? { ok: false, error: NO_CHANNEL_ERROR },
           heartbeatDeliver: (req) => channels()?.heartbeatDeliver?.(req) ?? Promise.resolve({ resolved: false, delivered: false }),
           heartbeatHasRoute: hasRoute,
+          heartbeatTyping: (req) => channels()?.heartbeatTyping?.(req),
           facts: laneFacts(h.agents),
           channels: () => channels()?.channelIds?.() ?? [],
           clock: opts.clock,

@@ -8,10 +8,11 @@ import { controlUiSubsystem } from "./control-ui.ts";
 import type { Subsystem } from "./subsystem.ts";
 
 export function gatewayParts(): Subsystem[] {
+  const channels = channelsSubsystem();
   return [
-    channelsSubsystem(),
+    channels,
     controlUiSubsystem(),
-    // Channel delivery is not wired yet: automationSubsystem({ channels }) is the seam.
-    automationSubsystem(),
+    // Cron announces, failure notices and heartbeat alerts go out through the channel host.
+    automationSubsystem({ channels: channels.automation }),
   ];
 }

@@ -3,7 +3,6 @@
  * apart from subsystem.ts so the method context can name them without an import cycle.
  */
 import type { OpenClawConfig } from "../config/schema.ts";
-import type { SystemEvent } from "./config-hooks.ts";
 
 /** One agent's heartbeat as `health.agents[].heartbeat` and `status.heartbeat.agents[]` show it. */
 export interface HeartbeatReport {
@@ -21,8 +20,8 @@ export interface HeartbeatReport {
 export interface SubsystemReports {
   /** The heartbeat of an agent under this config, when this part runs heartbeats. */
   heartbeat?(config: OpenClawConfig, agentId: string): HeartbeatReport;
-  /** Entries for `status.queuedSystemEvents`. */
-  queuedSystemEvents?(): SystemEvent[];
+  /** Entries for `status.queuedSystemEvents`: the texts waiting, as the original lists them. */
+  queuedSystemEvents?(config: OpenClawConfig): string[];
 }
 
 /** The reports of every hosted part as one: the first part that runs heartbeats, every part's events. */
@@ -31,7 +30,7 @@ export function combineReports(parts: ReadonlyArray<SubsystemReports | undefined
   const hb = present.find((p) => p.heartbeat);
   return {
     ...(hb ? { heartbeat: (config: OpenClawConfig, agentId: string) => hb.heartbeat!(config, agentId) } : {}),
-    queuedSystemEvents: () => present.flatMap((p) => p.queuedSystemEvents?.() ?? []),
+    queuedSystemEvents: (config: OpenClawConfig) => present.flatMap((p) => p.queuedSystemEvents?.(config) ?? []),
   };
 }
 

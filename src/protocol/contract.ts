@@ -93,7 +93,7 @@ const StatusResult = () =>
       agents: z.array(z.object({ agentId: z.string(), enabled: z.boolean(), every: z.string() })),
     }),
     channelSummary: z.array(z.unknown()),
-    queuedSystemEvents: z.array(z.object({ kind: z.string(), text: z.string(), ts: z.number() })),
+    queuedSystemEvents: z.array(z.string()),
     sessions: z.object({
       count: NonNegInt,
       byAgent: z.array(z.object({ agentId: z.string(), count: NonNegInt })),

@@ -171,7 +171,7 @@ function setup(config: OpenClawConfig, opts: { deliver?: boolean; route?: boolea
     heartbeatHasRoute: opts.route ? () => true : undefined,
     heartbeatDeliver: opts.deliver
       ? async (req) => {
-          delivered.push({ target: req.target, text: req.text });
+          delivered.push({ target: req.heartbeat.target, text: req.text });
           return { resolved: true, delivered: true, channel: "telegram", to: "42" };
         }
       : undefined,

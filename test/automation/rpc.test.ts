@@ -356,35 +356,75 @@ describe("cron.run / cron.runs and delivery", () => {
     expect(await run()).toMatchObject({ status: "ok", completionStatus: "succeeded", deliveryStatus: "not-delivered" });
   });
 
-  test("failure alerts after two consecutive errors, once per cooldown, then a recovery notice", async () => {
+  test("failure alerts: one per incident after two consecutive errors, a changed cause after the cooldown, then one recovery notice", async () => {
     const sent: DeliveryRequest[] = [];
     const { call, auto, agent, clock } = setup({ deliver: async (req) => (sent.push(req), { resolved: true, delivered: true }) });
     const job = call("cron.add", { ...CLI_ADD_EVERY, schedule: { kind: "every", everyMs: 3_600_000 }, delivery: { mode: "announce", channel: "telegram", to: "123" } });
-    agent.mode = "throw";
-    for (let i = 0; i < 3; i++) {
+    const alerts = () => sent.filter((s) => s.purpose === "failure-alert");
+    const runOnce = async () => {
       call("cron.run", { id: job.id });
       await auto.cron.idle();
-    }
-    const alerts = sent.filter((s) => s.purpose === "failure-alert");
-    expect(alerts.length).toBe(1);
-    expect(alerts[0]).toMatchObject({ channel: "telegram", to: "123" });
-    expect(alerts[0].text).toContain(`Automation "every-job" failed 2 times in a row`);
+    };
+    agent.mode = "throw";
+    for (let i = 0; i < 3; i++) await runOnce();
+    expect(alerts().length).toBe(1);
+    expect(alerts()[0]).toMatchObject({ channel: "telegram", to: "123" });
+    expect(alerts()[0].text).toContain(`Automation "every-job" failed 2 times in a row (last run started `);
+    expect(alerts()[0].text).toContain("UTC). Details: openclaw cron runs --id");
+    // A changed cause inside the cooldown waits.
+    agent.error = "provider exploded: 401 bad key";
+    await runOnce();
+    expect(alerts().length).toBe(1);
+    // After it, the changed cause alerts; the same cause again stays one incident, even past the cooldown.
     clock.t += 3_600_000;
-    call("cron.run", { id: job.id });
-    await auto.cron.idle();
-    expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(2);
+    await runOnce();
+    expect(alerts().length).toBe(2);
+    clock.t += 3_600_000;
+    await runOnce();
+    expect(alerts().length).toBe(2);
     agent.mode = "reply";
-    call("cron.run", { id: job.id });
-    await auto.cron.idle();
+    await runOnce();
+    expect(sent.filter((s) => s.purpose === "recovery").length).toBe(1);
+    await runOnce();
     expect(sent.filter((s) => s.purpose === "recovery").length).toBe(1);
     // failureAlert:false silences it.
     call("cron.update", { id: job.id, patch: { failureAlert: false } });
     agent.mode = "throw";
-    for (let i = 0; i < 3; i++) {
-      call("cron.run", { id: job.id });
+    for (let i = 0; i < 3; i++) await runOnce();
+    expect(alerts().length).toBe(2);
+  });
+
+  test("a failed delivery alerts at once through an alternate destination, never through the failing route", async () => {
+    const sent: DeliveryRequest[] = [];
+    const { call, auto } = setup({
+      deliver: async (req) => {
+        sent.push(req);
+        return req.to === "123" ? { resolved: true, delivered: false, error: "Telegram send failed (123): 403 Forbidden" } : { resolved: true, delivered: true };
+      },
+    });
+    const runOnce = async (id: string) => {
+      call("cron.run", { id });
       await auto.cron.idle();
-    }
-    expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(2);
+      return call("cron.runs", { id, limit: 1 }).entries[0];
+    };
+    const plain = call("cron.add", { ...CLI_ADD_EVERY, name: "plain", delivery: { mode: "announce", channel: "telegram", to: "123" } });
+    expect(await runOnce(plain.id)).toMatchObject({ status: "ok", completionStatus: "failed", deliveryStatus: "not-delivered" });
+    expect(sent.filter((s) => s.purpose === "failure-alert")).toEqual([]);
+    const routed = call("cron.add", {
+      ...CLI_ADD_EVERY,
+      name: "routed",
+      delivery: { mode: "announce", channel: "telegram", to: "123", failureDestination: { channel: "telegram", to: "999" } },
+    });
+    expect(await runOnce(routed.id)).toMatchObject({ status: "ok", completionStatus: "failed", deliveryStatus: "not-delivered" });
+    const alerts = sent.filter((s) => s.purpose === "failure-alert");
+    expect(alerts.length).toBe(1);
+    expect(alerts[0]).toMatchObject({ channel: "telegram", to: "999" });
+    expect(alerts[0].text).toContain(`Automation "routed" ran (started `);
+    await auto.cron.idle();
+    expect(call("cron.get", { id: routed.id }).lastFailureNotificationDeliveryStatus).toBe("delivered");
+    // The same delivery failure again: one incident.
+    await runOnce(routed.id);
+    expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(1);
   });
 });
 

@@ -23,7 +23,8 @@ export const statusMethod = defineMethod("status", {
       },
       hostDesktop: { enabled: false, state: "disabled" },
       channelSummary: [],
-      queuedSystemEvents: [...ctx.systemEvents.map((e) => ({ ...e })), ...(ctx.reports?.queuedSystemEvents?.() ?? [])],
+      // Plain strings, as the original sends them (its CLI and TUI print them as they are).
+      queuedSystemEvents: [...ctx.systemEvents.map((e) => e.text), ...(ctx.reports?.queuedSystemEvents?.(ctx.snapshot.config) ?? [])],
       degradedSecretOwners: [],
       degradedPlugins: [],
       // Paths stay redacted in `status` as upstream does; `health` carries the real path.
