@@ -634,7 +634,14 @@ export class HeartbeatRunner {
   /** The runner behind a `{kind:"heartbeat"}` job. */
   async runJob(job: CronJob, signal: AbortSignal): Promise<HeartbeatJobOutcome> {
     const event = await this.run(job.agentId ?? defaultAgentId(this.opts.config()), "interval", { signal });
-    return { status: event.status, reason: event.reason, preview: event.preview, error: event.status === "failed" ? event.message : undefined };
+    const deliveryFailed = event.status === "failed" && event.reason !== "agent-runner-failure";
+    return {
+      status: event.status,
+      reason: event.reason,
+      preview: event.preview,
+      error: event.status === "failed" && !deliveryFailed ? event.message : undefined,
+      ...(deliveryFailed ? { deliveryError: event.reason } : {}),
+    };
   }
 
   /**

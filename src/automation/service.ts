@@ -120,6 +120,8 @@ export interface HeartbeatJobOutcome {
   reason?: string;
   preview?: string;
   error?: string;
+  /** The alert was produced but could not be sent (a delivery failure, not an execution one). */
+  deliveryError?: string;
   model?: string;
   provider?: string;
 }
@@ -618,7 +620,7 @@ export class CronService {
     if (payload.kind === "heartbeat") {
       if (!this.opts.runHeartbeatJob) throw new Error("the heartbeat runner is not available on this gateway");
       const res = await this.withTimeout(this.opts.runHeartbeatJob(job, run.controller.signal), this.opts.heartbeatTimeoutMs ?? 600_000, run);
-      return heartbeatOutcome(res);
+      return heartbeatOutcome(res, this.clock.now());
     }
     return this.runAgentTurn(job, payload, agentId, run);
   }
@@ -1368,7 +1370,7 @@ export class CronService {
   }
 }
 
-function heartbeatOutcome(res: HeartbeatJobOutcome): Outcome {
+function heartbeatOutcome(res: HeartbeatJobOutcome, now: number): Outcome {
   switch (res.status) {
     case "sent":
     case "ok-empty":
@@ -1377,6 +1379,17 @@ function heartbeatOutcome(res: HeartbeatJobOutcome): Outcome {
     case "skipped":
       return { status: "skipped", completion: "failed", error: `heartbeat skipped: ${res.reason ?? "unknown"}`, model: res.model, provider: res.provider };
     case "failed":
+      // A failed send is a delivery failure: the run itself succeeded and counts toward no
+      // failure streak (a blocked bot must not get the heartbeat auto-disabled).
+      if (res.deliveryError !== undefined) {
+        return {
+          status: "ok",
+          completion: "failed",
+          summary: res.preview,
+          delivery: { delivered: false, deliveryStatus: "not-delivered", completion: "failed", deliveryError: res.deliveryError },
+          diagnostics: { summary: res.deliveryError, entries: [{ ts: now, source: "delivery", severity: "error", message: res.deliveryError }] },
+        };
+      }
       return { status: "error", completion: "failed", error: res.error ?? `heartbeat failed: ${res.reason ?? "unknown"}` };
   }
 }
