@@ -616,7 +616,8 @@ export class HeartbeatRunner {
       return this.record({
         ...base,
         status: "skipped",
-        preview,
+        // Nothing went out: the reply as the model wrote it, without the owner notice.
+        preview: truncatePreview(reply.text),
         reason,
         hasMedia: false,
         ...(reason === "no-route" ? { message: NO_ROUTE_MESSAGE } : {}),
