@@ -20,7 +20,7 @@ afterEach(() => {
   for (const fn of cleanup.splice(0).reverse()) fn();
 });
 
-function setup(opts: { deliver?: (req: DeliveryRequest) => Promise<DeliveryResult>; config?: OpenClawConfig } = {}) {
+function setup(opts: { deliver?: (req: DeliveryRequest) => Promise<DeliveryResult>; config?: OpenClawConfig; channels?: () => string[] } = {}) {
   const clock = new ManualClock(T0);
   const tmp = tempStore(() => clock.now());
   const agent = new FakeAgent();
@@ -34,6 +34,7 @@ function setup(opts: { deliver?: (req: DeliveryRequest) => Promise<DeliveryResul
     emit: (event, payload) => emitted.push({ event, payload }),
     runAgentTurn: agent.run,
     deliver: opts.deliver,
+    channels: opts.channels,
     clock,
   });
   auto.start();
@@ -425,6 +426,37 @@ describe("cron.run / cron.runs and delivery", () => {
     // The same delivery failure again: one incident.
     await runOnce(routed.id);
     expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(1);
+  });
+});
+
+describe("the channel a job names", () => {
+  const announce = (channel: string, to = "1", extra: Record<string, unknown> = {}) => ({ ...CLI_ADD_EVERY, delivery: { mode: "announce", channel, to, ...extra } });
+
+  test("no channel config: a known channel is accepted, an unknown one refused", () => {
+    const { call, fails } = setup();
+    expect(call("cron.add", announce("telegram")).delivery).toMatchObject({ channel: "telegram" });
+    expect(call("cron.add", announce("Slack")).delivery).toMatchObject({ channel: "Slack" });
+    expect(fails("cron.add", announce("nosuch")).message).toBe("invalid cron.add params: delivery.channel is not a known channel: nosuch");
+    expect(fails("cron.add", announce("telegram", "discord:1")).message).toBe('invalid cron.add params: delivery.channel: target "discord:1" names channel discord, not telegram');
+  });
+
+  test("channels configured: the channel must be one of them; a channel block without credentials is not configured", () => {
+    const configured = setup({ channels: () => ["telegram"], config: { channels: { telegram: { botToken: "1:x", accounts: { off: { botToken: "2:y", enabled: false } } } } } as unknown as OpenClawConfig });
+    expect(configured.fails("cron.add", announce("discord")).message).toBe("invalid cron.add params: delivery.channel must be one of: telegram");
+    expect(configured.fails("cron.add", announce("last", "discord:1")).message).toBe("invalid cron.add params: delivery.channel must be one of: telegram");
+    expect(configured.fails("cron.add", announce("telegram", "1", { accountId: "off" })).message).toBe('invalid cron.add params: delivery.accountId: account "off" is disabled for channel telegram');
+    expect(configured.fails("cron.add", announce("telegram", "1", { failureDestination: { channel: "discord", to: "2" } })).message).toBe(
+      "invalid cron.add params: delivery.failureDestination.channel must be one of: telegram",
+    );
+    expect(configured.fails("cron.add", { ...announce("telegram"), failureAlert: { channel: "slack", to: "C1" } }).message).toBe("invalid cron.add params: failureAlert.channel must be one of: telegram");
+    const job = configured.call("cron.add", announce("telegram", "-100123:topic:4"));
+    expect(configured.fails("cron.update", { id: job.id, patch: { delivery: { channel: "discord" } } }).message).toBe("invalid cron.update params: delivery.channel must be one of: telegram");
+    expect(configured.call("cron.get", { id: job.id }).delivery).toMatchObject({ channel: "telegram" });
+    // `last` and no channel are always fine.
+    expect(configured.call("cron.add", { ...CLI_ADD_EVERY, delivery: { mode: "announce" } }).delivery).toEqual({ mode: "announce" });
+
+    const unconfigured = setup({ channels: () => [], config: { channels: { discord: { enabled: true } } } as unknown as OpenClawConfig });
+    expect(unconfigured.fails("cron.add", announce("discord")).message).toBe("invalid cron.add params: delivery.channel is not configured: discord");
   });
 });
 
