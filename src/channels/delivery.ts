@@ -196,7 +196,8 @@ async function deliverAnnounce(host: ChannelHost, req: DeliveryRequest): Promise
     delivered: receipt.ok,
     channel: route.channel,
     to: route.to,
-    accountId: route.accountId,
+    // As the original's trace: the account when the job or the conversation named it.
+    ...(req.accountId?.trim() || route.source === "last" ? { accountId: route.accountId } : {}),
     ...(route.threadId !== undefined ? { threadId: route.threadId } : {}),
     ...(receipt.ok ? {} : { error: receipt.error, uncertain: receipt.uncertain }),
   };

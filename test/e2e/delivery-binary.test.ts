@@ -130,6 +130,7 @@ describe.serial("automation delivery through the compiled gateway", () => {
     expect(added.json).toMatchObject({ delivery: { mode: "announce", channel: "telegram", to: String(BOB) }, deliveryPreview: { label: `announce -> telegram:${BOB}`, detail: "explicit" } });
     const entry = await forceRun(added.json.id);
     expect(sentTo(BOB)).toEqual(["echo: good morning"]);
+    expect(entry.delivery.resolved.accountId).toBeUndefined();
     expect(telegram.of("sendMessage").at(-1)!.body).toEqual({ chat_id: String(BOB), text: "echo: good morning", parse_mode: "HTML" });
     expect(entry).toMatchObject({
       status: "ok",
@@ -139,7 +140,7 @@ describe.serial("automation delivery through the compiled gateway", () => {
       deliveryStatus: "delivered",
       delivery: {
         intended: { channel: "telegram", to: String(BOB), source: "explicit" },
-        resolved: { ok: true, channel: "telegram", to: String(BOB), accountId: "default", source: "explicit" },
+        resolved: { ok: true, channel: "telegram", to: String(BOB), source: "explicit" },
         fallbackUsed: true,
         delivered: true,
       },
