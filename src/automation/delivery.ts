@@ -10,11 +10,13 @@ export interface DeliveryRequest {
   jobId: string;
   runId?: string;
   agentId: string;
-  /** "last" = the agent's most recent external conversation. */
+  /** "last" = the conversation the job's session (or the agent's main session) last had. */
   channel: string;
   to?: string;
   accountId?: string;
   threadId?: string | number;
+  /** The job's own session (`session:<key>` target or `sessionKey`), where `last` is read first. */
+  sessionKey?: string;
   text: string;
   /** Why this message goes out: the run's output, a failure alert or a recovery notice. */
   purpose: "result" | "failure-alert" | "recovery";
@@ -26,6 +28,8 @@ export interface DeliveryResult {
   delivered: boolean;
   channel?: string;
   to?: string;
+  accountId?: string;
+  threadId?: string | number;
   error?: string;
   /** The send may or may not have reached the recipient. */
   uncertain?: boolean;
@@ -34,9 +38,18 @@ export interface DeliveryResult {
 /** Sends a message to a chat channel target. Absent while the gateway has no channels. */
 export type DeliverFn = (req: DeliveryRequest) => Promise<DeliveryResult>;
 
+export interface RoutePreviewRequest {
+  agentId: string;
+  channel: string;
+  to?: string;
+  accountId?: string;
+  threadId?: string | number;
+  sessionKey?: string;
+}
+
 /** Resolves an announce route without sending, for delivery previews. */
-export type RoutePreviewFn = (req: { agentId: string; channel: string; to?: string; accountId?: string }) =>
-  | { ok: true; channel: string; to?: string; source: "explicit" | "last" }
+export type RoutePreviewFn = (req: RoutePreviewRequest) =>
+  | { ok: true; channel: string; to?: string; accountId?: string; source: "explicit" | "last" }
   | { ok: false; error: string };
 
 /** POSTs a webhook delivery; absent = webhook delivery unavailable. */
@@ -69,6 +82,15 @@ export function isSilentReply(text: string): boolean {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message || err.name : String(err);
+}
+
+/** The session a job's `last` delivery reads first: its `session:<key>` target, else its `sessionKey`. */
+export function deliverySessionKey(job: Pick<CronJob, "sessionTarget" | "sessionKey">): string | undefined {
+  if (job.sessionTarget.startsWith("session:")) {
+    const key = job.sessionTarget.slice("session:".length).trim();
+    if (key) return key;
+  }
+  return job.sessionKey?.trim() || undefined;
 }
 
 export function routeIntent(d: Delivery): NonNullable<DeliveryTrace["intended"]> {
@@ -123,6 +145,7 @@ export async function deliverRunResult(deps: DeliveryDeps, req: { job: CronJob; 
       to: d.to,
       accountId: d.accountId,
       threadId: d.threadId,
+      sessionKey: deliverySessionKey(job),
       text,
       purpose: "result",
     });
@@ -130,34 +153,52 @@ export async function deliverRunResult(deps: DeliveryDeps, req: { job: CronJob; 
     res = { resolved: true, delivered: false, error: errorMessage(err), uncertain: true };
   }
   if (!res.resolved) return unresolved(res.error ?? NO_CHANNEL_ERROR);
-  const resolved = { ok: true as const, channel: res.channel ?? intended.channel, to: res.to ?? d.to ?? null, source: intended.source };
+  const resolved: NonNullable<DeliveryTrace["resolved"]> = { ok: true, channel: res.channel ?? intended.channel, to: res.to ?? d.to ?? null };
+  if (res.accountId) resolved.accountId = res.accountId;
+  if (res.threadId !== undefined) resolved.threadId = res.threadId;
+  resolved.source = intended.source;
+  // The runner's own send (the agent did not deliver it itself) is the fallback delivery.
   if (res.delivered) {
-    return { delivered: true, deliveryStatus: "delivered", completion: "succeeded", trace: { intended, resolved, fallbackUsed: false, delivered: true } };
+    return { delivered: true, deliveryStatus: "delivered", completion: "succeeded", trace: { intended, resolved, fallbackUsed: true, delivered: true } };
   }
   return {
     delivered: false,
     deliveryStatus: res.uncertain ? "unknown" : "not-delivered",
     completion: best ? "succeeded" : res.uncertain ? "unknown" : "failed",
     deliveryError: res.error ?? "delivery failed",
-    trace: { intended, resolved, fallbackUsed: false, delivered: false },
+    trace: { intended, resolved, fallbackUsed: true, delivered: false },
   };
 }
 
-/** Dry-run delivery route (`deliveryPreview`) as the original labels it. */
+/** `channel:to`, `channel` or `last`, as previews name a target. */
+function formatTarget(channel: string | undefined, to: string | undefined | null): string {
+  if (!channel) return "last";
+  return to ? `${channel}:${to}` : channel;
+}
+
+/** Dry-run delivery route (`deliveryPreview`), labelled and detailed as the original does. */
 export function deliveryPreview(deps: DeliveryDeps, job: CronJob, agentId: string): { label: string; detail: string } {
   const d = job.delivery;
-  if (!d || d.mode === "none") return { label: "not requested", detail: "not requested" };
-  if (d.mode === "webhook") {
-    return deps.postWebhook
-      ? { label: `webhook -> ${d.to}`, detail: `POST ${d.to}` }
-      : { label: `webhook -> ${d.to}`, detail: `${d.to} -> will fail-closed: webhook delivery is not available on this gateway` };
+  const explicitTarget = Boolean(d && ((d.channel && d.channel !== "last") || d.to || d.threadId !== undefined || d.accountId));
+  if (!d || (d.mode === "none" && !explicitTarget)) return { label: "not requested", detail: "not requested" };
+  if (d.mode === "webhook") return { label: d.to ? `webhook:${d.to}` : "webhook", detail: d.to ? "webhook" : "webhook target missing" };
+  const requested = d.channel ?? "last";
+  const sessionKey = deliverySessionKey(job);
+  const preview = deps.previewRoute?.({ agentId, channel: requested, to: d.to, accountId: d.accountId, threadId: d.threadId, sessionKey }) ?? {
+    ok: false as const,
+    error: NO_CHANNEL_ERROR,
+  };
+  if (!preview.ok) {
+    const detail =
+      d.mode === "none"
+        ? `message tool target unresolved: ${preview.error}`
+        : requested === "last"
+          ? `last -> no route, will fail-closed: ${preview.error}`
+          : preview.error;
+    return { label: `${d.mode} -> ${formatTarget(requested, d.to)}`, detail };
   }
-  const channel = d.channel ?? "last";
-  const label = `announce -> ${channel}${d.to ? `:${d.to}` : ""}`;
-  const preview = deps.previewRoute?.({ agentId, channel, to: d.to, accountId: d.accountId });
-  if (!preview) return { label, detail: `${channel} -> no route, will fail-closed: ${NO_CHANNEL_ERROR}` };
-  if (!preview.ok) return { label, detail: `${channel} -> no route, will fail-closed: ${preview.error}` };
-  return { label, detail: `${preview.source} -> ${preview.channel}${preview.to ? `:${preview.to}` : ""}` };
+  const detail = requested !== "last" ? "explicit" : sessionKey ? `resolved from last, session ${sessionKey}` : "resolved from last, main session";
+  return { label: `${d.mode} -> ${formatTarget(preview.channel, preview.to)}`, detail };
 }
 
 // --- failure alerts -------------------------------------------------------------------------------
@@ -185,6 +226,8 @@ export interface AlertPolicy {
   cooldownMs: number;
   includeSkipped: boolean;
   route?: AlertRoute;
+  /** The route is not the job's own (failing) announce target: delivery failures may use it. */
+  alternate: boolean;
 }
 
 /**
@@ -211,7 +254,16 @@ export function failureAlertPolicy(job: CronJob, global: GlobalFailureAlert | un
     cooldownMs: own?.cooldownMs ?? global?.cooldownMs ?? 3_600_000,
     includeSkipped: own?.includeSkipped ?? global?.includeSkipped ?? false,
     route,
+    alternate: route !== undefined && !samePrimaryTarget(job.delivery, route),
   };
+}
+
+/** Whether an alert route is the job's own announce (or webhook) target. */
+function samePrimaryTarget(d: Delivery | undefined, route: AlertRoute): boolean {
+  if (!d || d.mode === "none") return false;
+  if (route.mode === "webhook") return d.mode === "webhook" && d.to === route.to;
+  if (d.mode !== "announce") return false;
+  return (d.channel ?? "last") === route.channel && d.to === route.to && d.accountId === route.accountId && d.threadId === undefined;
 }
 
 /** Send a failure or recovery notice; resolves true when it was delivered. */
@@ -226,6 +278,15 @@ export function sendNotice(
   }
   if (!deps.deliver) return Promise.resolve(false);
   return deps
-    .deliver({ jobId: job.id, agentId: req.agentId, channel: route.channel, to: route.to, accountId: route.accountId, text: req.text, purpose: req.purpose })
+    .deliver({
+      jobId: job.id,
+      agentId: req.agentId,
+      channel: route.channel,
+      to: route.to,
+      accountId: route.accountId,
+      sessionKey: deliverySessionKey(job),
+      text: req.text,
+      purpose: req.purpose,
+    })
     .then((r) => r.delivered);
 }

@@ -62,6 +62,8 @@ export interface ResolvedHeartbeat {
   everyMs: number | null;
   prompt: string;
   target: string;
+  /** No `target` was configured: the default `owner` route (its first alert explains itself). */
+  implicitTarget: boolean;
   to?: string;
   accountId?: string;
   model?: string;
@@ -108,6 +110,7 @@ function resolveOne(cfg: OpenClawConfig, agentId: string, own: HeartbeatConfigIn
     everyMs: enabled ? everyMs : null,
     prompt: merged.prompt?.trim() || HEARTBEAT_PROMPT,
     target: merged.target?.trim() || "owner",
+    implicitTarget: !merged.target?.trim(),
     ...(merged.to ? { to: merged.to } : {}),
     ...(merged.accountId ? { accountId: merged.accountId } : {}),
     ...(merged.model ? { model: merged.model } : {}),
@@ -134,6 +137,12 @@ export function heartbeatAgents(cfg: OpenClawConfig): ResolvedHeartbeat[] {
   const ambient = ac.defaults?.heartbeat?.agentId;
   const owner = ambient && known.includes(ambient) ? ambient : defaultAgentId(cfg);
   return [resolveOne(cfg, owner, undefined)];
+}
+
+/** The session a heartbeat runs in: its `session` setting, else the agent's main session. */
+export function heartbeatSessionKey(hb: Pick<ResolvedHeartbeat, "agentId" | "session">): string {
+  if (hb.session && hb.session !== "main") return hb.session.startsWith("agent:") ? hb.session : `agent:${hb.agentId}:${hb.session}`;
+  return `agent:${hb.agentId}:main`;
 }
 
 export function resolveHeartbeat(cfg: OpenClawConfig, agentId: string): ResolvedHeartbeat | undefined {
@@ -387,11 +396,25 @@ export const TARGET_NONE_MESSAGE = "Heartbeat delivery is disabled by configurat
 export interface HeartbeatDelivery {
   resolved: boolean;
   delivered: boolean;
+  /** Why an unresolved alert had nowhere to go: `no-route`, `no-target`, `unknown-account`, `dm-blocked`. */
+  reason?: string;
   channel?: string;
   to?: string;
   accountId?: string;
   error?: string;
 }
+
+export interface HeartbeatDeliveryRequest {
+  agentId: string;
+  /** The heartbeat's session: its last conversation is where `last` (and the owner's thread) come from. */
+  sessionKey: string;
+  heartbeat: ResolvedHeartbeat;
+  text: string;
+}
+
+/** Prepended to the first alert the default `owner` route delivers (once per agent). */
+export const OWNER_NOTICE =
+  'Heartbeat: this assistant runs periodic background checks and writes to you only when one needs your attention. To keep them internal, run `openclaw config set agents.defaults.heartbeat.target "none"`.';
 
 export interface HeartbeatRunnerOptions {
   store: AutomationStore;
@@ -399,10 +422,12 @@ export interface HeartbeatRunnerOptions {
   config: () => OpenClawConfig;
   clock?: Clock;
   runAgentTurn?: AgentTurnExecutor;
-  /** Where a heartbeat alert would go (owner / last / channel), without sending. */
-  hasRoute?: (agentId: string, hb: ResolvedHeartbeat) => boolean;
+  /** Whether a heartbeat alert would have somewhere to go (owner / last / channel), without sending. */
+  hasRoute?: (agentId: string, hb: ResolvedHeartbeat, sessionKey: string) => boolean;
   /** Send an alert to the heartbeat's target; absent while the gateway has no channels. */
-  deliver?: (req: { agentId: string; target: string; to?: string; accountId?: string; text: string }) => Promise<HeartbeatDelivery>;
+  deliver?: (req: HeartbeatDeliveryRequest) => Promise<HeartbeatDelivery>;
+  /** Show "typing…" at the heartbeat's target while its turn runs; returns the stop function. */
+  typing?: (req: Omit<HeartbeatDeliveryRequest, "text">) => (() => void) | undefined;
   /** Facts about load; each absent probe reads as idle. */
   facts?: {
     mainQueueSize?: (agentId: string) => number;
@@ -420,6 +445,7 @@ export interface HeartbeatRunnerOptions {
 
 const KV_LAST = "heartbeat.last";
 const KV_ENABLED = "heartbeat.enabled";
+const KV_OWNER_NOTICE = "heartbeat.ownerNotice.";
 
 function truncatePreview(text: string | undefined): string | undefined {
   if (!text) return undefined;
@@ -453,9 +479,7 @@ export class HeartbeatRunner {
   }
 
   private sessionKeyFor(hb: ResolvedHeartbeat, explicit?: string): string {
-    if (explicit) return explicit;
-    if (hb.session && hb.session !== "main") return hb.session.startsWith("agent:") ? hb.session : `agent:${hb.agentId}:${hb.session}`;
-    return `agent:${hb.agentId}:main`;
+    return explicit || heartbeatSessionKey(hb);
   }
 
   /** Abort heartbeat turns in flight; nothing is recorded after this (the database may close). */
@@ -501,7 +525,7 @@ export class HeartbeatRunner {
       targetSessionBusy: f.sessionBusy?.(sessionKey) ?? false,
       lanesSaturated: f.lanesSaturated?.(agentId) ?? false,
       cronBusy: f.cronBusy?.() ?? false,
-      routeAvailable: hb && hb.target !== "none" ? (this.opts.hasRoute?.(agentId, hb) ?? false) : undefined,
+      routeAvailable: hb && hb.target !== "none" ? (this.opts.hasRoute?.(agentId, hb, sessionKey) ?? false) : undefined,
     });
     if (!decision.run) {
       const event: HeartbeatEvent = { ts: this.clock.now(), status: "skipped", reason: decision.reason, durationMs: this.clock.now() - started };
@@ -539,6 +563,14 @@ export class HeartbeatRunner {
     const relay = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", relay);
     const sessionId = crypto.randomUUID();
+    let stopTyping: (() => void) | undefined;
+    if (hb.target !== "none") {
+      try {
+        stopTyping = this.opts.typing?.({ agentId: hb.agentId, sessionKey, heartbeat: hb });
+      } catch (err) {
+        this.opts.log?.warn(`heartbeat: typing indicator failed: ${(err as Error).message}`);
+      }
+    }
     let result;
     try {
       result = await this.opts.runAgentTurn({
@@ -556,6 +588,7 @@ export class HeartbeatRunner {
         signal: controller.signal,
       });
     } finally {
+      stopTyping?.();
       signal?.removeEventListener("abort", relay);
       this.controllers.delete(controller);
     }
@@ -565,37 +598,51 @@ export class HeartbeatRunner {
     const reply = classifyHeartbeatReply(result.text);
     if (reply.kind === "empty") return this.record({ ...base, status: "ok-empty", indicatorType: "ok" });
     if (reply.kind === "ack") return this.record({ ...base, status: "ok-token", indicatorType: "ok" });
-    const preview = truncatePreview(reply.text);
     if (hb.target === "none") {
-      return this.record({ ...base, status: "skipped", preview, reason: "target-none", hasMedia: false, message: TARGET_NONE_MESSAGE });
+      return this.record({ ...base, status: "skipped", preview: truncatePreview(reply.text), reason: "target-none", hasMedia: false, message: TARGET_NONE_MESSAGE });
     }
+    const noticeKey = `${KV_OWNER_NOTICE}${hb.agentId}`;
+    const withNotice = hb.implicitTarget && this.opts.store.getKv<boolean>(noticeKey) !== true;
+    const text = withNotice ? `${OWNER_NOTICE}\n${reply.text}` : reply.text;
+    const preview = truncatePreview(text);
     const sent = this.opts.deliver
       ? await this.opts
-          .deliver({ agentId: hb.agentId, target: hb.target, to: hb.to, accountId: hb.accountId, text: reply.text })
+          .deliver({ agentId: hb.agentId, sessionKey, heartbeat: hb, text })
           .catch((err): HeartbeatDelivery => ({ resolved: true, delivered: false, error: (err as Error).message }))
       : { resolved: false, delivered: false };
+    const where = { ...(sent.channel ? { channel: sent.channel } : {}), ...(sent.to ? { to: sent.to } : {}), ...(sent.accountId ? { accountId: sent.accountId } : {}) };
     if (!sent.resolved) {
-      return this.record({ ...base, status: "skipped", preview, reason: "no-route", hasMedia: false, message: NO_ROUTE_MESSAGE });
+      const reason = sent.reason ?? "no-route";
+      return this.record({
+        ...base,
+        status: "skipped",
+        // Nothing went out: the reply as the model wrote it, without the owner notice.
+        preview: truncatePreview(reply.text),
+        reason,
+        hasMedia: false,
+        ...(reason === "no-route" ? { message: NO_ROUTE_MESSAGE } : {}),
+        ...where,
+      });
     }
     if (!sent.delivered) {
-      return this.record({ ...base, status: "failed", preview, reason: "delivery-failed", hasMedia: false, indicatorType: "error", message: sent.error });
+      // As the original: the platform's error is the reason.
+      return this.record({ ...base, status: "failed", preview, ...where, indicatorType: "error", reason: sent.error ?? "delivery failed", hasMedia: false });
     }
-    return this.record({
-      ...base,
-      status: "sent",
-      ...(sent.to ? { to: sent.to } : {}),
-      preview,
-      hasMedia: false,
-      ...(sent.channel ? { channel: sent.channel } : {}),
-      ...(sent.accountId ? { accountId: sent.accountId } : {}),
-      indicatorType: "alert",
-    });
+    if (withNotice) this.opts.store.setKv(noticeKey, true);
+    return this.record({ ...base, status: "sent", preview, ...where, indicatorType: "alert", hasMedia: false });
   }
 
   /** The runner behind a `{kind:"heartbeat"}` job. */
   async runJob(job: CronJob, signal: AbortSignal): Promise<HeartbeatJobOutcome> {
     const event = await this.run(job.agentId ?? defaultAgentId(this.opts.config()), "interval", { signal });
-    return { status: event.status, reason: event.reason, preview: event.preview, error: event.status === "failed" ? event.message : undefined };
+    const deliveryFailed = event.status === "failed" && event.reason !== "agent-runner-failure";
+    return {
+      status: event.status,
+      reason: event.reason,
+      preview: event.preview,
+      error: event.status === "failed" && !deliveryFailed ? event.message : undefined,
+      ...(deliveryFailed ? { deliveryError: event.reason } : {}),
+    };
   }
 
   /**

@@ -48,10 +48,11 @@ export interface AutomationDeps {
   postWebhook?: WebhookFn;
   /** Heartbeat alert delivery and route check (absent until channels exist). */
   heartbeatDeliver?: HeartbeatRunnerOptions["deliver"];
-  heartbeatHasRoute?: (agentId: string, hb: ResolvedHeartbeat) => boolean;
+  heartbeatHasRoute?: HeartbeatRunnerOptions["hasRoute"];
+  heartbeatTyping?: HeartbeatRunnerOptions["typing"];
   /** Load probes for the heartbeat skip decision (agent lanes, queues). */
   facts?: HeartbeatRunnerOptions["facts"];
-  /** Registered channel ids (hook direct-delivery validation). */
+  /** Configured channel ids (job channel checks, hook direct-delivery validation). */
   channels?: () => string[];
   clock?: Clock;
   log?: AutomationLog;
@@ -63,10 +64,12 @@ export interface AutomationDeps {
 export function cronRuntimeConfig(cfg: OpenClawConfig, env: Record<string, string | undefined> = process.env): CronRuntimeConfig {
   const c = (cfg as { cron?: { enabled?: boolean; skipMissedJobs?: boolean; failureAlert?: CronRuntimeConfig["failureAlert"] } }).cron;
   const skip = env.OPENCLAW_SKIP_CRON;
+  const userTimezone = (cfg.agents?.defaults as { userTimezone?: unknown } | undefined)?.userTimezone;
   return {
     enabled: (c?.enabled ?? true) && !(skip === "1" || skip === "true"),
     skipMissedJobs: c?.skipMissedJobs ?? false,
     ...(c?.failureAlert ? { failureAlert: c.failureAlert } : {}),
+    ...(typeof userTimezone === "string" && userTimezone ? { userTimezone } : {}),
   };
 }
 
@@ -91,6 +94,7 @@ export class Automation {
       runAgentTurn: deps.runAgentTurn,
       deliver: deps.heartbeatDeliver,
       hasRoute: deps.heartbeatHasRoute,
+      typing: deps.heartbeatTyping,
       facts: { ...deps.facts, cronBusy: deps.facts?.cronBusy ?? (() => this.cronBusyExceptHeartbeat()) },
       emit: (_e, payload: HeartbeatEvent) => deps.emit("heartbeat", payload),
       scratchFor: (agentId) => this.scratchFor(agentId),
@@ -108,6 +112,7 @@ export class Automation {
       deliver: deps.deliver,
       previewRoute: deps.previewRoute,
       postWebhook: deps.postWebhook,
+      channelFacts: () => ({ configured: deps.channels?.() ?? [], config: cfg() }),
       onSystemEvent: (e) => {
         this.events.enqueue(e.sessionKey, e.text, this.clock.now());
         if (e.wakeMode === "now") {

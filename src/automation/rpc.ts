@@ -43,30 +43,30 @@ function def<P>(d: AutomationMethodDef<P>): AutomationMethodDef<P> {
   return d;
 }
 
+/** `t` is read on every call (its parts may come to life after the methods are registered). */
 export function automationMethods(t: AutomationRpcTargets): AutomationMethodDef[] {
-  const { cron, heartbeat } = t;
   return [
-    def({ name: "cron.status", scope: "operator.read", params: CronStatusParams, handler: () => cron.status() }),
-    def({ name: "cron.list", scope: "operator.read", params: CronListParams, handler: (p) => cron.list(p) }),
-    def({ name: "cron.get", scope: "operator.read", params: CronGetParams, handler: (p) => cron.get(p) }),
-    def({ name: "cron.runs", scope: "operator.read", params: CronRunsParams, handler: (p) => cron.runs(p) }),
-    def({ name: "cron.add", scope: "operator.admin", controlPlaneWrite: true, params: CronAddParams, handler: (p) => cron.add(p) }),
-    def({ name: "cron.update", scope: "operator.admin", controlPlaneWrite: true, params: CronUpdateParams, handler: (p) => cron.update(p) }),
-    def({ name: "cron.remove", scope: "operator.admin", controlPlaneWrite: true, params: CronRemoveParams, handler: (p) => cron.remove(p) }),
-    def({ name: "cron.run", scope: "operator.admin", controlPlaneWrite: true, params: CronRunParams, handler: (p) => cron.run(p) }),
-    def({ name: "cron.scratch.get", scope: "operator.admin", params: CronScratchGetParams, handler: (p) => cron.scratchGet(p) }),
-    def({ name: "cron.scratch.set", scope: "operator.admin", params: CronScratchSetParams, handler: (p) => cron.scratchSet(p) }),
+    def({ name: "cron.status", scope: "operator.read", params: CronStatusParams, handler: () => t.cron.status() }),
+    def({ name: "cron.list", scope: "operator.read", params: CronListParams, handler: (p) => t.cron.list(p) }),
+    def({ name: "cron.get", scope: "operator.read", params: CronGetParams, handler: (p) => t.cron.get(p) }),
+    def({ name: "cron.runs", scope: "operator.read", params: CronRunsParams, handler: (p) => t.cron.runs(p) }),
+    def({ name: "cron.add", scope: "operator.admin", controlPlaneWrite: true, params: CronAddParams, handler: (p) => t.cron.add(p) }),
+    def({ name: "cron.update", scope: "operator.admin", controlPlaneWrite: true, params: CronUpdateParams, handler: (p) => t.cron.update(p) }),
+    def({ name: "cron.remove", scope: "operator.admin", controlPlaneWrite: true, params: CronRemoveParams, handler: (p) => t.cron.remove(p) }),
+    def({ name: "cron.run", scope: "operator.admin", controlPlaneWrite: true, params: CronRunParams, handler: (p) => t.cron.run(p) }),
+    def({ name: "cron.scratch.get", scope: "operator.admin", params: CronScratchGetParams, handler: (p) => t.cron.scratchGet(p) }),
+    def({ name: "cron.scratch.set", scope: "operator.admin", params: CronScratchSetParams, handler: (p) => t.cron.scratchSet(p) }),
     def({
       name: "wake",
       scope: "operator.write",
       params: WakeParams,
       handler: (p) => {
-        heartbeat.wake({ mode: p.mode, text: p.text, sessionKey: p.sessionKey, agentId: p.agentId });
+        t.heartbeat.wake({ mode: p.mode, text: p.text, sessionKey: p.sessionKey, agentId: p.agentId });
         return { ok: true };
       },
     }),
-    def({ name: "last-heartbeat", scope: "operator.read", params: LastHeartbeatParams, handler: () => heartbeat.last() }),
-    def({ name: "set-heartbeats", scope: "operator.admin", params: SetHeartbeatsParams, handler: (p) => heartbeat.setEnabled(p) }),
+    def({ name: "last-heartbeat", scope: "operator.read", params: LastHeartbeatParams, handler: () => t.heartbeat.last() }),
+    def({ name: "set-heartbeats", scope: "operator.admin", params: SetHeartbeatsParams, handler: (p) => t.heartbeat.setEnabled(p) }),
     def({ name: "hooks.status", scope: "operator.read", params: HooksStatusParams, handler: (p) => t.hooksStatus(p) }),
   ];
 }

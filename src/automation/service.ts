@@ -45,6 +45,8 @@ import { computeNextRunAtMs, type Schedule } from "./schedule.ts";
 import { deliverRunResult, deliveryPreview, failureAlertPolicy, sendNotice, type DeliverFn, type DeliveryOutcome, type DeliveryRequest, type RoutePreviewFn, type WebhookFn } from "./delivery.ts";
 import { checkTargetAndPayload, definitionRevision, patchDelivery, patchPayload, payloadFromInput, scheduleFromInput } from "./jobs.ts";
 import { AutomationStore, ScratchTooLargeError } from "./store.ts";
+import { isValidTimeZone, wallTime } from "./tz.ts";
+import { checkDeliveryChannels, checkFailureAlertChannel, type ChannelFacts } from "./channels.ts";
 import type {
   AgentTurnPayload,
   CompletionStatus,
@@ -118,13 +120,25 @@ export interface HeartbeatJobOutcome {
   reason?: string;
   preview?: string;
   error?: string;
+  /** The alert was produced but could not be sent (a delivery failure, not an execution one). */
+  deliveryError?: string;
   model?: string;
   provider?: string;
+}
+
+/** The scheduler's private alert bookkeeping in a job's state (never on the wire). */
+type AlertState = CronJob["state"] & { lastFailureAlertAtMs?: number; failureIncidentOpen?: boolean; failureIncidentCause?: string };
+
+/** An error text as an incident identity: digits and case do not make a new cause. */
+function normalizeCause(text: string | undefined): string {
+  return (text ?? "").toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim().slice(0, 300);
 }
 
 export interface CronRuntimeConfig {
   enabled: boolean;
   skipMissedJobs: boolean;
+  /** `agents.defaults.userTimezone`: failure notices show run times in it. */
+  userTimezone?: string;
   failureAlert?: { enabled?: boolean; after?: number; cooldownMs?: number; includeSkipped?: boolean; mode?: "announce" | "webhook"; channel?: string; to?: string; accountId?: string };
 }
 
@@ -148,6 +162,8 @@ export interface CronServiceOptions {
   deliver?: DeliverFn;
   previewRoute?: RoutePreviewFn;
   postWebhook?: WebhookFn;
+  /** The configured chat channels, for checking the channel a job names (absent: not checked). */
+  channelFacts?: () => ChannelFacts;
   /** Main-session `systemEvent` jobs hand their text here (queue + optional wake). */
   onSystemEvent?: (req: SystemEventRequest) => void;
   /** `heartbeat` payload jobs run the heartbeat through this. */
@@ -320,6 +336,13 @@ export class CronService {
     }
     if (cfg.enabled) this.planCatchup(now, cfg);
     this.arm();
+  }
+
+  /** Load the stored jobs without scheduling or running anything (offline tools: doctor). */
+  load(): void {
+    if (this.started) return;
+    this.jobs.clear();
+    for (const job of this.store.loadJobs()) this.jobs.set(job.id, job);
   }
 
   /**
@@ -597,7 +620,7 @@ export class CronService {
     if (payload.kind === "heartbeat") {
       if (!this.opts.runHeartbeatJob) throw new Error("the heartbeat runner is not available on this gateway");
       const res = await this.withTimeout(this.opts.runHeartbeatJob(job, run.controller.signal), this.opts.heartbeatTimeoutMs ?? 600_000, run);
-      return heartbeatOutcome(res);
+      return heartbeatOutcome(res, this.clock.now());
     }
     return this.runAgentTurn(job, payload, agentId, run);
   }
@@ -735,7 +758,7 @@ export class CronService {
 
     let removed = false;
     if (stillExists && !manual) removed = this.scheduleAfterRun(job, outcome, endedAt);
-    const alert = stillExists ? this.maybeAlert(job, outcome, endedAt) : undefined;
+    const alert = stillExists ? this.maybeAlert(job, outcome, run, endedAt) : undefined;
     s.lastFailureNotificationDeliveryStatus = alert ?? s.lastFailureNotificationDeliveryStatus ?? "not-requested";
 
     const entry: RunLogEntry = {
@@ -830,28 +853,44 @@ export class CronService {
   // --- failure alerts -------------------------------------------------------------------------
 
   /**
-   * Failure notification after `after` consecutive errors (cooldown per job), one recovery
-   * notice after the next success. Sent fire-and-forget; the status recorded is what is known
-   * when the run is written ("unknown" while the send is in flight).
+   * Failure notifications, one per incident: an execution failure alerts once `after`
+   * consecutive errors are reached; a failed delivery of a successful run alerts at once, but
+   * only through an alternate destination (the failing primary route is never retried for an
+   * alert). The same cause again is the same incident (no new alert, even after the cooldown or
+   * a restart); a changed cause alerts again once the cooldown has passed. The next successful,
+   * delivered run sends one recovery notice and closes the incident; skipped runs and unknown
+   * delivery outcomes do not. Sends are fire-and-forget; the status recorded with the run is
+   * what is known when it is written ("unknown" while the send is in flight).
    */
-  private maybeAlert(job: CronJob, outcome: Outcome, now: number): DeliveryStatus | undefined {
+  private maybeAlert(job: CronJob, outcome: Outcome, run: ActiveRun, now: number): DeliveryStatus | undefined {
     const policy = failureAlertPolicy(job, this.cfg().failureAlert);
-    const s = job.state as CronJob["state"] & { lastFailureAlertAtMs?: number; failureIncidentOpen?: boolean };
+    const s = job.state as AlertState;
     if (!policy) return undefined;
-    const failing = outcome.status === "error" || (policy.includeSkipped && outcome.status === "skipped");
+    const executionFailed = outcome.status === "error" || (policy.includeSkipped && outcome.status === "skipped");
+    const deliveryFailed = outcome.status === "ok" && outcome.completion === "failed" && outcome.delivery?.deliveryError !== undefined;
     const streak = outcome.status === "error" ? (s.consecutiveErrors ?? 0) : (s.consecutiveSkipped ?? 0);
     let text: string | undefined;
     let purpose: DeliveryRequest["purpose"] = "failure-alert";
-    if (failing && streak >= policy.after) {
+    const started = this.formatRunStart(run.startedAt);
+    if ((executionFailed && streak >= policy.after) || (deliveryFailed && policy.alternate)) {
+      const cause = executionFailed ? `run:${outcome.status}:${normalizeCause(outcome.error)}` : `delivery:${normalizeCause(outcome.delivery?.deliveryError)}`;
+      if (s.failureIncidentOpen && s.failureIncidentCause === cause) return undefined;
       if (s.lastFailureAlertAtMs !== undefined && now - s.lastFailureAlertAtMs < policy.cooldownMs) return undefined;
-      const disabled = s.autoDisabled ? ` It was disabled after ${s.consecutiveErrors} consecutive failures; re-enable it with: openclaw cron enable ${job.id}` : "";
-      text = `Automation "${job.name}" failed ${streak} time${streak === 1 ? "" : "s"} in a row.${disabled} Details: openclaw cron runs --id ${job.id}`;
+      if (executionFailed) {
+        const disabled = s.autoDisabled ? ` It was disabled after ${s.consecutiveErrors} consecutive failures; re-enable it with: openclaw cron enable ${job.id}` : "";
+        const what = outcome.status === "skipped" ? "was skipped" : "failed";
+        text = `Automation "${job.name}" ${what} ${streak} time${streak === 1 ? "" : "s"} in a row (last run started ${started}).${disabled} Details: openclaw cron runs --id ${job.id}`;
+      } else {
+        text = `Automation "${job.name}" ran (started ${started}) but its result could not be delivered. Details: openclaw cron runs --id ${job.id}`;
+      }
       s.lastFailureAlertAtMs = now;
       s.failureIncidentOpen = true;
-    } else if (outcome.status === "ok" && s.failureIncidentOpen) {
-      text = `Automation "${job.name}" recovered: the last run succeeded.`;
+      s.failureIncidentCause = cause;
+    } else if (outcome.status === "ok" && outcome.completion === "succeeded" && s.failureIncidentOpen) {
+      text = `Automation "${job.name}" recovered: the run started ${started} succeeded.`;
       purpose = "recovery";
       s.failureIncidentOpen = false;
+      delete s.failureIncidentCause;
     }
     if (!text || !policy.route) return text ? "not-delivered" : undefined;
     const send = sendNotice(this.opts, { job, agentId: this.effectiveAgentId(job), route: policy.route, text, purpose });
@@ -866,15 +905,21 @@ export class CronService {
     return "unknown";
   }
 
+  /** A run's start as chat notices show it: the agent's user time zone, else UTC. */
+  private formatRunStart(ms: number): string {
+    const tz = this.cfg().userTimezone;
+    const zone = tz && isValidTimeZone(tz) ? tz : "UTC";
+    const w = wallTime(ms, zone);
+    const p = (n: number) => String(n).padStart(2, "0");
+    return `${w.y}-${p(w.mo)}-${p(w.d)} ${p(w.h)}:${p(w.mi)} ${zone}`;
+  }
+
   // --- wire views -----------------------------------------------------------------------------
 
   /** The job as the protocol shows it: definition, state, revision (internal fields dropped). */
   wireJob(job: CronJob): Record<string, unknown> {
     const { state, ...rest } = job;
-    const { lastFailureAlertAtMs: _a, failureIncidentOpen: _b, ...publicState } = state as typeof state & {
-      lastFailureAlertAtMs?: number;
-      failureIncidentOpen?: boolean;
-    };
+    const { lastFailureAlertAtMs: _a, failureIncidentOpen: _b, failureIncidentCause: _c, ...publicState } = state as AlertState;
     return { ...rest, state: publicState, configRevision: definitionRevision(job) };
   }
 
@@ -1032,6 +1077,11 @@ export class CronService {
     let delivery: Delivery | undefined = params.delivery ? ({ ...params.delivery } as Delivery) : undefined;
     if (!delivery && target !== "main" && payload.kind === "agentTurn") delivery = { mode: "announce" };
     checkTargetAndPayload(method, target, payload, delivery, sessionKey);
+    const facts = this.opts.channelFacts?.();
+    if (facts) {
+      checkDeliveryChannels(method, delivery, facts);
+      checkFailureAlertChannel(method, params.failureAlert as false | FailureAlert | undefined, facts);
+    }
 
     if (params.declarationKey) {
       const existing = [...this.jobs.values()].find((j) => j.declarationKey === params.declarationKey);
@@ -1132,6 +1182,12 @@ export class CronService {
     if (next.payload.kind === "agentTurn") next.scheduledToolPolicy ??= { version: 1, mode: "trusted" };
     else delete next.scheduledToolPolicy;
     checkTargetAndPayload(method, next.sessionTarget, next.payload, next.delivery, next.sessionKey);
+    const facts = this.opts.channelFacts?.();
+    if (facts) {
+      if (patch.delivery !== undefined) checkDeliveryChannels(method, next.delivery, facts);
+      const alertPatch = patch.failureAlert;
+      if (alertPatch && ("channel" in alertPatch || "to" in alertPatch || "mode" in alertPatch)) checkFailureAlertChannel(method, next.failureAlert, facts);
+    }
     const wasEnabled = job.enabled;
     if (patch.enabled !== undefined) next.enabled = patch.enabled;
     if (next.enabled && !wasEnabled) {
@@ -1314,7 +1370,7 @@ export class CronService {
   }
 }
 
-function heartbeatOutcome(res: HeartbeatJobOutcome): Outcome {
+function heartbeatOutcome(res: HeartbeatJobOutcome, now: number): Outcome {
   switch (res.status) {
     case "sent":
     case "ok-empty":
@@ -1323,6 +1379,17 @@ function heartbeatOutcome(res: HeartbeatJobOutcome): Outcome {
     case "skipped":
       return { status: "skipped", completion: "failed", error: `heartbeat skipped: ${res.reason ?? "unknown"}`, model: res.model, provider: res.provider };
     case "failed":
+      // A failed send is a delivery failure: the run itself succeeded and counts toward no
+      // failure streak (a blocked bot must not get the heartbeat auto-disabled).
+      if (res.deliveryError !== undefined) {
+        return {
+          status: "ok",
+          completion: "failed",
+          summary: res.preview,
+          delivery: { delivered: false, deliveryStatus: "not-delivered", completion: "failed", deliveryError: res.deliveryError },
+          diagnostics: { summary: res.deliveryError, entries: [{ ts: now, source: "delivery", severity: "error", message: res.deliveryError }] },
+        };
+      }
       return { status: "error", completion: "failed", error: res.error ?? `heartbeat failed: ${res.reason ?? "unknown"}` };
   }
 }

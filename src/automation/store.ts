@@ -249,4 +249,13 @@ export class AutomationStore {
       )
       .run(key, JSON.stringify(value), this.now());
   }
+
+  /** The scheduler's stable seed (heartbeat phases): random once per state directory, then kept. */
+  schedulerSeed(): string {
+    const existing = this.getKv<string>("scheduler.seed");
+    if (typeof existing === "string" && existing) return existing;
+    const seed = crypto.randomUUID();
+    this.setKv("scheduler.seed", seed);
+    return seed;
+  }
 }

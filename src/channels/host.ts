@@ -17,17 +17,23 @@
  *                and session) with a typing indicator and the 👀 ack, and the reply.
  *   status       a snapshot per account (the fields `channels.status` answers with) and live
  *                probes.
+ *   outbound     `send()` delivers text to any target of a configured account (automation:
+ *                cron announces, heartbeat alerts) through the same client, formatting,
+ *                chunking, retries and error reporting replies use; every admitted message
+ *                records its session's last conversation (routes.ts) for `last` delivery.
  */
 import type { Database } from "bun:sqlite";
 import type { OpenClawConfig } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { agentMentionPatterns } from "./accounts.ts";
+import { missingCredentials } from "./automation-seam.ts";
 import { GroupHistory } from "./history.ts";
 import { IngressQueue } from "./ingress.ts";
 import { buildPairingReply } from "./pairing.ts";
 import { PairingStore } from "./pairing-store.ts";
 import { decideDirect, decideGroup, type Decision, type PolicyLabels } from "./policy.ts";
-import { resolveRoute } from "./routing.ts";
+import { mainSessionKey, resolveRoute } from "./routing.ts";
+import { RouteStore } from "./routes.ts";
 import {
   FatalChannelError,
   type AccountClient,
@@ -37,6 +43,7 @@ import {
   type GroupScope,
   type IngestEvent,
   type InboundMessage,
+  type OutboundTarget,
   type ProbeResult,
   type ReplyTarget,
   type ResolvedAccount,
@@ -452,6 +459,7 @@ export class ChannelHost {
   env: Env;
   readonly fetchImpl: typeof fetch;
   readonly ingress: IngressQueue;
+  readonly routes: RouteStore;
   readonly pairing: PairingStore;
   readonly plugins: ReadonlyMap<string, ChannelPlugin>;
   readonly restartPolicy: BackoffPolicy;
@@ -476,6 +484,7 @@ export class ChannelHost {
     this.log = opts.log;
     this.fetchImpl = opts.fetch ?? fetch;
     this.ingress = new IngressQueue(opts.db, opts.now);
+    this.routes = new RouteStore(opts.db, opts.now);
     this.ownsPairing = !opts.pairing;
     // A short lock wait: a busy pairing store (the official CLI mid-write) is retried later
     // instead of stalling the event loop.
@@ -722,7 +731,95 @@ export class ChannelHost {
       await this.deliver(sup, target, builtinReply(plugin, msg));
       return;
     }
+    this.rememberConversation(sup, msg, route);
     await this.turn(sup, msg, target, chatKey, route, scope, decision.mentioned);
+  }
+
+  /**
+   * The session's last conversation is now this chat (where `last` delivery goes), except that
+   * a DM from someone other than the account's one allowlisted sender does not move the shared
+   * main session's route away from its owner.
+   */
+  private rememberConversation(sup: AccountSupervisor, msg: InboundMessage, route: ReturnType<typeof resolveRoute>): void {
+    if (msg.chat.kind === "direct" && route.sessionKey === mainSessionKey(route.agentId, this.config)) {
+      const owners = sup.account.access.allowFrom.filter((e) => e !== "*" && !e.endsWith(":*"));
+      if (owners.length === 1 && owners[0] !== sup.plugin.normalizeAllowEntry(msg.sender.id)) return;
+    }
+    try {
+      this.routes.record({
+        sessionKey: route.sessionKey,
+        agentId: route.agentId,
+        channel: sup.plugin.meta.id,
+        accountId: sup.account.accountId,
+        chatId: msg.chat.id,
+        kind: msg.chat.kind,
+        threadId: msg.chat.threadId,
+        peerId: msg.chat.kind === "direct" ? msg.sender.id : undefined,
+      });
+    } catch (err) {
+      // A route that cannot be stored only affects later `last` delivery, never this reply.
+      sup.log.warn(`[${sup.account.accountId}] cannot store the conversation route of ${route.sessionKey}: ${describeError(err)}`);
+    }
+  }
+
+  // --- outbound ------------------------------------------------------------------------------
+
+  /** Channels with at least one enabled account that has credentials, sorted. */
+  configuredChannelIds(): string[] {
+    const ids = new Set<string>();
+    for (const sup of this.sups.values()) if (sup.account.enabled && sup.account.configured) ids.add(sup.plugin.meta.id);
+    return [...ids].sort();
+  }
+
+  /**
+   * Send text to a target of a configured account: the reply path's client (formatting,
+   * chunking, the platform's rate-limit retries), with failures logged and shown in the
+   * account's status. Never throws.
+   */
+  async send(msg: OutboundMessage): Promise<OutboundReceipt> {
+    const plugin = this.plugins.get(msg.channel);
+    const accountId = (msg.accountId?.trim() || (plugin ? plugin.defaultAccountId(this.config, this.env) : "default")).toLowerCase();
+    const base = { channel: msg.channel, accountId, to: msg.to, messageIds: [] as string[] };
+    if (!plugin) return { ...base, ok: false, error: `Unsupported channel: ${msg.channel}` };
+    const label = plugin.meta.label;
+    const sup = this.sups.get(`${plugin.meta.id}:${accountId}`);
+    if (!sup) return { ...base, ok: false, error: `${label} account "${accountId}" is not configured` };
+    if (!sup.account.enabled) return { ...base, ok: false, error: `${label} account "${accountId}" is disabled` };
+    if (!sup.account.configured) return { ...base, ok: false, error: missingCredentials(plugin.meta.id, accountId) };
+    const parsed = plugin.parseTarget(msg.to, msg.threadId);
+    if (!parsed.ok) return { ...base, ok: false, error: parsed.error };
+    const to = parsed.to;
+    const threadId = parsed.target.threadId;
+    const sent: string[] = [];
+    try {
+      const target = await this.outboundTarget(sup, parsed.target);
+      await sup.client.sendText(target, msg.text, sent);
+      sup.state.lastOutboundAt = this.now();
+      sup.outboundRecovered();
+      sup.log.info(`[${accountId}] ${msg.purpose} sent to ${to} (${sent.length} message${sent.length === 1 ? "" : "s"})`);
+      return { ...base, to, ...(threadId ? { threadId } : {}), ok: true, messageIds: sent };
+    } catch (err) {
+      const reason = describeError(err);
+      sup.outboundFailed(`${msg.purpose} to ${to} failed: ${reason}`);
+      if (sent.length) sup.state.lastOutboundAt = this.now();
+      return {
+        ...base,
+        to,
+        ...(threadId ? { threadId } : {}),
+        ok: false,
+        messageIds: sent,
+        error: `${label} send failed (${to}): ${reason}${sent.length ? ` (after ${sent.length} of the message's parts were sent)` : ""}`,
+        // Part of it went out, or the platform never answered: it may have reached the recipient.
+        uncertain: sent.length > 0 || platformStatus(err) === undefined,
+      };
+    }
+  }
+
+  /** A user target (Discord `user:<id>`) becomes the DM chat with them. */
+  private async outboundTarget(sup: AccountSupervisor, target: OutboundTarget): Promise<ReplyTarget> {
+    if (target.userId === undefined) return target;
+    const chatId = sup.client.openDirect ? await sup.client.openDirect(target.userId) : target.userId;
+    return { chatId, kind: "direct", ...(target.threadId ? { threadId: target.threadId } : {}) };
   }
 
   private async pairingChallenge(sup: AccountSupervisor, msg: InboundMessage, target: ReplyTarget): Promise<void> {
@@ -834,6 +931,38 @@ export class ChannelHost {
       sup.outboundFailed(`reply to ${target.chatId} failed: ${describeError(err)}`);
     }
   }
+}
+
+export interface OutboundMessage {
+  channel: string;
+  /** Default: the channel's default account. */
+  accountId?: string;
+  /** A target in the channel's grammar (see the plugin's parseTarget). */
+  to: string;
+  threadId?: string | number;
+  text: string;
+  /** What the logs call this send ("cron announce", "heartbeat alert"). */
+  purpose: string;
+}
+
+export interface OutboundReceipt {
+  ok: boolean;
+  channel: string;
+  accountId: string;
+  /** The target in its canonical form. */
+  to: string;
+  threadId?: string;
+  messageIds: string[];
+  error?: string;
+  /** Some of it may have reached the recipient (a partial send, or no answer from the platform). */
+  uncertain?: boolean;
+}
+
+/** The HTTP status / Bot API error code a platform answered with, if it answered. */
+function platformStatus(err: unknown): number | undefined {
+  const e = err as { errorCode?: unknown; status?: unknown } | null;
+  const code = typeof e?.errorCode === "number" ? e.errorCode : typeof e?.status === "number" ? e.status : undefined;
+  return code !== undefined && code >= 400 ? code : undefined;
 }
 
 export class UnknownChannelError extends Error {

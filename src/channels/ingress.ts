@@ -11,30 +11,8 @@
  */
 import type { Database } from "bun:sqlite";
 import { migrateSet } from "../store/db.ts";
+import { CHANNELS_SCHEMA } from "./schema.ts";
 import type { IngestEvent } from "./types.ts";
-
-export const INGRESS_SCHEMA: readonly string[] = [
-  `
-  CREATE TABLE channel_ingress (
-    account_key  TEXT NOT NULL,
-    event_id     TEXT NOT NULL,
-    lane         TEXT NOT NULL,
-    state        INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    payload      TEXT,
-    last_error   TEXT,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    UNIQUE (account_key, event_id)
-  );
-  CREATE INDEX channel_ingress_pending ON channel_ingress (account_key, state, lane);
-  CREATE TABLE channel_cursors (
-    account_key  TEXT PRIMARY KEY,
-    cursor       TEXT NOT NULL,
-    updated_at   INTEGER NOT NULL
-  );
-  `,
-];
 
 const PENDING = 0;
 const DONE = 1;
@@ -64,7 +42,7 @@ export class IngressQueue {
     private readonly db: Database,
     private readonly now: () => number = Date.now,
   ) {
-    migrateSet(db, "channels", INGRESS_SCHEMA);
+    migrateSet(db, "channels", CHANNELS_SCHEMA);
   }
 
   /** Commit events (duplicates ignored) and the cursor in one transaction; returns how many were new. */

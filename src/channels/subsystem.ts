@@ -12,12 +12,18 @@
  * A gateway without a Telegram or Discord block loads none of the channel code: the host is
  * created when such a block first appears (at start or on a reload), or when a channel method
  * that acts on accounts is called.
+ *
+ * `automation()` is what automation's `channels` seam reads on every use: the host's delivery
+ * (cron announces, `last` routes, heartbeat targets) once there is a host, the answers of a
+ * gateway without channels until then.
  */
 import type { ConfigSnapshot } from "../config/snapshot.ts";
 import type { Subsystem, SubsystemHost } from "../gateway/subsystem.ts";
 import { defineMethod, type MethodDef } from "../gateway/methods/types.ts";
 import { ErrorCodes, missingScopeError, RpcError } from "../protocol/errors.ts";
 import { ADMIN, hasScope } from "../protocol/scopes.ts";
+import type { AutomationChannels } from "../automation/subsystem.ts";
+import { OFFLINE_DELIVERY } from "./automation-seam.ts";
 import type { ChannelHost, ChannelHostOptions } from "./host.ts";
 import type { ChannelPlugin } from "./types.ts";
 
@@ -54,9 +60,16 @@ function emptyStatus(channel: string | undefined) {
   };
 }
 
-export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): Subsystem {
+/** The channels part, with the delivery it lends automation. */
+export interface ChannelsSubsystem extends Subsystem {
+  /** Automation's `channels` seam: the host's delivery, or the no-channel answers. */
+  automation(): AutomationChannels;
+}
+
+export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): ChannelsSubsystem {
   let gw: SubsystemHost | undefined;
   let host: ChannelHost | undefined;
+  let delivery: AutomationChannels | undefined;
   let creating: Promise<ChannelHost> | undefined;
   let stopped = false;
   /** Config applications run one after another (reloads can come quickly). */
@@ -66,11 +79,12 @@ export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): Subsyste
 
   async function create(snapshot: ConfigSnapshot): Promise<ChannelHost> {
     const owner = gw!;
-    const [{ ChannelHost }, { builtinChannelPlugins }, { agentRunTurn }, { channelsHealth }] = await Promise.all([
+    const [{ ChannelHost }, { builtinChannelPlugins }, { agentRunTurn }, { channelsHealth }, { hostDelivery }] = await Promise.all([
       import("./host.ts"),
       import("./index.ts"),
       import("./agent-turn.ts"),
       rpc(),
+      import("./delivery.ts"),
     ]);
     healthOf = channelsHealth;
     const log = owner.logger("channels");
@@ -88,6 +102,7 @@ export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): Subsyste
       ...opts.host,
     });
     await next.start();
+    delivery = hostDelivery(next);
     return next;
   }
 
@@ -164,6 +179,7 @@ export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): Subsyste
   return {
     name: "channels",
     methods,
+    automation: () => delivery ?? OFFLINE_DELIVERY,
     async start(owner) {
       gw = owner;
       if (!channelsConfigured(owner.snapshot)) return;
@@ -190,6 +206,7 @@ export function channelsSubsystem(opts: ChannelsSubsystemOptions = {}): Subsyste
       await applying;
       const h = host ?? (await creating?.catch(() => undefined));
       host = undefined;
+      delivery = undefined;
       await h?.stop();
     },
   };

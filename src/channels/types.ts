@@ -75,6 +75,15 @@ export interface ReplyTarget {
   messageId?: string;
 }
 
+/** Where an outbound message (automation delivery) goes, parsed from a delivery target. */
+export interface OutboundTarget extends ReplyTarget {
+  /** A user known only by id (Discord `user:<id>`): the DM channel is opened before sending. */
+  userId?: string;
+}
+
+/** A delivery target in a channel's grammar, parsed; `to` is its canonical form. */
+export type ParsedTarget = { ok: true; target: OutboundTarget; to: string } | { ok: false; error: string };
+
 export interface InboundSender {
   id: string;
   username?: string;
@@ -145,8 +154,13 @@ export interface ProbeResult {
 
 /** REST-side operations of one account (work without the inbound connection). */
 export interface AccountClient {
-  /** Send a reply (formatted and chunked for the platform); returns the sent message ids. */
-  sendText(target: ReplyTarget, text: string): Promise<string[]>;
+  /**
+   * Send a reply (formatted and chunked for the platform); returns the sent message ids. The
+   * ids are also pushed to `sent` as each chunk goes out, so a caller can tell a partial send.
+   */
+  sendText(target: ReplyTarget, text: string, sent?: string[]): Promise<string[]>;
+  /** The DM chat with a user, opened if needed (absent where the user id is the chat id). */
+  openDirect?(userId: string): Promise<string>;
   /** Show "typing…" once (the host repeats it every `typingIntervalMs`). */
   sendTyping(target: ReplyTarget): Promise<void>;
   /** React to the inbound message (the 👀 ack). */
@@ -221,6 +235,20 @@ export interface ChannelPlugin {
   pairingIdLine(senderId: string): string;
   /** Interval of the typing indicator during a turn. */
   typingIntervalMs: number;
+  /**
+   * Parse a delivery target (`cron --to`, heartbeat `to`, an owner id): this channel's grammar,
+   * a provider prefix (`telegram:`, `discord:`) allowed; a separate thread id wins over one in
+   * the target.
+   */
+  parseTarget(to: string, threadId?: string | number): ParsedTarget;
+  /** The canonical target of a stored conversation (what `parseTarget` reads back). */
+  targetOf(route: { chatId: string; kind: ChatKind; threadId?: string }): string;
+  /** A DM target for an allowlist entry, or undefined when the entry is not a person. */
+  ownerTarget(entry: string): string | undefined;
+  /** Provider prefixes of this channel's targets; the first one is canonical. */
+  targetPrefixes: readonly string[];
+  /** What a target looks like, for "requires target" errors. */
+  targetHint: string;
   /** Remove the account's credentials from a raw config document; returns what was cleared. */
   logout?(doc: Record<string, any>, accountId: string, env: Env): { cleared: boolean; envToken: boolean };
 }

@@ -28,6 +28,9 @@ const main = defineCommand({
     dashboard: () => import("./dashboard.ts").then((m) => m.dashboardCommand),
     channels: () => import("./channels.ts").then((m) => m.default),
     pairing: () => import("./pairing.ts").then((m) => m.default),
+    cron: () => import("./cron.ts").then((m) => m.default),
+    automations: () => import("./cron.ts").then((m) => ({ ...m.default, meta: { name: "automations", description: "Manage automations (alias of cron)", hidden: true } })),
+    system: () => import("./system.ts").then((m) => m.default),
   },
 });
 

@@ -12,7 +12,7 @@ import { isPlainObject } from "./keypath.ts";
 /** Key paths (dot-separated) present in a config that this gateway does not implement. */
 export const NOT_IMPLEMENTED: readonly string[] = [
   // Whole trees.
-  "plugins", "skills", "tools", "hooks", "cron", "browser", "talk",
+  "plugins", "skills", "tools", "browser", "talk",
   "diagnostics", "update", "secrets", "auth", "mcp", "telemetry", "identity",
   "ui", "tui", "audio", "agent", "routing", "approvals", "sandbox", "nodeHost", "canvasHost",
   "web", "media", "broadcast", "workspace", "users", "themes", "logs", "accessGroups", "acp",
@@ -43,6 +43,10 @@ export const NOT_IMPLEMENTED: readonly string[] = [
   "messages.responsePrefix", "messages.statusReactions", "messages.queue.mode", "messages.queue.drop",
   "messages.queue.byChannel", "messages.queue.debounceMsByChannel", "messages.inbound", "messages.visibleReplies",
   "messages.usageTemplate", "messages.responseUsage",
+  // Parts of cron and hooks the scheduler does not run (condition triggers, webhook delivery
+  // settings, isolated-run session pruning, Gmail and transform presets, HOOK.md hooks).
+  "cron.triggers", "cron.webhookToken", "cron.webhookSsrfPolicy", "cron.sessionRetention",
+  "hooks.presets", "hooks.transformsDir", "hooks.gmail", "hooks.internal",
 ];
 
 /**

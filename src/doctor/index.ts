@@ -7,6 +7,7 @@
  */
 import { chmod, chown, copyFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { findHeartbeatFiles } from "../automation/doctor.ts";
 import { describeAccount, serviceCanReadConfig } from "../config/access.ts";
 import { isPlainObject } from "../config/keypath.ts";
 import { fileTimestamp, lastGoodPathFor, listClobbered } from "../config/last-good.ts";
@@ -562,13 +563,36 @@ async function checkPort(deps: DoctorDeps, out: Finding[], state: ServiceState |
   });
 }
 
+/** A workspace `HEARTBEAT.md` the heartbeat no longer reads (its instructions live in the monitor's scratch). */
+function checkHeartbeatFiles(deps: DoctorDeps, out: Finding[], snapshot: ConfigSnapshot): void {
+  if (snapshot.problem) return;
+  for (const f of findHeartbeatFiles(snapshot.config, deps.paths.stateDir, deps.env)) {
+    out.push({
+      checkId: "heartbeat/file",
+      severity: "warning",
+      message: `${f.file} is no longer read: the heartbeat of agent "${f.agentId}" takes its instructions from its monitor job's scratch.`,
+      path: f.file,
+      fixHint: `openclaw doctor --fix moves it into the scratch (openclaw cron scratch <heartbeat job id>); a copy is kept in ${join(deps.paths.stateDir, "backups", "heartbeat-migration")}`,
+      fixable: true,
+      fix: async () => {
+        const r = f.fix();
+        if (r.migrated) return `moved ${f.file} into the heartbeat scratch of job ${r.jobId} (copy: ${r.archivedTo})`;
+        if (r.reason === "scratch-differs") throw new Error(`the scratch of job ${r.jobId} already holds other text; merge ${f.file} by hand (openclaw cron scratch ${r.jobId} --file ${f.file}) and remove the file`);
+        if (r.reason === "too-large") throw new Error(`${f.file} is larger than the 256 KiB scratch limit (${r.bytes} bytes)`);
+        throw new Error(`not moved (${r.reason})`);
+      },
+    });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const checksSkipped: DoctorReport["checksSkipped"] = [];
-  const checksRun = ["config", "config/recovered", "state/permissions", "service", "service/others", "port", "core/doctor/device-pairing"];
+  const checksRun = ["config", "config/recovered", "state/permissions", "service", "service/others", "port", "core/doctor/device-pairing", "heartbeat/file"];
   const snapshot = await checkConfig(deps, findings);
+  checkHeartbeatFiles(deps, findings, snapshot);
   await checkRecovered(deps, findings);
   const state = await checkService(deps, findings, checksSkipped, snapshot);
   const stateDirs = [deps.paths.stateDir];

@@ -39,7 +39,7 @@ import { buildHealth } from "./methods/health.ts";
 import { buildRegistry } from "./methods/index.ts";
 import type { HealthSnapshot, MethodContext, MethodDef } from "./methods/types.ts";
 import { PresenceStore } from "./presence.ts";
-import type { BroadcastOptions, Subsystem, SubsystemHost } from "./subsystem.ts";
+import { combineReports, type BroadcastOptions, type Subsystem, type SubsystemHost, type SubsystemReports } from "./subsystem.ts";
 import type { Connection, SocketData } from "./ws/connection.ts";
 import { ADVERTISED_EVENTS } from "./ws/handshake.ts";
 import { SendBudget } from "./ws/budget.ts";
@@ -106,6 +106,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   readonly stateVersion = { presence: 1, health: 1 };
   readonly methods: Map<string, MethodDef<any>>;
   readonly events: readonly string[];
+  /** What the hosted parts add to health and status. */
+  readonly reports: SubsystemReports;
   readonly logFile?: string;
   /** The config lifecycle (undefined when the gateway runs without it). */
   lifecycle?: ConfigLifecycle & ConfigLifecycleHooks;
@@ -159,10 +161,12 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     this.log.addSecret(opts.settings.auth.token);
     this.log.addSecret(opts.settings.auth.password);
 
+    this.reports = combineReports(this.subsystems.map((s) => s.reports));
     // The Hono app (and Hono) loads with the first HTTP request that is not a liveness probe:
     // an idle gateway that only serves WebSockets and /health never loads it.
     let app: Promise<{ fetch(req: Request, env: unknown): Response | Promise<Response> }> | undefined;
     const routers = this.subsystems.flatMap((s) => s.http ?? []);
+    const ingress = this.subsystems.flatMap((s) => (s.ingress ? [s.ingress] : []));
     this.websocket = webSocketHandlers(this);
     this.fetchHandler = (req, server) => {
       const upgrade = req.headers.get("upgrade");
@@ -170,7 +174,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
         if (upgrade.toLowerCase() !== "websocket") return textResponse(400, "Bad Request");
         return upgradeWebSocket(this, req, server);
       }
-      app ??= import("./http/app.ts").then((m) => m.createHttpApp(this, routers));
+      app ??= import("./http/app.ts").then((m) => m.createHttpApp(this, routers, ingress));
       return app.then((a) => a.fetch(req, { server }));
     };
     // Liveness probes bypass Hono (src/gateway/http/fast-probes.ts); the rest goes to fetch.

@@ -23,6 +23,9 @@ import type { Logger } from "../log/logger.ts";
 import type { Scope } from "../protocol/scopes.ts";
 import type { HttpRouter } from "./http/types.ts";
 import type { MethodDef } from "./methods/types.ts";
+import type { SubsystemReports } from "./reports.ts";
+
+export { combineReports, type HeartbeatReport, type SubsystemReports } from "./reports.ts";
 
 export interface BroadcastOptions {
   /** Only sockets holding this scope receive it (nodes get only ungated events). */
@@ -58,6 +61,13 @@ export interface SubsystemHost {
   healthChanged(): void;
 }
 
+/**
+ * A handler that sees every HTTP request first, ahead of the routes and of the gateway's own
+ * auth (for an endpoint with its own credentials on a configurable path, like hooks);
+ * undefined lets the request through. `clientIp` is attributed through trusted proxies.
+ */
+export type HttpIngress = (req: Request, info: { clientIp: string }) => Response | undefined | Promise<Response | undefined>;
+
 export interface Subsystem {
   readonly name: string;
   /** Method families this part serves. */
@@ -68,6 +78,10 @@ export interface Subsystem {
   readonly events?: readonly string[];
   /** Fields this part contributes to the `health` snapshot (built synchronously, kept cheap). */
   health?(): Record<string, unknown> | undefined;
+  /** Sees every HTTP request before the routes (see HttpIngress). */
+  readonly ingress?: HttpIngress;
+  /** Adds to `health` and `status`. */
+  readonly reports?: SubsystemReports;
   start?(host: SubsystemHost): void | Promise<void>;
   applyConfig?(next: ConfigSnapshot, prev: ConfigSnapshot): void | Promise<void>;
   /** On the gateway's tick (every `tickIntervalMs`, 30 s): cheap periodic work, never blocking. */

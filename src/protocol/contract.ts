@@ -17,6 +17,7 @@ import { z } from "../zod.ts";
 import { DEVICE_CONTRACT } from "./contract-devices.ts";
 import { CONTRACT_UI, SessionsListParams } from "./contract-ui.ts";
 import { CHANNELS_CONTRACT } from "./contract-channels.ts";
+import { AUTOMATION_CONTRACT } from "./contract-automation.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -92,7 +93,7 @@ const StatusResult = () =>
       agents: z.array(z.object({ agentId: z.string(), enabled: z.boolean(), every: z.string() })),
     }),
     channelSummary: z.array(z.unknown()),
-    queuedSystemEvents: z.array(z.object({ kind: z.string(), text: z.string(), ts: z.number() })),
+    queuedSystemEvents: z.array(z.string()),
     sessions: z.object({
       count: NonNegInt,
       byAgent: z.array(z.object({ agentId: z.string(), count: NonNegInt })),
@@ -237,7 +238,6 @@ export const CONTRACT = {
     }),
     ModelsListResult,
   ),
-  "last-heartbeat": entry(Empty, () => z.null()),
   "logs.tail": entry(
     z.looseObject({
       cursor: opt(NonNegInt),
@@ -296,6 +296,7 @@ export const CONTRACT = {
   ...DEVICE_CONTRACT,
   ...CONTRACT_UI,
   ...CHANNELS_CONTRACT,
+  ...AUTOMATION_CONTRACT,
 } satisfies Record<string, Entry<z.ZodMiniType, z.ZodMiniType>>;
 
 export type Contract = typeof CONTRACT;

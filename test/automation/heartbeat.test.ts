@@ -153,7 +153,7 @@ interface HB {
   tmp: ReturnType<typeof tempStore>;
 }
 
-function setup(config: OpenClawConfig, opts: { deliver?: boolean; route?: boolean } = {}): HB {
+function setup(config: OpenClawConfig, opts: { deliver?: boolean | "fail" | "unresolved"; route?: boolean } = {}): HB {
   const clock = new ManualClock(T0);
   const tmp = tempStore(() => clock.now());
   const agent = new FakeAgent();
@@ -171,7 +171,9 @@ function setup(config: OpenClawConfig, opts: { deliver?: boolean; route?: boolea
     heartbeatHasRoute: opts.route ? () => true : undefined,
     heartbeatDeliver: opts.deliver
       ? async (req) => {
-          delivered.push({ target: req.target, text: req.text });
+          delivered.push({ target: req.heartbeat.target, text: req.text });
+          if (opts.deliver === "unresolved") return { resolved: false, delivered: false, reason: "dm-blocked" };
+          if (opts.deliver === "fail") return { resolved: true, delivered: false, channel: "telegram", to: "42", accountId: "default", error: "Telegram send failed (42): sendMessage: 403 Forbidden" };
           return { resolved: true, delivered: true, channel: "telegram", to: "42" };
         }
       : undefined,
@@ -250,6 +252,48 @@ describe("the runner", () => {
       reason: "no-route",
       message: "Heartbeat has no delivery route yet. Message your bot once, or set agents.defaults.heartbeat.target.",
     });
+  });
+
+  test("a failed send is a delivery failure: recorded with the platform's error, the monitor job's run is ok/failed and counts toward no failure streak", async () => {
+    const h = setup({ agents: { defaults: { heartbeat: { target: "telegram", to: "42" } } } } as unknown as OpenClawConfig, { deliver: "fail", route: true });
+    h.agent.reply = () => "Disk almost full";
+    const job = (h.auto.cron.list().jobs as any[])[0];
+    for (let i = 0; i < 12; i++) {
+      await h.clock.advance(((h.auto.cron.list().jobs as any[])[0].nextRunAtMs as number) - h.clock.now());
+      await h.auto.cron.idle();
+    }
+    expect(h.auto.heartbeat.last()).toMatchObject({
+      status: "failed",
+      reason: "Telegram send failed (42): sendMessage: 403 Forbidden",
+      channel: "telegram",
+      to: "42",
+      accountId: "default",
+      preview: "Disk almost full",
+      indicatorType: "error",
+    });
+    const runs = (h.auto.cron.runs({ id: job.id }) as any).entries;
+    expect(runs.length).toBe(12);
+    expect(runs[0]).toMatchObject({ status: "ok", completionStatus: "failed", deliveryStatus: "not-delivered", deliveryError: "Telegram send failed (42): sendMessage: 403 Forbidden" });
+    const after = (h.auto.cron.list().jobs as any[])[0];
+    expect(after).toMatchObject({ enabled: true, state: { consecutiveErrors: 0 } });
+    expect(after.state.autoDisabled).toBeUndefined();
+  });
+
+  test("an alert with nowhere to go is skipped with the resolver's reason; the implicit owner target's first alert explains itself once", async () => {
+    const blocked = setup({ agents: { defaults: { heartbeat: { target: "last", directPolicy: "block" } } } } as unknown as OpenClawConfig, { deliver: "unresolved", route: true });
+    blocked.agent.reply = () => "Disk almost full";
+    expect(await blocked.auto.heartbeat.run("main", "manual")).toMatchObject({ status: "skipped", reason: "dm-blocked", preview: "Disk almost full" });
+    expect(blocked.auto.heartbeat.last()!.message).toBeUndefined();
+
+    const owner = setup({}, { deliver: true, route: true });
+    owner.agent.reply = () => "Disk almost full";
+    const first = await owner.auto.heartbeat.run("main", "manual");
+    expect(first.status).toBe("sent");
+    expect(owner.delivered[0].text).toStartWith("Heartbeat: this assistant runs periodic background checks");
+    expect(owner.delivered[0].text).toEndWith("\nDisk almost full");
+    expect(first.preview).toStartWith("Heartbeat: this assistant");
+    await owner.auto.heartbeat.run("main", "manual");
+    expect(owner.delivered[1].text).toBe("Disk almost full");
   });
 
   test("sent, ok-token, ok-empty, failed", async () => {

@@ -20,7 +20,7 @@ afterEach(() => {
   for (const fn of cleanup.splice(0).reverse()) fn();
 });
 
-function setup(opts: { deliver?: (req: DeliveryRequest) => Promise<DeliveryResult>; config?: OpenClawConfig } = {}) {
+function setup(opts: { deliver?: (req: DeliveryRequest) => Promise<DeliveryResult>; config?: OpenClawConfig; channels?: () => string[] } = {}) {
   const clock = new ManualClock(T0);
   const tmp = tempStore(() => clock.now());
   const agent = new FakeAgent();
@@ -34,6 +34,7 @@ function setup(opts: { deliver?: (req: DeliveryRequest) => Promise<DeliveryResul
     emit: (event, payload) => emitted.push({ event, payload }),
     runAgentTurn: agent.run,
     deliver: opts.deliver,
+    channels: opts.channels,
     clock,
   });
   auto.start();
@@ -356,35 +357,106 @@ describe("cron.run / cron.runs and delivery", () => {
     expect(await run()).toMatchObject({ status: "ok", completionStatus: "succeeded", deliveryStatus: "not-delivered" });
   });
 
-  test("failure alerts after two consecutive errors, once per cooldown, then a recovery notice", async () => {
+  test("failure alerts: one per incident after two consecutive errors, a changed cause after the cooldown, then one recovery notice", async () => {
     const sent: DeliveryRequest[] = [];
     const { call, auto, agent, clock } = setup({ deliver: async (req) => (sent.push(req), { resolved: true, delivered: true }) });
     const job = call("cron.add", { ...CLI_ADD_EVERY, schedule: { kind: "every", everyMs: 3_600_000 }, delivery: { mode: "announce", channel: "telegram", to: "123" } });
-    agent.mode = "throw";
-    for (let i = 0; i < 3; i++) {
+    const alerts = () => sent.filter((s) => s.purpose === "failure-alert");
+    const runOnce = async () => {
       call("cron.run", { id: job.id });
       await auto.cron.idle();
-    }
-    const alerts = sent.filter((s) => s.purpose === "failure-alert");
-    expect(alerts.length).toBe(1);
-    expect(alerts[0]).toMatchObject({ channel: "telegram", to: "123" });
-    expect(alerts[0].text).toContain(`Automation "every-job" failed 2 times in a row`);
+    };
+    agent.mode = "throw";
+    for (let i = 0; i < 3; i++) await runOnce();
+    expect(alerts().length).toBe(1);
+    expect(alerts()[0]).toMatchObject({ channel: "telegram", to: "123" });
+    expect(alerts()[0].text).toContain(`Automation "every-job" failed 2 times in a row (last run started `);
+    expect(alerts()[0].text).toContain("UTC). Details: openclaw cron runs --id");
+    // A changed cause inside the cooldown waits.
+    agent.error = "provider exploded: 401 bad key";
+    await runOnce();
+    expect(alerts().length).toBe(1);
+    // After it, the changed cause alerts; the same cause again stays one incident, even past the cooldown.
     clock.t += 3_600_000;
-    call("cron.run", { id: job.id });
-    await auto.cron.idle();
-    expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(2);
+    await runOnce();
+    expect(alerts().length).toBe(2);
+    clock.t += 3_600_000;
+    await runOnce();
+    expect(alerts().length).toBe(2);
     agent.mode = "reply";
-    call("cron.run", { id: job.id });
-    await auto.cron.idle();
+    await runOnce();
+    expect(sent.filter((s) => s.purpose === "recovery").length).toBe(1);
+    await runOnce();
     expect(sent.filter((s) => s.purpose === "recovery").length).toBe(1);
     // failureAlert:false silences it.
     call("cron.update", { id: job.id, patch: { failureAlert: false } });
     agent.mode = "throw";
-    for (let i = 0; i < 3; i++) {
-      call("cron.run", { id: job.id });
+    for (let i = 0; i < 3; i++) await runOnce();
+    expect(alerts().length).toBe(2);
+  });
+
+  test("a failed delivery alerts at once through an alternate destination, never through the failing route", async () => {
+    const sent: DeliveryRequest[] = [];
+    const { call, auto } = setup({
+      deliver: async (req) => {
+        sent.push(req);
+        return req.to === "123" ? { resolved: true, delivered: false, error: "Telegram send failed (123): 403 Forbidden" } : { resolved: true, delivered: true };
+      },
+    });
+    const runOnce = async (id: string) => {
+      call("cron.run", { id });
       await auto.cron.idle();
-    }
-    expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(2);
+      return call("cron.runs", { id, limit: 1 }).entries[0];
+    };
+    const plain = call("cron.add", { ...CLI_ADD_EVERY, name: "plain", delivery: { mode: "announce", channel: "telegram", to: "123" } });
+    expect(await runOnce(plain.id)).toMatchObject({ status: "ok", completionStatus: "failed", deliveryStatus: "not-delivered" });
+    expect(sent.filter((s) => s.purpose === "failure-alert")).toEqual([]);
+    const routed = call("cron.add", {
+      ...CLI_ADD_EVERY,
+      name: "routed",
+      delivery: { mode: "announce", channel: "telegram", to: "123", failureDestination: { channel: "telegram", to: "999" } },
+    });
+    expect(await runOnce(routed.id)).toMatchObject({ status: "ok", completionStatus: "failed", deliveryStatus: "not-delivered" });
+    const alerts = sent.filter((s) => s.purpose === "failure-alert");
+    expect(alerts.length).toBe(1);
+    expect(alerts[0]).toMatchObject({ channel: "telegram", to: "999" });
+    expect(alerts[0].text).toContain(`Automation "routed" ran (started `);
+    await auto.cron.idle();
+    expect(call("cron.get", { id: routed.id }).lastFailureNotificationDeliveryStatus).toBe("delivered");
+    // The same delivery failure again: one incident.
+    await runOnce(routed.id);
+    expect(sent.filter((s) => s.purpose === "failure-alert").length).toBe(1);
+  });
+});
+
+describe("the channel a job names", () => {
+  const announce = (channel: string, to = "1", extra: Record<string, unknown> = {}) => ({ ...CLI_ADD_EVERY, delivery: { mode: "announce", channel, to, ...extra } });
+
+  test("no channel config: a known channel is accepted, an unknown one refused", () => {
+    const { call, fails } = setup();
+    expect(call("cron.add", announce("telegram")).delivery).toMatchObject({ channel: "telegram" });
+    expect(call("cron.add", announce("Slack")).delivery).toMatchObject({ channel: "Slack" });
+    expect(fails("cron.add", announce("nosuch")).message).toBe("invalid cron.add params: delivery.channel is not a known channel: nosuch");
+    expect(fails("cron.add", announce("telegram", "discord:1")).message).toBe('invalid cron.add params: delivery.channel: target "discord:1" names channel discord, not telegram');
+  });
+
+  test("channels configured: the channel must be one of them; a channel block without credentials is not configured", () => {
+    const configured = setup({ channels: () => ["telegram"], config: { channels: { telegram: { botToken: "1:x", accounts: { off: { botToken: "2:y", enabled: false } } } } } as unknown as OpenClawConfig });
+    expect(configured.fails("cron.add", announce("discord")).message).toBe("invalid cron.add params: delivery.channel must be one of: telegram");
+    expect(configured.fails("cron.add", announce("last", "discord:1")).message).toBe("invalid cron.add params: delivery.channel must be one of: telegram");
+    expect(configured.fails("cron.add", announce("telegram", "1", { accountId: "off" })).message).toBe('invalid cron.add params: delivery.accountId: account "off" is disabled for channel telegram');
+    expect(configured.fails("cron.add", announce("telegram", "1", { failureDestination: { channel: "discord", to: "2" } })).message).toBe(
+      "invalid cron.add params: delivery.failureDestination.channel must be one of: telegram",
+    );
+    expect(configured.fails("cron.add", { ...announce("telegram"), failureAlert: { channel: "slack", to: "C1" } }).message).toBe("invalid cron.add params: failureAlert.channel must be one of: telegram");
+    const job = configured.call("cron.add", announce("telegram", "-100123:topic:4"));
+    expect(configured.fails("cron.update", { id: job.id, patch: { delivery: { channel: "discord" } } }).message).toBe("invalid cron.update params: delivery.channel must be one of: telegram");
+    expect(configured.call("cron.get", { id: job.id }).delivery).toMatchObject({ channel: "telegram" });
+    // `last` and no channel are always fine.
+    expect(configured.call("cron.add", { ...CLI_ADD_EVERY, delivery: { mode: "announce" } }).delivery).toEqual({ mode: "announce" });
+
+    const unconfigured = setup({ channels: () => [], config: { channels: { discord: { enabled: true } } } as unknown as OpenClawConfig });
+    expect(unconfigured.fails("cron.add", announce("discord")).message).toBe("invalid cron.add params: delivery.channel is not configured: discord");
   });
 });
 

@@ -71,6 +71,11 @@ function scripted(runs: Array<(ctx: AccountContext) => Promise<void>>): ChannelP
     normalizeAllowEntry: (e: string) => e,
     describe: (a: ResolvedAccount) => ({ tokenSource: a.tokenSource, mode: a.mode }),
     pairingIdLine: (id: string) => `id ${id}`,
+    parseTarget: (to: string) => ({ ok: true as const, target: { chatId: to, kind: "direct" as const }, to }),
+    targetOf: (r: { chatId: string }) => r.chatId,
+    ownerTarget: (e: string) => e,
+    targetPrefixes: ["fake:"],
+    targetHint: "<id>",
   };
   return plugin as ChannelPlugin & { attempts: number };
 }

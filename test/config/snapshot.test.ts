@@ -98,9 +98,9 @@ describe("sources and the gateway view", () => {
 
 describe("keys this gateway keeps but does not act on", () => {
   test("listed by key path, in list order", async () => {
-    const s = await snap({ json: { gateway: { mode: "local", tailscale: { mode: "off" } }, channels: { telegram: {}, whatsapp: {} }, cron: {}, wizard: { lastRunAt: "x" } } });
+    const s = await snap({ json: { gateway: { mode: "local", tailscale: { mode: "off" } }, channels: { telegram: {}, whatsapp: {} }, cron: { enabled: true, sessionRetention: "24h" }, wizard: { lastRunAt: "x" } } });
     expect(s.problem).toBeUndefined();
-    expect(s.unsupported).toEqual(["cron", "gateway.tailscale", "channels.whatsapp"]);
+    expect(s.unsupported).toEqual(["gateway.tailscale", "channels.whatsapp", "cron.sessionRetention"]);
     expect(unsupportedKeys({})).toEqual([]);
     expect(new Set(NOT_IMPLEMENTED).size).toBe(NOT_IMPLEMENTED.length);
   });

@@ -131,7 +131,8 @@ describe("health", () => {
     expect(lines[0]).toMatch(/^Gateway probe duration: \d+ms$/);
     expect(lines.slice(1)).toEqual([
       "Agents: main (default)",
-      "Heartbeat interval: disabled (main)",
+      // No heartbeat config: the default cadence, as the original (its captures set "0m" to turn it off).
+      "Heartbeat interval: 30m (main)",
       `Session store (main): ${join(stateDir, "openclaw.sqlite")} (0 entries)`,
     ]);
     const j = await cli(["health", "--json"]);

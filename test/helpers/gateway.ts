@@ -9,6 +9,7 @@ import type { OpenClawConfig } from "../../src/config/schema.ts";
 import { loadConfig, type CliOverrides } from "../../src/config/snapshot.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 import type { GatewayLimits } from "../../src/gateway/limits.ts";
+import type { Subsystem } from "../../src/gateway/subsystem.ts";
 import { createLogger, memorySink, type LogRecord } from "../../src/log/logger.ts";
 import { tempDir, writeStateConfig } from "./state-dir.ts";
 
@@ -36,6 +37,8 @@ export async function startTestGateway(
     limits?: Partial<GatewayLimits>;
     /** Reuse a state dir (a restart); it is then left in place by stop(). */
     stateDir?: string;
+    /** Long-lived parts to host (default none). */
+    subsystems?: Subsystem[];
   } = {},
 ): Promise<TestGateway> {
   const stateDir = opts.stateDir ?? tempDir();
@@ -50,7 +53,7 @@ export async function startTestGateway(
   const settings = { ...resolveGatewaySettings(loaded, { container: false }), port: 0 };
   const sink = memorySink();
   const log = createLogger({ level: "debug", sinks: [sink] });
-  const handle = await Gateway.start({ snapshot: loaded, settings, log, limits: opts.limits, bindRetries: 0, reload: false, env });
+  const handle = await Gateway.start({ snapshot: loaded, settings, log, limits: opts.limits, bindRetries: 0, reload: false, env, subsystems: opts.subsystems });
   return {
     handle,
     url: `ws://127.0.0.1:${handle.port}`,

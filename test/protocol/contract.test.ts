@@ -52,7 +52,6 @@ describe("wire contract", () => {
     await call("system-presence");
     const got = await call("config.get", {});
     await call("models.list", {});
-    await call("last-heartbeat", {});
     expect((await call("logs.tail", {})).lines).toHaveLength(1);
     const run = await call("agent", { message: "contract", idempotencyKey: "contract-1" });
     expect(run.status).toBe("ok");

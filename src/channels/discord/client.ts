@@ -60,6 +60,7 @@ export function chunkDiscord(text: string, limit = DISCORD_TEXT_LIMIT, maxLines 
 export class DiscordClient implements AccountClient {
   private meCache?: DiscordUser;
   private channelCache = new LruMap<string, ChannelInfo | null>(2000);
+  private dmChannels = new LruMap<string, string>(1000);
 
   constructor(
     readonly rest: DiscordRest,
@@ -96,16 +97,19 @@ export class DiscordClient implements AccountClient {
     return info;
   }
 
-  async sendText(target: ReplyTarget, text: string): Promise<string[]> {
+  async sendText(target: ReplyTarget, text: string, sent?: string[]): Promise<string[]> {
     const ids: string[] = [];
     const flags = this.opts.suppressEmbeds === false ? 0 : SUPPRESS_EMBEDS;
     for (const content of chunkDiscord(text, this.opts.textLimit ?? DISCORD_TEXT_LIMIT, this.opts.maxLines ?? DISCORD_MAX_LINES)) {
-      const sent = await this.rest.request<{ id?: string }>("POST", `/channels/${target.chatId}/messages`, {
+      const answer = await this.rest.request<{ id?: string }>("POST", `/channels/${target.chatId}/messages`, {
         content,
         allowed_mentions: { parse: ["users"], replied_user: false },
         ...(flags ? { flags } : {}),
       });
-      if (sent && typeof sent.id === "string") ids.push(sent.id);
+      if (answer && typeof answer.id === "string") {
+        ids.push(answer.id);
+        sent?.push(answer.id);
+      }
     }
     return ids;
   }
@@ -120,9 +124,17 @@ export class DiscordClient implements AccountClient {
   }
 
   async notify(userId: string, text: string): Promise<void> {
+    await this.sendText({ chatId: await this.openDirect(userId), kind: "direct" }, text);
+  }
+
+  /** The DM channel with a user (opened once, then cached). */
+  async openDirect(userId: string): Promise<string> {
+    const known = this.dmChannels.get(userId);
+    if (known) return known;
     const dm = await this.rest.request<{ id?: string }>("POST", "/users/@me/channels", { recipient_id: userId });
     if (!dm?.id) throw new Error("Discord did not open a DM channel");
-    await this.sendText({ chatId: dm.id, kind: "direct" }, text);
+    this.dmChannels.set(userId, dm.id);
+    return dm.id;
   }
 
   async probe(timeoutMs: number): Promise<ProbeResult> {

@@ -24,6 +24,7 @@ import { describeError, type BackoffPolicy } from "../util.ts";
 import { DiscordClient, type ChannelInfo, type DiscordUser } from "./client.ts";
 import { DEFAULT_INTENTS, runGateway } from "./gateway.ts";
 import { DEFAULT_DISCORD_API, DiscordApiError, DiscordRest } from "./rest.ts";
+import { DISCORD_TARGET_HINT, DISCORD_TARGET_PREFIXES, discordOwnerTarget, discordTargetOf, parseDiscordTarget } from "./targets.ts";
 
 const RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 };
 const DEFAULT_GATEWAY = "wss://gateway.discord.gg";
@@ -107,6 +108,11 @@ export function createDiscordPlugin(opts: { retry?: BackoffPolicy; invalidSessio
     typingIntervalMs: 8_000,
     normalizeAllowEntry: normalizeDiscordEntry,
     pairingIdLine: (id) => `Your Discord user id: ${id}`,
+    parseTarget: parseDiscordTarget,
+    targetOf: discordTargetOf,
+    ownerTarget: discordOwnerTarget,
+    targetPrefixes: DISCORD_TARGET_PREFIXES,
+    targetHint: DISCORD_TARGET_HINT,
 
     listAccountIds(cfg, env) {
       const root = channelRoot(cfg, "discord");

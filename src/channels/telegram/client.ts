@@ -64,19 +64,22 @@ export class TelegramClient implements AccountClient {
     return chat;
   }
 
-  async sendText(target: ReplyTarget, text: string): Promise<string[]> {
+  async sendText(target: ReplyTarget, text: string, sent?: string[]): Promise<string[]> {
     const ids: string[] = [];
     const thread = target.threadId && target.threadId !== GENERAL_TOPIC ? { message_thread_id: Number(target.threadId) } : {};
     for (const html of markdownToTelegramChunks(text, this.textLimit)) {
-      let sent: { message_id?: number };
+      let answer: { message_id?: number };
       try {
-        sent = await this.api.call("sendMessage", { chat_id: String(target.chatId), text: html, parse_mode: "HTML", ...thread });
+        answer = await this.api.call("sendMessage", { chat_id: String(target.chatId), text: html, parse_mode: "HTML", ...thread });
       } catch (err) {
         if (!(err instanceof TelegramApiError) || err.errorCode !== 400 || !/parse entities|can't parse|unsupported start tag/i.test(err.description)) throw err;
         this.log.warn(`sendMessage: Telegram refused the HTML (${err.description}); sending plain text`);
-        sent = await this.api.call("sendMessage", { chat_id: String(target.chatId), text: htmlToPlainText(html), ...thread });
+        answer = await this.api.call("sendMessage", { chat_id: String(target.chatId), text: htmlToPlainText(html), ...thread });
       }
-      if (sent && typeof sent.message_id === "number") ids.push(String(sent.message_id));
+      if (answer && typeof answer.message_id === "number") {
+        ids.push(String(answer.message_id));
+        sent?.push(String(answer.message_id));
+      }
     }
     return ids;
   }

@@ -31,6 +31,7 @@ import { backoffMs, describeError, isAbortError, sleep, type BackoffPolicy } fro
 import { GET_UPDATES_TIMEOUT_MS, normalizeApiRoot, TelegramApi, TelegramApiError, TelegramNetworkError } from "./api.ts";
 import { TelegramClient, type TelegramUser } from "./client.ts";
 import { ALLOWED_UPDATES, laneOf, unauthorized } from "./common.ts";
+import { parseTelegramTarget, TELEGRAM_TARGET_HINT, TELEGRAM_TARGET_PREFIXES, telegramOwnerTarget, telegramTargetOf } from "./targets.ts";
 import { serveWebhook } from "./webhook.ts";
 
 /** The command menu: what the host answers itself. Custom commands are appended. */
@@ -123,6 +124,11 @@ export function createTelegramPlugin(opts: TelegramPluginOptions = {}): ChannelP
     typingIntervalMs: 4_000,
     normalizeAllowEntry: normalizeTelegramEntry,
     pairingIdLine: (id) => `Your Telegram user id: ${id}`,
+    parseTarget: parseTelegramTarget,
+    targetOf: telegramTargetOf,
+    ownerTarget: telegramOwnerTarget,
+    targetPrefixes: TELEGRAM_TARGET_PREFIXES,
+    targetHint: TELEGRAM_TARGET_HINT,
 
     listAccountIds(cfg, env) {
       const root = channelRoot(cfg, "telegram");

@@ -8,7 +8,10 @@
 import { Hono, type Context, type ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { StoreUnavailableError } from "../../agents/runtime.ts";
+import { normalizeIp } from "../../auth/net.ts";
 import { ProviderError } from "../../providers/errors.ts";
+import { attribute } from "../gate.ts";
+import type { HttpIngress } from "../subsystem.ts";
 import { providerFailure } from "./common.ts";
 import { probeRoutes } from "./probes.ts";
 import { oaiError, SECURITY_HEADERS, textResponse } from "./reply.ts";
@@ -43,7 +46,7 @@ function mount(ctx: HttpContext, load: HttpRouter["app"]): (c: Context<HttpEnv>)
   };
 }
 
-export function createHttpApp(ctx: HttpContext, routers: readonly HttpRouter[] = []): Hono<HttpEnv> {
+export function createHttpApp(ctx: HttpContext, routers: readonly HttpRouter[] = [], ingress: readonly HttpIngress[] = []): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   app.use(async (c, next) => {
     await next();
@@ -52,6 +55,21 @@ export function createHttpApp(ctx: HttpContext, routers: readonly HttpRouter[] =
     const hsts = ctx.snapshot.config.gateway?.http?.securityHeaders?.strictTransportSecurity;
     if (typeof hsts === "string") c.res.headers.set("Strict-Transport-Security", hsts);
   });
+  if (ingress.length) {
+    // Endpoints with their own credentials on a configurable path (hooks) answer before any route.
+    app.use(async (c, next) => {
+      const req = c.req.raw;
+      const socketIp = normalizeIp(c.env?.server?.requestIP(req)?.address ?? "");
+      const who = attribute(socketIp, req.headers, ctx.settings.trustedProxies, ctx.snapshot.config.gateway?.allowRealIpFallback === true);
+      // Unattributable forwarding headers: count the proxy's own address, never a header value.
+      const clientIp = who.clientIp ?? socketIp;
+      for (const handle of ingress) {
+        const res = await handle(req, { clientIp });
+        if (res) return res;
+      }
+      await next();
+    });
+  }
   app.route("/", probeRoutes(ctx));
   // OpenAI-compatible API and /tools/invoke, imported on first use (startup time and memory).
   const api = mount(ctx, () => import("./api.ts").then((m) => m.apiRoutes(ctx)));

@@ -71,7 +71,7 @@ function invalid(message: string, details?: unknown): RpcError {
 }
 
 /** 30 per 60 s per method per client address; `UNAVAILABLE "rate limit exceeded for <m>; retry after <n>s"`. */
-function enforceWriteLimit(method: string, call: MethodCall): void {
+export function enforceWriteLimit(method: string, call: MethodCall): void {
   const wait = call.ctx.writeLimiter.hit(method, call.client.ip);
   if (wait > 0) {
     throw new RpcError(

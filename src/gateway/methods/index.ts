@@ -4,7 +4,6 @@
  * (protocol/method-scopes.ts): a family that names another scope does not load.
  */
 import { registryScope } from "../../protocol/method-scopes.ts";
-import { lastHeartbeatMethod } from "./channels.ts";
 import { configApplyMethod, configGetMethod, configPatchMethod, configSetMethod, secretsReloadMethod } from "./config.ts";
 import { healthMethod } from "./health.ts";
 import { logsTailMethod } from "./logs.ts";
@@ -24,7 +23,6 @@ export function buildRegistry(extra: MethodDef<any>[] = []): Map<string, MethodD
     systemPresenceMethod,
     configGetMethod,
     modelsListMethod,
-    lastHeartbeatMethod,
     logsTailMethod,
     configSetMethod,
     configPatchMethod,

@@ -1,7 +1,7 @@
 /** `status`: runtime summary (the minimal upstream shape plus process memory and pid). */
 import { listAgents } from "../../agents/registry.ts";
 import { VERSION } from "../../version.ts";
-import { sessionsSummary } from "./health.ts";
+import { heartbeatReport, sessionsSummary } from "./health.ts";
 import { defineMethod } from "./types.ts";
 
 export const statusMethod = defineMethod("status", {
@@ -16,11 +16,15 @@ export const statusMethod = defineMethod("status", {
       runtimeVersion: VERSION,
       heartbeat: {
         defaultAgentId: defaultId,
-        agents: agents.map((a) => ({ agentId: a.id, enabled: false, every: "disabled", everyMs: null, waitingForRoute: false })),
+        agents: agents.map((a) => {
+          const hb = heartbeatReport(ctx.reports, ctx.snapshot.config, a.id);
+          return { agentId: a.id, enabled: hb.enabled, every: hb.every, everyMs: hb.everyMs, waitingForRoute: hb.waitingForRoute };
+        }),
       },
       hostDesktop: { enabled: false, state: "disabled" },
       channelSummary: [],
-      queuedSystemEvents: ctx.systemEvents.map((e) => ({ ...e })),
+      // Plain strings, as the original sends them (its CLI and TUI print them as they are).
+      queuedSystemEvents: [...ctx.systemEvents.map((e) => e.text), ...(ctx.reports?.queuedSystemEvents?.(ctx.snapshot.config) ?? [])],
       degradedSecretOwners: [],
       degradedPlugins: [],
       // Paths stay redacted in `status` as upstream does; `health` carries the real path.

@@ -18,6 +18,7 @@ import { registryScope } from "../../protocol/method-scopes.ts";
 import type { Scope } from "../../protocol/scopes.ts";
 import type { ConfigLifecycleHooks, ControlPlaneWriteLimiter, SystemEvent } from "../config-hooks.ts";
 import type { PresenceEntry } from "../presence.ts";
+import type { SubsystemReports } from "../reports.ts";
 
 export type HealthSnapshot = ResultOf<"health">;
 
@@ -31,6 +32,8 @@ export interface MethodContext {
   readonly presence: { list(): PresenceEntry[] };
   /** Operator system events (`status.queuedSystemEvents`). */
   readonly systemEvents: readonly SystemEvent[];
+  /** What the hosted parts add to health and status (heartbeats, their queued system events). */
+  readonly reports?: SubsystemReports;
   /** 30 per 60 s per method per client for control-plane writes. */
   readonly writeLimiter: ControlPlaneWriteLimiter;
   /** Reload hooks; absent when the gateway runs without the config lifecycle. */
