@@ -1,6 +1,6 @@
 /**
  * CLI wall time: `openclaw gateway call health` against a running gateway (when the binary has
- * `gateway call`; it comes with the operator CLI issue), and `openclaw --version`, each paired with
+ * `gateway call`), and `openclaw --version`, each paired with
  * the compiled reference doing the same in the same run (`reference client <url>`: open, handshake,
  * one request, exit; `reference version`). Every child is bounded and stopped by PID.
  */

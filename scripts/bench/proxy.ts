@@ -20,7 +20,7 @@
  *               `[DONE]`, alternating direct and gateway per round. Throughput = upstream chunks
  *               delivered per second; ratio = gateway / direct, median over rounds.
  *
- * Targets (issue 4): ≤ 1 ms median added latency, ≥ 90 % of direct streaming throughput.
+ * Targets: ≤ 1 ms median added latency, ≥ 90 % of direct streaming throughput.
  * Stdout: one JSON object; progress on stderr. Only the children started here are stopped.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -117,7 +117,7 @@ describe("the official Control UI's calls, with its exact params", () => {
   });
 });
 
-describe("issue 12 §4: params official clients send", () => {
+describe("params official clients send", () => {
   test("models.list {view:'configured', sessionKey, agentId} (the model picker) lists the agent's models", async () => {
     const r = await c.request<any>("models.list", { view: "configured", sessionKey: "agent:slowpoke:main", agentId: "slowpoke" });
     expect(r.models.find((m: any) => m.provider === "oai" && m.id === "slow")).toMatchObject({ tags: ["default"], available: true });
