@@ -23,7 +23,8 @@
  *                  end to end without errors (its figures are not judged) → 1 test
  *   6. reliability scripts/reliability/index.ts --quick against the built binary: the hostile-client
  *                  scenarios (fuzz, presence storm, slow consumers, agent flood, kill -9 during
- *                  config writes, soak), bounded; every invariant and target must hold  → 1 test
+ *                  config writes, soak), bounded; every invariant must hold, missed
+ *                  targets (load-dependent figures) are reported          → 1 test
  *   7. systemd     scripts/e2e-systemd.sh with the compiled binary: a real systemd in
  *                  systemd-nspawn (install --system, kill -9, restart, stop, uninstall, ...)
  *                                                                          → 1 test, or SKIP
@@ -347,22 +348,28 @@ async function benchSmoke(): Promise<void> {
   }
 }
 
-/** The reliability suite's quick pass against the built binary: invariants and targets must hold. */
+/**
+ * The reliability suite's quick pass against the built binary: its invariants must hold (a crash,
+ * an unanswered request, a corrupt file fail CI); its targets are figures (peak RSS, p99) that
+ * depend on how busy this machine is, so a missed one is reported in the detail, not failed on.
+ * The full run (docs/reliability.md) is where the targets are judged.
+ */
 async function reliabilityQuick(): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), "openclaw-ci-reliability-"));
   const json = join(out, "reliability-quick.json");
   try {
-    const r = await run("reliability --quick", [BUN, join(ROOT, "scripts", "reliability", "index.ts"), "--quick", "--binary", join(DIST, artifactName(hostTarget())), "--json", json], {
+    const r = await run("reliability --quick", [BUN, join(ROOT, "scripts", "reliability", "index.ts"), "--quick", "--report-targets", "--binary", join(DIST, artifactName(hostTarget())), "--json", json], {
       timeoutMs: 180_000,
     });
     let detail = r.exitCode === 0 ? "" : `exit ${r.exitCode ?? "timeout"}`;
     if (existsSync(json)) {
       const results = (JSON.parse(readFileSync(json, "utf8")) as { results: Array<{ name: string; ok: boolean; failures: string[]; missed: string[] }> }).results;
-      const bad = results.filter((x) => !x.ok || x.missed.length > 0).map((x) => `${x.name}: ${[...x.failures, ...x.missed].join("; ")}`);
-      if (bad.length) detail = [detail, ...bad].filter(Boolean).join("; ");
-      else if (r.exitCode === 0) detail = `${results.length} scenarios`;
+      const broken = results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.failures.join("; ")}`);
+      const missed = results.filter((x) => x.ok && x.missed.length > 0).map((x) => `${x.name}: target missed under this load: ${x.missed.join("; ")}`);
+      if (broken.length || missed.length) detail = [detail, ...broken, ...missed].filter(Boolean).join("; ");
+      else if (r.exitCode === 0) detail = `${results.length} scenarios, every target met`;
     }
-    record("reliability suite, quick pass (invariants and targets)", r.exitCode === 0, detail);
+    record("reliability suite, quick pass (invariants; targets reported)", r.exitCode === 0, detail);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
