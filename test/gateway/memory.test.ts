@@ -1,0 +1,63 @@
+/**
+ * The quiet collector (src/gateway/memory.ts): when it collects, and what it tells the
+ * collection about the gateway being idle; and that JavaScriptCore's discard-all-code collection
+ * leaves a working runtime behind.
+ */
+import { describe, expect, test } from "bun:test";
+import { defaultCollect, QuietCollector } from "../../src/gateway/memory.ts";
+import { z } from "../../src/zod.ts";
+
+/** A collector whose collections resolve promises, one per collection, in order. */
+function recording(opts: { idle?: () => boolean; startupMs?: number; minCloses?: number; quietMs?: number }) {
+  const seen: boolean[] = [];
+  const waiters: Array<() => void> = [];
+  const collector = new QuietCollector({
+    ...opts,
+    collect: (idle) => {
+      seen.push(idle);
+      waiters.shift()?.();
+    },
+  });
+  const next = () => new Promise<void>((resolve) => waiters.push(resolve));
+  return { collector, seen, next };
+}
+
+describe("QuietCollector", () => {
+  test("collects once after startup and says the gateway is idle when nothing is connected", async () => {
+    const r = recording({ startupMs: 0, idle: () => true });
+    await r.next();
+    expect(r.seen).toEqual([true]);
+    expect(r.collector.collections).toBe(1);
+    r.collector.stop();
+  });
+
+  test("a burst of closes followed by quiet collects once; connected sockets make it a busy collection", async () => {
+    let connected = 5;
+    const r = recording({ minCloses: 3, quietMs: 1, idle: () => connected === 0 });
+    const first = r.next();
+    for (let i = 0; i < 3; i++) r.collector.closed();
+    await first;
+    expect(r.seen).toEqual([false]);
+    connected = 0;
+    const second = r.next();
+    for (let i = 0; i < 3; i++) r.collector.closed();
+    await second;
+    expect(r.seen).toEqual([false, true]);
+    expect(r.collector.collections).toBe(2);
+    r.collector.stop();
+  });
+});
+
+describe("defaultCollect", () => {
+  test("after discarding all compiled code, code that ran before runs again with the same results", async () => {
+    const schema = z.object({ a: z.number(), b: z.array(z.string()) });
+    const run = () => JSON.stringify(schema.parse(JSON.parse('{"a":1,"b":["x","y"]}')));
+    const before = Array.from({ length: 200 }, run);
+    defaultCollect(true); // runs when this callback returns
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    defaultCollect(false);
+    const after = Array.from({ length: 200 }, run);
+    expect(after).toEqual(before);
+    expect(schema.safeParse({ a: "no" }).success).toBe(false);
+  });
+});
