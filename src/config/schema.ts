@@ -8,7 +8,7 @@
  * Written with zod/mini (functional checks): it builds and parses with a fraction of the
  * classic API's startup work and memory.
  */
-import { z, type ZodError } from "../zod.ts";
+import { buildSchema, z, type ZodError } from "../zod.ts";
 import { LOG_LEVELS } from "./levels.ts";
 
 const opt = z.optional;
@@ -651,7 +651,7 @@ let built: WeakRef<ReturnType<typeof buildConfigSchema>> | undefined;
 export function configSchema(): ReturnType<typeof buildConfigSchema> {
   let schema = built?.deref();
   if (!schema) {
-    schema = buildConfigSchema();
+    schema = buildSchema(buildConfigSchema);
     built = new WeakRef(schema);
   }
   return schema;

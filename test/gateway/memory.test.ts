@@ -1,11 +1,13 @@
 /**
  * The quiet collector (src/gateway/memory.ts): when it collects, and what it tells the
- * collection about the gateway being idle; and that JavaScriptCore's discard-all-code collection
- * leaves a working runtime behind.
+ * collection about the gateway being idle; that JavaScriptCore's discard-all-code collection
+ * leaves a working runtime behind; and schemas built on first use (src/zod.ts `lazy`).
  */
 import { describe, expect, test } from "bun:test";
 import { defaultCollect, QuietCollector } from "../../src/gateway/memory.ts";
-import { z } from "../../src/zod.ts";
+import { JIT_POLICY } from "../../scripts/build.ts";
+import { STARTUP_JIT_POLICY } from "../../src/gateway/gateway.ts";
+import { lazy, setLazyBuilder, z } from "../../src/zod.ts";
 
 /** A collector whose collections resolve promises, one per collection, in order. */
 function recording(opts: { idle?: () => boolean; startupMs?: number; minCloses?: number; quietMs?: number }) {
@@ -59,5 +61,34 @@ describe("defaultCollect", () => {
     const after = Array.from({ length: 200 }, run);
     expect(after).toEqual(before);
     expect(schema.safeParse({ a: "no" }).success).toBe(false);
+  });
+});
+
+describe("schemas built on first use", () => {
+  test("lazy builds once, through the registered builder, and returns the same value after", () => {
+    const runs: string[] = [];
+    setLazyBuilder((build) => {
+      runs.push("wrapped");
+      return build();
+    });
+    try {
+      let builds = 0;
+      const get = lazy(() => {
+        builds++;
+        return z.object({ a: z.number() });
+      });
+      expect(builds).toBe(0);
+      const first = get();
+      expect(get()).toBe(first);
+      expect(builds).toBe(1);
+      expect(runs).toEqual(["wrapped"]);
+      expect(first.safeParse({ a: 1 }).success).toBe(true);
+    } finally {
+      setLazyBuilder((build) => build());
+    }
+  });
+
+  test("the gateway's startup JIT policy is the one the build compiles in", () => {
+    expect(STARTUP_JIT_POLICY).toBe(JIT_POLICY);
   });
 });
