@@ -8,9 +8,9 @@
  * not read, and the original accepts them). Result schemas describe what the gateway answers and
  * what the CLI reads: the fields named are required and typed, others may be present (zod's
  * `object` strips them when parsing, and the inferred type has no index signature). Both are
- * built on first use only (results by `result()`, params behind `lazySchema`), so a CLI command
- * does not pay for schemas it never checks and an idle gateway holds none for the methods nobody
- * called; the contract test parses every real result against them.
+ * built on first use only (results by `result()`, params when `params` is first read), so a CLI
+ * command does not pay for schemas it never checks and an idle gateway holds none for the
+ * methods nobody called; the contract test parses every real result against them.
  *
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
