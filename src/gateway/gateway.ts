@@ -133,7 +133,7 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   private lastConfigChangedHash?: string | null;
   private tick?: ReturnType<typeof setInterval>;
   private authTimers = new Set<ReturnType<typeof setTimeout>>();
-  /** Full collections when the gateway goes quiet (see memory.ts); with no socket connected they discard compiled code too. */
+  /** Full collections when the gateway goes quiet; idle, they discard compiled code too (see memory.ts). */
   private readonly collector = new QuietCollector({ startupMs: 1_000, idle: () => this.connections.size === 0 });
   private readonly fetchHandler: (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
   private readonly routes: ReturnType<typeof fastProbeRoutes>;

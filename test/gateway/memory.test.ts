@@ -10,13 +10,13 @@ import { STARTUP_JIT_POLICY } from "../../src/gateway/gateway.ts";
 import { lazy, setLazyBuilder, z } from "../../src/zod.ts";
 
 /** A collector whose collections resolve promises, one per collection, in order. */
-function recording(opts: { idle?: () => boolean; startupMs?: number; minCloses?: number; quietMs?: number }) {
+function recording(opts: { idle?: () => boolean; startupMs?: number; minCloses?: number; quietMs?: number; idleMs?: number }) {
   const seen: boolean[] = [];
   const waiters: Array<() => void> = [];
   const collector = new QuietCollector({
     ...opts,
-    collect: (idle) => {
-      seen.push(idle);
+    collect: (discardCode) => {
+      seen.push(discardCode);
       waiters.shift()?.();
     },
   });
@@ -25,7 +25,7 @@ function recording(opts: { idle?: () => boolean; startupMs?: number; minCloses?:
 }
 
 describe("QuietCollector", () => {
-  test("collects once after startup and says the gateway is idle when nothing is connected", async () => {
+  test("after startup with nothing connected, the one collection discards compiled code too", async () => {
     const r = recording({ startupMs: 0, idle: () => true });
     await r.next();
     expect(r.seen).toEqual([true]);
@@ -33,17 +33,22 @@ describe("QuietCollector", () => {
     r.collector.stop();
   });
 
-  test("a burst of closes followed by quiet collects once; connected sockets make it a busy collection", async () => {
-    let connected = 5;
-    const r = recording({ minCloses: 3, quietMs: 1, idle: () => connected === 0 });
-    const first = r.next();
-    for (let i = 0; i < 3; i++) r.collector.closed();
-    await first;
+  test("after startup with a socket connected, it is a plain collection", async () => {
+    const r = recording({ startupMs: 0, idle: () => false });
+    await r.next();
     expect(r.seen).toEqual([false]);
-    connected = 0;
-    const second = r.next();
+    r.collector.stop();
+  });
+
+  test("a burst of closes, then quiet: a plain collection; still idle after idleMs: compiled code goes too", async () => {
+    let connected = 0;
+    const r = recording({ minCloses: 3, quietMs: 1, idleMs: 1, idle: () => connected === 0 });
+    const quiet = r.next();
+    const idle = r.next();
     for (let i = 0; i < 3; i++) r.collector.closed();
-    await second;
+    await quiet;
+    expect(r.seen).toEqual([false]);
+    await idle;
     expect(r.seen).toEqual([false, true]);
     expect(r.collector.collections).toBe(2);
     r.collector.stop();
@@ -55,7 +60,7 @@ describe("defaultCollect", () => {
     const schema = z.object({ a: z.number(), b: z.array(z.string()) });
     const run = () => JSON.stringify(schema.parse(JSON.parse('{"a":1,"b":["x","y"]}')));
     const before = Array.from({ length: 200 }, run);
-    defaultCollect(true); // runs when this callback returns
+    defaultCollect(true); // discards code once this callback returns
     await new Promise((resolve) => setTimeout(resolve, 0));
     defaultCollect(false);
     const after = Array.from({ length: 200 }, run);
