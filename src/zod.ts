@@ -16,10 +16,11 @@ export type ZodError = $ZodError;
 let runBuild: <T>(build: () => T) => T = (build) => build();
 
 /**
- * Run every later `lazy` (and `buildSchema`) build through `run`. The gateway builds schemas under its startup JIT
- * policy: constructing schemas is run-once code, and zod's constructors ran thousands of times
- * while the gateway started, so under the interactive policy the first schema built after
- * listening would send them through the JIT compilers (whose code then stays resident).
+ * Run every later `lazy` (and `buildSchema`) build through `run`. The gateway builds schemas
+ * under its startup JIT policy: constructing schemas is run-once code, and zod's constructors
+ * ran thousands of times while the gateway started, so under the interactive policy the first
+ * schema built after listening would send them through the JIT compilers (whose code then stays
+ * resident).
  */
 export function setLazyBuilder(run: <T>(build: () => T) => T): void {
   runBuild = run;
