@@ -28,12 +28,13 @@ import { closeSocket, handshake, requestOnce } from "./ws-client.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
-export const USAGE = `usage: bun run bench [--binary path] [--quick] [--out dir] [--runs N] [--clients N] [--duration-ms N]
+export const USAGE = `usage: bun run bench [--binary path] [--quick] [--out dir] [--runs N] [--clients N] [--duration-ms N] [--leave-ms N]
   --binary       measure this openclaw binary (default: build the host binary fresh)
   --quick        3 runs, 2 s idle, 200 clients, 300 ms intervals (checks the suite, not the figures)
   --runs         runs per throughput/fleet figure (default 5; startup uses 2× this)
   --clients      sockets in the fleet (default 1000)
   --duration-ms  length of each throughput interval (default 1000)
+  --leave-ms     how long after the fleet left its RSS is read (default 2000)
   --out          directory for bench-<date>.json and .md (default dist/bench)
   --no-pin       do not split CPUs between server and load generator (taskset)
   --warm-cache   do not drop the binaries from the page cache before memory runs
@@ -45,6 +46,7 @@ interface Options {
   runs: number;
   clients: number;
   durationMs: number;
+  leaveMs: number;
   out: string;
   pin: boolean;
   coldCache: boolean;
@@ -61,6 +63,7 @@ export function parseOptions(argv: string[]): Options | "help" {
         runs: { type: "string" },
         clients: { type: "string" },
         "duration-ms": { type: "string" },
+        "leave-ms": { type: "string" },
         out: { type: "string" },
         "no-pin": { type: "boolean" },
         "warm-cache": { type: "boolean" },
@@ -83,6 +86,7 @@ export function parseOptions(argv: string[]): Options | "help" {
     runs: intArg("runs", values.runs as string | undefined, quick ? 3 : 5, 1, 50),
     clients: intArg("clients", values.clients as string | undefined, quick ? 200 : 1000, 1, 10_000),
     durationMs: intArg("duration-ms", values["duration-ms"] as string | undefined, quick ? 300 : 1000, 100, 60_000),
+    leaveMs: intArg("leave-ms", values["leave-ms"] as string | undefined, quick ? 500 : 2000, 0, 120_000),
     out: typeof values.out === "string" ? abs(values.out) : join(ROOT, "dist", "bench"),
     pin: values["no-pin"] !== true,
     coldCache: values["warm-cache"] !== true,
@@ -169,7 +173,7 @@ export async function runSuite(opts: Options): Promise<{ result: Record<string, 
       return startServer(kind, path, { sizes, cpus: pinned?.serverCpus });
     };
 
-    const fleetOpts = { clients: opts.clients, concurrency: 16, rounds: opts.quick ? 5 : 20, warmupRounds: 3, settleMs: opts.quick ? 300 : 1_000, leaveMs: opts.quick ? 500 : 2_000 };
+    const fleetOpts = { clients: opts.clients, concurrency: 16, rounds: opts.quick ? 5 : 20, warmupRounds: 3, settleMs: opts.quick ? 300 : 1_000, leaveMs: opts.leaveMs };
     const tpOpts = { durationMs: opts.durationMs, pairs: 2, concurrency: 16, window: 32, httpConnections: 16, httpDepth: 8 };
     let fleet: Record<Server["kind"], FleetSample[]>;
     const newPaired = (): Paired => ({ openclaw: [], reference: [], ratios: [] });

@@ -4,7 +4,7 @@
  * built with the same options as openclaw). Both run as children on 127.0.0.1; only they are
  * stopped, by PID.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnGateway, writeTokenConfig } from "../lib/gateway-child.ts";
@@ -39,11 +39,24 @@ export interface Server {
  * Drop the file's pages from the page cache (GNU dd `iflag=nocache`), so the next process maps it
  * cold, as after a reboot. Without this, RSS depends on how recently the binary was written or
  * read: the kernel maps cached neighbours of every page a process touches ("fault-around"), and
- * the same binary measured 41–47 MB idle depending on cache age. Returns false if dd refused.
+ * the same binary measured 41–47 MB idle depending on cache age. The file is fsynced first: the
+ * kernel drops only clean pages, and a binary compiled moments ago (the reference is compiled by
+ * every run) is still dirty, which left it fully cached and measured it up to 6 MB higher.
+ * Returns false if dd refused.
  */
 export function dropPageCache(path: string): boolean {
   const dd = Bun.which("dd");
   if (!dd || process.platform !== "linux") return false;
+  try {
+    const fd = openSync(path, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
   return Bun.spawnSync([dd, `if=${path}`, "iflag=nocache", "count=0", "status=none"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0;
 }
 

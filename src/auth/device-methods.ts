@@ -13,7 +13,7 @@
  * `waitUpgrade` handing the approved token to the device that asked.
  */
 import { DeviceMessages, ErrorCodes, Messages, RpcError } from "../protocol/errors.ts";
-import { z } from "../zod.ts";
+import { lazy, z } from "../zod.ts";
 import type { LogLine, PairingEvent } from "./device-auth.ts";
 import {
   approvalGate,
@@ -54,7 +54,8 @@ export const DEVICE_EVENTS = ["device.pair.requested", "device.pair.resolved", "
 
 const NonEmpty = z.string().check(z.minLength(1));
 
-export const DeviceParams = {
+/** Built on the first call of a device method (see `lazy`). */
+export const deviceParams = lazy(() => ({
   "device.pair.list": z.strictObject({}),
   "device.pair.approve": z.strictObject({ requestId: NonEmpty }),
   "device.pair.reject": z.strictObject({ requestId: NonEmpty }),
@@ -64,9 +65,9 @@ export const DeviceParams = {
   "device.token.revoke": z.strictObject({ deviceId: NonEmpty, role: NonEmpty }),
   "device.scopes.requestUpgrade": z.strictObject({ scopes: z.array(NonEmpty).check(z.minLength(1), z.maxLength(8)) }),
   "device.scopes.waitUpgrade": z.strictObject({ requestId: NonEmpty }),
-} as const;
+}) as const);
 
-export type DeviceParamsOf<M extends DeviceMethodName> = z.infer<(typeof DeviceParams)[M]>;
+export type DeviceParamsOf<M extends DeviceMethodName> = z.infer<ReturnType<typeof deviceParams>[M]>;
 
 /**
  * Validate params of a device method; the error is the original's
@@ -74,7 +75,7 @@ export type DeviceParamsOf<M extends DeviceMethodName> = z.infer<(typeof DeviceP
  */
 export function parseDeviceParams<M extends DeviceMethodName>(method: M, params: unknown): DeviceParamsOf<M> {
   const value = params ?? {};
-  const checked = DeviceParams[method].safeParse(value);
+  const checked = deviceParams()[method].safeParse(value);
   if (checked.success) return checked.data as DeviceParamsOf<M>;
   const issue = checked.error.issues[0];
   const path = issue.path.map(String);

@@ -14,9 +14,13 @@
  * creators agree on one. Losing the file does not lock anyone out: stored hashes still verify the
  * tokens clients hold, and the next token the gateway has to hand out is minted with a new salt.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+
+/** `n` random bytes from WebCrypto (node:crypto is not loaded at startup: about 3 MB of RSS). */
+function randomBytes(n: number): Buffer {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(n)));
+}
 
 export const TOKEN_SECRET_FILE = join("credentials", "device-token.key");
 const SECRET_BYTES = 32;
@@ -104,5 +108,5 @@ export function hashToken(token: string): Buffer {
 /** Constant-time: the presented token hashed, compared with the stored hash. Blank never matches. */
 export function tokenMatches(presented: string, storedHash: Uint8Array): boolean {
   if (presented.trim() === "" || storedHash.length !== 32) return false;
-  return timingSafeEqual(hashToken(presented), storedHash);
+  return crypto.timingSafeEqual(hashToken(presented), storedHash);
 }

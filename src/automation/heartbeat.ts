@@ -12,7 +12,6 @@
  *   event.
  * - `wake`, `set-heartbeats`, and the `HEARTBEAT.md` → scratch migration `doctor --fix` runs.
  */
-import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { defaultAgentId, listAgents } from "../agents/registry.ts";
@@ -158,7 +157,7 @@ export function heartbeatHealth(cfg: OpenClawConfig, agentId: string): { enabled
 
 /** The monitor's fixed phase within its interval, from the gateway's identity and the agent. */
 export function heartbeatPhaseMs(seed: string, agentId: string, everyMs: number): number {
-  return createHash("sha256").update(`${seed}:${agentId}`).digest().readUInt32BE(0) % Math.max(1, everyMs);
+  return new Bun.CryptoHasher("sha256").update(`${seed}:${agentId}`).digest().readUInt32BE(0) % Math.max(1, everyMs);
 }
 
 export const heartbeatDeclarationKey = (agentId: string) => `heartbeat:${agentId}`;

@@ -8,7 +8,6 @@
  * Retry-After, valid credentials reset the count, loopback not exempt) → body (256 KiB → 413,
  * 30 s → 408, bad JSON → 400) → action. Off by default (`hooks.enabled` and a token required).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { OpenClawConfig } from "../config/schema.ts";
 import { sleepOn, systemClock, type Clock } from "./clock.ts";
 import type { EnqueueOutcome } from "./system-events.ts";
@@ -227,12 +226,12 @@ function json(status: number, body: unknown): Response {
 }
 
 function sha(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
+  return new Bun.CryptoHasher("sha256").update(value, "utf8").digest();
 }
 
 function tokenMatches(given: string | undefined, expected: string): boolean {
   if (!given) return false;
-  return timingSafeEqual(sha(given), sha(expected));
+  return crypto.timingSafeEqual(sha(given), sha(expected));
 }
 
 function extractToken(req: Request): string | undefined {

@@ -3,7 +3,6 @@
  * patches as `cron.update` sends them (`null` clears a field), the target/payload rules, and the
  * definition revision. Pure functions; the scheduler applies the results.
  */
-import { createHash } from "node:crypto";
 import { CronExpressionError } from "./cron-expr.ts";
 import { invalidParams, invalidRequest } from "./errors.ts";
 import type { DeliveryPatchInput, PayloadInput, PayloadPatchInput, ScheduleInput } from "./params.ts";
@@ -14,7 +13,7 @@ import type { AgentTurnPayload, CronJob, Delivery, Payload, SessionTarget } from
 /** Opaque token of a job's definition (state and timestamps excluded): `sha256:<base64url>`. */
 export function definitionRevision(job: CronJob): string {
   const { state: _s, createdAtMs: _c, updatedAtMs: _u, ...definition } = job;
-  return `sha256:${createHash("sha256").update(JSON.stringify(definition)).digest("base64url")}`;
+  return `sha256:${new Bun.CryptoHasher("sha256").update(JSON.stringify(definition)).digest("base64url")}`;
 }
 
 /**

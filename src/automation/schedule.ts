@@ -4,7 +4,6 @@
  * ISO timestamps, relative `20m` / `+1h`), validation with clear errors, and the next-run rule
  * the scheduler applies after each run.
  */
-import { createHash } from "node:crypto";
 import { isRecurringTopOfHour, nextCronRun, parseCron } from "./cron-expr.ts";
 import { assertTimeZone, hostTimeZone, zonedLocalToInstant } from "./tz.ts";
 
@@ -177,7 +176,7 @@ export function staggerOffsetMs(jobId: string, staggerMs: number): number {
   const key = `${staggerMs}:${jobId}`;
   const hit = staggerCache.get(key);
   if (hit !== undefined) return hit;
-  const offset = createHash("sha256").update(jobId).digest().readUInt32BE(0) % staggerMs;
+  const offset = new Bun.CryptoHasher("sha256").update(jobId).digest().readUInt32BE(0) % staggerMs;
   if (staggerCache.size > 4096) staggerCache.clear();
   staggerCache.set(key, offset);
   return offset;

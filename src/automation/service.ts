@@ -21,7 +21,6 @@
  *   10 consecutive errors disable the job. One-shots retry transient errors up to 3 times, are
  *   deleted after success (unless `deleteAfterRun: false`) and disabled otherwise.
  */
-import { createHash, randomUUID } from "node:crypto";
 import { sleepOn, systemClock, type Clock, type TimerHandle } from "./clock.ts";
 import {
   RUN_INTERRUPTED_ERROR,
@@ -264,7 +263,7 @@ class StoppedSignal {}
 // --- the service ----------------------------------------------------------------------------
 
 export class CronService {
-  readonly processInstanceId = randomUUID();
+  readonly processInstanceId = crypto.randomUUID();
   private readonly jobs = new Map<string, CronJob>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly manualQueue = new Map<string, QueuedRun[]>();
@@ -636,7 +635,7 @@ export class CronService {
 
   private async runAgentTurn(job: CronJob, payload: AgentTurnPayload, agentId: string, run: ActiveRun): Promise<Outcome> {
     if (!this.opts.runAgentTurn) throw new Error("the agent runtime is not available on this gateway");
-    const sessionId = randomUUID();
+    const sessionId = crypto.randomUUID();
     const sessionKey = this.sessionKeyFor(job, agentId, sessionId);
     const timeoutMs =
       payload.timeoutSeconds === 0 ? undefined : payload.timeoutSeconds !== undefined ? payload.timeoutSeconds * 1000 : (this.opts.agentTurnTimeoutMs ?? 3_600_000);
@@ -1040,7 +1039,7 @@ export class CronService {
     const hasMore = offset + jobs.length < total;
     const result: Record<string, unknown> = {
       jobs: views,
-      snapshotRevision: `sha256:${createHash("sha256").update(JSON.stringify(jobs.map((j) => [j.id, j.updatedAtMs, j.state]))).digest("base64url")}`,
+      snapshotRevision: `sha256:${new Bun.CryptoHasher("sha256").update(JSON.stringify(jobs.map((j) => [j.id, j.updatedAtMs, j.state]))).digest("base64url")}`,
       total,
       offset,
       limit,
@@ -1094,7 +1093,7 @@ export class CronService {
     }
 
     const job: CronJob = {
-      id: randomUUID(),
+      id: crypto.randomUUID(),
       ...(params.declarationKey ? { declarationKey: params.declarationKey } : {}),
       ...(params.displayName ? { displayName: params.displayName } : {}),
       ...(params.agentId ? { agentId: params.agentId } : {}),
@@ -1351,7 +1350,7 @@ export class CronService {
       this.arm();
       return next;
     }
-    const job: CronJob = { id: randomUUID(), ...spec, createdAtMs: now, updatedAtMs: now, state: {} };
+    const job: CronJob = { id: crypto.randomUUID(), ...spec, createdAtMs: now, updatedAtMs: now, state: {} };
     if (job.enabled) {
       const n = this.naturalNext(job, now);
       if (n !== undefined) job.state.nextRunAtMs = n;

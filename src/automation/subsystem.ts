@@ -97,7 +97,10 @@ export function automationSubsystem(opts: AutomationSubsystemOptions = {}): Subs
   }).map((def) => ({
     name: def.name,
     scope: def.scope,
-    params: def.params,
+    // A getter: the automation schemas are built on the first call, not at startup.
+    get params() {
+      return def.params;
+    },
     handler: (params: unknown, call) => {
       // The original's 30-per-60-s budget for control-plane writes, per method and client.
       if (def.controlPlaneWrite) enforceWriteLimit(def.name, call);

@@ -46,12 +46,15 @@ import { SendBudget } from "./ws/budget.ts";
 import { upgradeWebSocket, webSocketHandlers } from "./ws/socket.ts";
 import type { WsHost } from "./ws/types.ts";
 import { textResponse } from "./http/reply.ts";
+import { setLazyBuilder } from "../zod.ts";
 
 export { BindError, wsUrl } from "./listener.ts";
 export type { BroadcastOptions } from "./subsystem.ts";
 
 /** JavaScriptCore tier-up threshold scale once listening (1 = JSC's default; see start()). */
 export const INTERACTIVE_JIT_POLICY = 8;
+/** The scale compiled binaries start with (scripts/build.ts compiles this in), for run-once code. */
+export const STARTUP_JIT_POLICY = 1000;
 
 export interface GatewayOptions {
   snapshot: ConfigSnapshot;
@@ -130,8 +133,8 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
   private lastConfigChangedHash?: string | null;
   private tick?: ReturnType<typeof setInterval>;
   private authTimers = new Set<ReturnType<typeof setTimeout>>();
-  /** Full collections when the gateway goes quiet (see memory.ts). */
-  private readonly collector = new QuietCollector({ startupMs: 1_000 });
+  /** Full collections when the gateway goes quiet; idle, they discard compiled code too (see memory.ts). */
+  private readonly collector = new QuietCollector({ startupMs: 1_000, idle: () => this.connections.size === 0 });
   private readonly fetchHandler: (req: Request, server: Server<SocketData>) => Response | Promise<Response> | undefined;
   private readonly routes: ReturnType<typeof fastProbeRoutes>;
   private readonly websocket: ReturnType<typeof webSocketHandlers>;
@@ -274,6 +277,16 @@ export class Gateway implements MethodContext, WsHost, ReloadHost, SubsystemHost
     // thresholds drop to INTERACTIVE_JIT_POLICY, so code that runs under load tiers up as usual, a
     // little later, and an idle gateway does not page in the JIT for a handful of requests.
     Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
+    // Schemas built on first use (a method's params) are run-once code too: built under the
+    // startup policy, so the first call of a method does not JIT-compile zod's constructors.
+    setLazyBuilder((build) => {
+      Bun.unsafe.setJITPolicy(STARTUP_JIT_POLICY);
+      try {
+        return build();
+      } finally {
+        Bun.unsafe.setJITPolicy(INTERACTIVE_JIT_POLICY);
+      }
+    });
     this.tick = setInterval(() => {
       const now = Date.now();
       this.broadcast("tick", { ts: now });

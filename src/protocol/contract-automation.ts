@@ -4,31 +4,22 @@
  * original's closed schemas (src/automation/params.ts: what its CLI and Control UI send);
  * results name the fields the CLI reads, the rest passes through.
  */
-import {
-  CronAddParams,
-  CronGetParams,
-  CronListParams,
-  CronRemoveParams,
-  CronRunParams,
-  CronRunsParams,
-  CronScratchGetParams,
-  CronScratchSetParams,
-  CronStatusParams,
-  CronUpdateParams,
-  HooksStatusParams,
-  LastHeartbeatParams,
-  SetHeartbeatsParams,
-  WakeParams,
-} from "../automation/params.ts";
-import { z } from "../zod.ts";
+import { automationParams } from "../automation/params.ts";
+import { lazy, z } from "../zod.ts";
 
 const opt = z.optional;
 const NonNegInt = z.number().check(z.int(), z.nonnegative());
 
 /** Built on first use, like CONTRACT's own entries (a command never pays for schemas it does not check). */
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, result: () => R): { params: P; result: () => R } {
-  let built: R | undefined;
-  return { params, result: () => (built ??= result()) };
+function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): { params: P; result: () => R } {
+  const builtParams = lazy(params);
+  return {
+    // Built when first read (a call of the method, or a test), not when the module loads.
+    get params() {
+      return builtParams();
+    },
+    result: lazy(result),
+  };
 }
 
 const Job = () =>
@@ -97,7 +88,7 @@ const HeartbeatEvent = () =>
   });
 
 export const AUTOMATION_CONTRACT = {
-  "cron.status": entry(CronStatusParams, () =>
+  "cron.status": entry(() => automationParams().CronStatusParams, () =>
     z.object({
       enabled: z.boolean(),
       triggersEnabled: z.boolean(),
@@ -107,24 +98,24 @@ export const AUTOMATION_CONTRACT = {
       nextWakeAtMs: z.nullable(z.number()),
     }),
   ),
-  "cron.list": entry(CronListParams, () =>
+  "cron.list": entry(() => automationParams().CronListParams, () =>
     z.object({
       jobs: z.array(z.looseObject({ id: z.string(), name: z.string(), enabled: z.boolean() })),
       ...Page,
       deliveryPreviews: opt(z.record(z.string(), Preview())),
     }),
   ),
-  "cron.get": entry(CronGetParams, Job),
-  "cron.add": entry(CronAddParams, () =>
+  "cron.get": entry(() => automationParams().CronGetParams, Job),
+  "cron.add": entry(() => automationParams().CronAddParams, () =>
     z.union([
       z.object({ ...Job().shape, deliveryPreview: Preview() }),
       // With a declarationKey: the converged job.
       z.object({ created: z.boolean(), updated: opt(z.boolean()), job: Job(), deliveryPreview: Preview() }),
     ]),
   ),
-  "cron.update": entry(CronUpdateParams, Job),
-  "cron.remove": entry(CronRemoveParams, () => z.object({ ok: z.literal(true), removed: z.boolean(), sessionCleanup: opt(z.string()) })),
-  "cron.run": entry(CronRunParams, () =>
+  "cron.update": entry(() => automationParams().CronUpdateParams, Job),
+  "cron.remove": entry(() => automationParams().CronRemoveParams, () => z.object({ ok: z.literal(true), removed: z.boolean(), sessionCleanup: opt(z.string()) })),
+  "cron.run": entry(() => automationParams().CronRunParams, () =>
     z.object({
       ok: z.literal(true),
       enqueued: opt(z.boolean()),
@@ -134,19 +125,19 @@ export const AUTOMATION_CONTRACT = {
       processInstanceId: z.string(),
     }),
   ),
-  "cron.runs": entry(CronRunsParams, () => z.object({ entries: z.array(RunEntry()), ...Page })),
-  "cron.scratch.get": entry(CronScratchGetParams, () =>
+  "cron.runs": entry(() => automationParams().CronRunsParams, () => z.object({ entries: z.array(RunEntry()), ...Page })),
+  "cron.scratch.get": entry(() => automationParams().CronScratchGetParams, () =>
     z.object({
       scratch: z.nullable(z.looseObject({ content: z.string() })),
       currentRevision: NonNegInt,
       maxBytes: NonNegInt,
     }),
   ),
-  "cron.scratch.set": entry(CronScratchSetParams, () => z.looseObject({ ok: z.boolean() })),
-  wake: entry(WakeParams, () => z.object({ ok: z.literal(true) })),
-  "last-heartbeat": entry(LastHeartbeatParams, () => z.nullable(HeartbeatEvent())),
-  "set-heartbeats": entry(SetHeartbeatsParams, () => z.object({ ok: z.literal(true), enabled: z.boolean() })),
-  "hooks.status": entry(HooksStatusParams, () =>
+  "cron.scratch.set": entry(() => automationParams().CronScratchSetParams, () => z.looseObject({ ok: z.boolean() })),
+  wake: entry(() => automationParams().WakeParams, () => z.object({ ok: z.literal(true) })),
+  "last-heartbeat": entry(() => automationParams().LastHeartbeatParams, () => z.nullable(HeartbeatEvent())),
+  "set-heartbeats": entry(() => automationParams().SetHeartbeatsParams, () => z.object({ ok: z.literal(true), enabled: z.boolean() })),
+  "hooks.status": entry(() => automationParams().HooksStatusParams, () =>
     z.object({ workspaceDir: z.string(), managedHooksDir: z.string(), hooks: z.array(z.unknown()) }),
   ),
 };

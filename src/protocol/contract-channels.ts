@@ -4,7 +4,7 @@
  * field is an invalid request); results name the fields the CLI and tests read (see
  * test/fixture/transcripts/channels/ for the captured shapes).
  */
-import { z } from "../zod.ts";
+import { lazy, z } from "../zod.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -81,17 +81,23 @@ interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
   result: () => R;
 }
 
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, result: () => R): Entry<P, R> {
-  let built: R | undefined;
-  return { params, result: () => (built ??= result()) };
+function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
+  const builtParams = lazy(params);
+  return {
+    // Built when first read (a call of the method, or a test), not when the module loads.
+    get params() {
+      return builtParams();
+    },
+    result: lazy(result),
+  };
 }
 
 export const CHANNELS_CONTRACT = {
   "channels.status": entry(
-    z.strictObject({ probe: opt(z.boolean()), timeoutMs: opt(NonNegInt), channel: opt(NonEmpty) }),
+    () => z.strictObject({ probe: opt(z.boolean()), timeoutMs: opt(NonNegInt), channel: opt(NonEmpty) }),
     ChannelsStatusResult,
   ),
-  "channels.start": entry(AccountParams, () =>
+  "channels.start": entry(() => AccountParams, () =>
     z.object({
       channel: z.string(),
       accountId: z.string(),
@@ -99,11 +105,11 @@ export const CHANNELS_CONTRACT = {
       outcome: z.object({ status: z.enum(["handed-off", "retry", "skipped"]), reason: opt(z.string()) }),
     }),
   ),
-  "channels.stop": entry(AccountParams, () => z.object({ channel: z.string(), accountId: z.string(), stopped: z.boolean() })),
-  "channels.logout": entry(AccountParams, () =>
+  "channels.stop": entry(() => AccountParams, () => z.object({ channel: z.string(), accountId: z.string(), stopped: z.boolean() })),
+  "channels.logout": entry(() => AccountParams, () =>
     z.object({ channel: z.string(), accountId: z.string(), cleared: z.boolean(), envToken: z.boolean(), loggedOut: z.boolean() }),
   ),
-  "channels.pairing.list": entry(z.strictObject({ channel: opt(NonEmpty), accountId: opt(NonEmpty) }), () =>
+  "channels.pairing.list": entry(() => z.strictObject({ channel: opt(NonEmpty), accountId: opt(NonEmpty) }), () =>
     z.object({
       accounts: z.array(
         z.object({ channel: z.string(), channelLabel: z.string(), accountId: z.string(), accountLabel: opt(z.string()), notifySupported: z.boolean() }),
@@ -114,7 +120,7 @@ export const CHANNELS_CONTRACT = {
     }),
   ),
   "channels.pairing.approve": entry(
-    z.strictObject({
+    () => z.strictObject({
       channel: NonEmpty,
       accountId: NonEmpty,
       requestId: NonEmpty,
@@ -129,7 +135,7 @@ export const CHANNELS_CONTRACT = {
         commandOwnerBootstrap: z.enum(["not-requested", "configured", "already-configured", "unavailable"]),
       }),
   ),
-  "channels.pairing.dismiss": entry(z.strictObject({ channel: NonEmpty, accountId: NonEmpty, requestId: NonEmpty }), () =>
+  "channels.pairing.dismiss": entry(() => z.strictObject({ channel: NonEmpty, accountId: NonEmpty, requestId: NonEmpty }), () =>
     z.object({ requestId: z.string(), senderId: z.string() }),
   ),
 };

@@ -5,8 +5,8 @@
  * results are what `device.pair.list` and friends answer, never a token value except where the
  * device itself receives it (`rotate` in-band, `waitUpgrade`).
  */
-import { DeviceParams } from "../auth/device-methods.ts";
-import { z } from "../zod.ts";
+import { deviceParams } from "../auth/device-methods.ts";
+import { lazy, z } from "../zod.ts";
 
 const opt = z.optional;
 const str = () => opt(z.string());
@@ -69,18 +69,24 @@ interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
   result: () => R;
 }
 
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, result: () => R): Entry<P, R> {
-  let built: R | undefined;
-  return { params, result: () => (built ??= result()) };
+function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
+  const builtParams = lazy(params);
+  return {
+    // Built when first read (a call of the method, or a test), not when the module loads.
+    get params() {
+      return builtParams();
+    },
+    result: lazy(result),
+  };
 }
 
 export const DEVICE_CONTRACT = {
-  "device.pair.list": entry(DeviceParams["device.pair.list"], () => z.object({ pending: z.array(PendingRequest()), paired: z.array(PairedDevice()) })),
-  "device.pair.approve": entry(DeviceParams["device.pair.approve"], () => z.object({ requestId: z.string(), device: PairedDevice() })),
-  "device.pair.reject": entry(DeviceParams["device.pair.reject"], () => z.object({ requestId: z.string(), deviceId: z.string() })),
-  "device.pair.remove": entry(DeviceParams["device.pair.remove"], () => z.object({ deviceId: z.string() })),
-  "device.pair.rename": entry(DeviceParams["device.pair.rename"], () => z.object({ deviceId: z.string(), label: z.string() })),
-  "device.token.rotate": entry(DeviceParams["device.token.rotate"], () =>
+  "device.pair.list": entry(() => deviceParams()["device.pair.list"], () => z.object({ pending: z.array(PendingRequest()), paired: z.array(PairedDevice()) })),
+  "device.pair.approve": entry(() => deviceParams()["device.pair.approve"], () => z.object({ requestId: z.string(), device: PairedDevice() })),
+  "device.pair.reject": entry(() => deviceParams()["device.pair.reject"], () => z.object({ requestId: z.string(), deviceId: z.string() })),
+  "device.pair.remove": entry(() => deviceParams()["device.pair.remove"], () => z.object({ deviceId: z.string() })),
+  "device.pair.rename": entry(() => deviceParams()["device.pair.rename"], () => z.object({ deviceId: z.string(), label: z.string() })),
+  "device.token.rotate": entry(() => deviceParams()["device.token.rotate"], () =>
     z.object({
       deviceId: z.string(),
       role: z.string(),
@@ -90,9 +96,9 @@ export const DEVICE_CONTRACT = {
       tokenDelivery: z.enum(["in-band", "withheld-cross-device"]),
     }),
   ),
-  "device.token.revoke": entry(DeviceParams["device.token.revoke"], () => z.object({ deviceId: z.string(), role: z.string(), revokedAtMs: z.number() })),
-  "device.scopes.requestUpgrade": entry(DeviceParams["device.scopes.requestUpgrade"], () => z.object({ requestId: z.string() })),
-  "device.scopes.waitUpgrade": entry(DeviceParams["device.scopes.waitUpgrade"], () =>
+  "device.token.revoke": entry(() => deviceParams()["device.token.revoke"], () => z.object({ deviceId: z.string(), role: z.string(), revokedAtMs: z.number() })),
+  "device.scopes.requestUpgrade": entry(() => deviceParams()["device.scopes.requestUpgrade"], () => z.object({ requestId: z.string() })),
+  "device.scopes.waitUpgrade": entry(() => deviceParams()["device.scopes.waitUpgrade"], () =>
     z.object({ status: z.enum(["approved", "rejected", "expired"]), requestId: z.string(), deviceToken: str(), scopes: strs() }),
   ),
 };

@@ -7,7 +7,7 @@
  * Params are loose (the UI sends fields we do not read; the original accepts what it does not
  * use) and require what the original requires. Result schemas name the fields clients read.
  */
-import { z } from "../zod.ts";
+import { lazy, z } from "../zod.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -20,9 +20,15 @@ interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
   result: () => R;
 }
 
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, result: () => R): Entry<P, R> {
-  let built: R | undefined;
-  return { params, result: () => (built ??= result()) };
+function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
+  const builtParams = lazy(params);
+  return {
+    // Built when first read (a call of the method, or a test), not when the module loads.
+    get params() {
+      return builtParams();
+    },
+    result: lazy(result),
+  };
 }
 
 /** `sessions.list` params as the Control UI and the CLI send them (no upper bound on `limit`, as upstream). */
@@ -69,18 +75,18 @@ const ModelRow = () => z.object({ id: z.string(), name: z.string(), provider: z.
 const Ok = () => z.object({ ok: z.literal(true) });
 
 export const CONTRACT_UI = {
-  "sessions.subscribe": entry(SessionsListParams, () => z.object({ subscribed: z.literal(true), list: opt(z.object({ sessions: z.array(SessionRow()) })) })),
+  "sessions.subscribe": entry(() => SessionsListParams, () => z.object({ subscribed: z.literal(true), list: opt(z.object({ sessions: z.array(SessionRow()) })) })),
   "sessions.messages.subscribe": entry(
-    z.looseObject({ key: NonEmpty, agentId: opt(z.string()), includeApprovals: opt(z.boolean()) }),
+    () => z.looseObject({ key: NonEmpty, agentId: opt(z.string()), includeApprovals: opt(z.boolean()) }),
     () => z.object({ subscribed: z.literal(true), key: z.string() }),
   ),
-  "sessions.messages.unsubscribe": entry(z.looseObject({ key: NonEmpty, agentId: opt(z.string()) }), () => z.object({ subscribed: z.literal(false), key: z.string() })),
-  "sessions.describe": entry(z.looseObject({ key: NonEmpty, agentId: opt(z.string()) }), () => z.object({ session: z.nullable(SessionRow()) })),
-  "sessions.branches.list": entry(z.looseObject({ sessionKey: NonEmpty, agentId: opt(z.string()) }), () => z.object({ branches: z.array(z.unknown()) })),
-  "sessions.companion.state": entry(z.looseObject({ sessionKey: NonEmpty, agentId: opt(z.string()) }), () => z.object({ exchanges: z.array(z.unknown()) })),
-  "sessions.observer.visibility": entry(z.looseObject({ visible: z.boolean() }), Ok),
+  "sessions.messages.unsubscribe": entry(() => z.looseObject({ key: NonEmpty, agentId: opt(z.string()) }), () => z.object({ subscribed: z.literal(false), key: z.string() })),
+  "sessions.describe": entry(() => z.looseObject({ key: NonEmpty, agentId: opt(z.string()) }), () => z.object({ session: z.nullable(SessionRow()) })),
+  "sessions.branches.list": entry(() => z.looseObject({ sessionKey: NonEmpty, agentId: opt(z.string()) }), () => z.object({ branches: z.array(z.unknown()) })),
+  "sessions.companion.state": entry(() => z.looseObject({ sessionKey: NonEmpty, agentId: opt(z.string()) }), () => z.object({ exchanges: z.array(z.unknown()) })),
+  "sessions.observer.visibility": entry(() => z.looseObject({ visible: z.boolean() }), Ok),
   "chat.startup": entry(
-    z.looseObject({
+    () => z.looseObject({
       sessionKey: NonEmpty,
       agentId: opt(z.string()),
       limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
@@ -90,11 +96,11 @@ export const CONTRACT_UI = {
     () => z.union([HistoryLike(), z.object({ kind: z.literal("reset") })]),
   ),
   "chat.metadata": entry(
-    z.looseObject({ agentId: opt(z.string()), sessionKey: opt(z.string()) }),
+    () => z.looseObject({ agentId: opt(z.string()), sessionKey: opt(z.string()) }),
     () => z.object({ models: z.array(ModelRow()), commands: z.array(z.unknown()) }),
   ),
   "agents.list": entry(
-    Empty,
+    () => Empty,
     () =>
       z.object({
         defaultId: z.string(),
@@ -104,11 +110,11 @@ export const CONTRACT_UI = {
       }),
   ),
   "agent.identity.get": entry(
-    z.looseObject({ agentId: opt(z.string()), sessionKey: opt(z.string()) }),
+    () => z.looseObject({ agentId: opt(z.string()), sessionKey: opt(z.string()) }),
     () => z.object({ agentId: z.string(), name: z.string(), nameSource: z.string(), avatar: z.string() }),
   ),
   "models.authStatus": entry(
-    z.looseObject({ agentId: opt(z.string()) }),
+    () => z.looseObject({ agentId: opt(z.string()) }),
     () =>
       z.object({
         ts: z.number(),
@@ -116,9 +122,9 @@ export const CONTRACT_UI = {
         providerCapabilities: z.array(z.unknown()),
       }),
   ),
-  "update.status": entry(Empty, () => z.object({ sentinel: z.null(), updateAvailable: z.null() })),
+  "update.status": entry(() => Empty, () => z.object({ sentinel: z.null(), updateAvailable: z.null() })),
   "talk.catalog": entry(
-    Empty,
+    () => Empty,
     () =>
       z.object({
         speech: z.object({ providers: z.array(z.unknown()) }),
@@ -126,18 +132,18 @@ export const CONTRACT_UI = {
         realtime: z.object({ ready: z.boolean(), providers: z.array(z.unknown()) }),
       }),
   ),
-  "question.list": entry(Empty, () => z.object({ questions: z.array(z.unknown()) })),
-  "exec.approval.list": entry(Empty, () => z.array(z.unknown())),
-  "plugin.approval.list": entry(Empty, () => z.array(z.unknown())),
-  "openclaw.approval.list": entry(Empty, () => z.array(z.unknown())),
-  "progressCard.get": entry(z.looseObject({ sessionKey: opt(z.string()), agentId: opt(z.string()) }), () => z.object({ card: z.null() })),
+  "question.list": entry(() => Empty, () => z.object({ questions: z.array(z.unknown()) })),
+  "exec.approval.list": entry(() => Empty, () => z.array(z.unknown())),
+  "plugin.approval.list": entry(() => Empty, () => z.array(z.unknown())),
+  "openclaw.approval.list": entry(() => Empty, () => z.array(z.unknown())),
+  "progressCard.get": entry(() => z.looseObject({ sessionKey: opt(z.string()), agentId: opt(z.string()) }), () => z.object({ card: z.null() })),
   "tasks.list": entry(
-    z.looseObject({ sessionKey: opt(z.string()), agentId: opt(z.string()), limit: opt(PositiveInt) }),
+    () => z.looseObject({ sessionKey: opt(z.string()), agentId: opt(z.string()), limit: opt(PositiveInt) }),
     () => z.object({ tasks: z.array(z.unknown()) }),
   ),
-  "users.prefs.get": entry(z.looseObject({ keys: opt(z.array(z.string())) }), () => z.object({ status: z.string() })),
+  "users.prefs.get": entry(() => z.looseObject({ keys: opt(z.array(z.string())) }), () => z.object({ status: z.string() })),
   "exec.approvals.get": entry(
-    Empty,
+    () => Empty,
     () =>
       z.object({
         path: z.string(),
@@ -148,12 +154,12 @@ export const CONTRACT_UI = {
       }),
   ),
   "environments.list": entry(
-    z.looseObject({ includeDesktopSetup: opt(z.boolean()) }),
+    () => z.looseObject({ includeDesktopSetup: opt(z.boolean()) }),
     () => z.object({ environments: z.array(z.object({ id: z.string(), type: z.string(), status: z.string() })) }),
   ),
-  "node.list": entry(Empty, () => z.object({ ts: z.number(), nodes: z.array(z.object({ nodeId: z.string(), connected: z.boolean() })) })),
+  "node.list": entry(() => Empty, () => z.object({ ts: z.number(), nodes: z.array(z.object({ nodeId: z.string(), connected: z.boolean() })) })),
   "system.info": entry(
-    Empty,
+    () => Empty,
     () =>
       z.object({
         hostname: z.string(),

@@ -7,13 +7,14 @@
  * Params schemas are what the gateway validates (objects are loose: clients send fields we do
  * not read, and the original accepts them). Result schemas describe what the gateway answers and
  * what the CLI reads: the fields named are required and typed, others may be present (zod's
- * `object` strips them when parsing, and the inferred type has no index signature). They are
- * built on first use only (`result()`), so a CLI command does not pay for schemas it never
- * checks; the contract test parses every real result against them.
+ * `object` strips them when parsing, and the inferred type has no index signature). Both are
+ * built on first use only (results by `result()`, params when `params` is first read), so a CLI
+ * command does not pay for schemas it never checks and an idle gateway holds none for the
+ * methods nobody called; the contract test parses every real result against them.
  *
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
-import { z } from "../zod.ts";
+import { lazy, z } from "../zod.ts";
 import { DEVICE_CONTRACT } from "./contract-devices.ts";
 import { CONTRACT_UI, SessionsListParams } from "./contract-ui.ts";
 import { CHANNELS_CONTRACT } from "./contract-channels.ts";
@@ -213,23 +214,29 @@ interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
   result: () => R;
 }
 
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: P, result: () => R): Entry<P, R> {
-  let built: R | undefined;
-  return { params, result: () => (built ??= result()) };
+function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
+  const builtParams = lazy(params);
+  return {
+    // Built when first read (a call of the method, or a test), not when the module loads.
+    get params() {
+      return builtParams();
+    },
+    result: lazy(result),
+  };
 }
 
 export const CONTRACT = {
   // The original takes any `probe` value; only `true` asks for a fresh snapshot.
-  health: entry(z.looseObject({ probe: opt(z.unknown()) }), HealthResult),
-  status: entry(z.looseObject({ includeChannelSummary: opt(z.boolean()), includeCliProjection: opt(z.boolean()) }), StatusResult),
-  "system-presence": entry(Empty, () => z.array(PresenceEntry())),
-  "config.get": entry(Empty, ConfigGetResult),
-  "config.set": entry(WriteParams, ConfigWriteResult),
-  "config.patch": entry(WriteParams, ConfigWriteResult),
-  "config.apply": entry(WriteParams, ConfigWriteResult),
-  "secrets.reload": entry(Empty, SecretsReloadResult),
+  health: entry(() => z.looseObject({ probe: opt(z.unknown()) }), HealthResult),
+  status: entry(() => z.looseObject({ includeChannelSummary: opt(z.boolean()), includeCliProjection: opt(z.boolean()) }), StatusResult),
+  "system-presence": entry(() => Empty, () => z.array(PresenceEntry())),
+  "config.get": entry(() => Empty, ConfigGetResult),
+  "config.set": entry(() => WriteParams, ConfigWriteResult),
+  "config.patch": entry(() => WriteParams, ConfigWriteResult),
+  "config.apply": entry(() => WriteParams, ConfigWriteResult),
+  "secrets.reload": entry(() => Empty, SecretsReloadResult),
   "models.list": entry(
-    z.looseObject({
+    () => z.looseObject({
       view: opt(z.enum(["default", "configured", "provider-config", "all"])),
       agentId: opt(z.string()),
       sessionKey: opt(z.string()),
@@ -239,7 +246,7 @@ export const CONTRACT = {
     ModelsListResult,
   ),
   "logs.tail": entry(
-    z.looseObject({
+    () => z.looseObject({
       cursor: opt(NonNegInt),
       limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(5000))),
       maxBytes: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1_000_000))),
@@ -247,7 +254,7 @@ export const CONTRACT = {
     LogsTailResult,
   ),
   agent: entry(
-    z.looseObject({
+    () => z.looseObject({
       message: NonEmpty,
       idempotencyKey: NonEmpty,
       agentId: opt(z.string()),
@@ -261,9 +268,9 @@ export const CONTRACT = {
     }),
     AgentResult,
   ),
-  "agent.wait": entry(z.looseObject({ runId: NonEmpty, timeoutMs: opt(z.number().check(z.nonnegative())) }), AgentWaitResult),
+  "agent.wait": entry(() => z.looseObject({ runId: NonEmpty, timeoutMs: opt(z.number().check(z.nonnegative())) }), AgentWaitResult),
   "chat.send": entry(
-    z.looseObject({
+    () => z.looseObject({
       sessionKey: NonEmpty,
       // Blank text is refused by the handler with the original's message.
       message: z.string(),
@@ -275,15 +282,15 @@ export const CONTRACT = {
     () => z.object({ runId: z.string(), status: z.string() }),
   ),
   "chat.abort": entry(
-    z.looseObject({ sessionKey: NonEmpty, runId: opt(NonEmpty), agentId: opt(NonEmpty), preserveSideRuns: opt(z.boolean()) }),
+    () => z.looseObject({ sessionKey: NonEmpty, runId: opt(NonEmpty), agentId: opt(NonEmpty), preserveSideRuns: opt(z.boolean()) }),
     () => z.object({ ok: z.boolean(), aborted: z.boolean(), runIds: z.array(z.string()) }),
   ),
   "sessions.abort": entry(
-    z.looseObject({ key: opt(NonEmpty), runId: opt(NonEmpty), agentId: opt(NonEmpty), clearQueued: opt(z.boolean()) }),
+    () => z.looseObject({ key: opt(NonEmpty), runId: opt(NonEmpty), agentId: opt(NonEmpty), clearQueued: opt(z.boolean()) }),
     () => z.object({ ok: z.boolean(), abortedRunId: z.nullable(z.string()), status: z.string() }),
   ),
   "chat.history": entry(
-    z.looseObject({
+    () => z.looseObject({
       sessionKey: NonEmpty,
       limit: opt(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
       maxBytes: opt(z.number().check(z.int(), z.minimum(1024))),
@@ -292,7 +299,7 @@ export const CONTRACT = {
     }),
     ChatHistoryResult,
   ),
-  "sessions.list": entry(SessionsListParams, SessionsListResult),
+  "sessions.list": entry(() => SessionsListParams, SessionsListResult),
   ...DEVICE_CONTRACT,
   ...CONTRACT_UI,
   ...CHANNELS_CONTRACT,

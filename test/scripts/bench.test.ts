@@ -251,8 +251,10 @@ describe("page cache", () => {
 describe("bench runner arguments", () => {
   test("defaults, --quick, and clear errors for bad values", () => {
     const d = parseOptions([]);
-    expect(d).toMatchObject({ quick: false, runs: 5, clients: 1000, durationMs: 1000, pin: true, coldCache: true });
-    expect(parseOptions(["--quick"])).toMatchObject({ runs: 3, clients: 200, durationMs: 300 });
+    expect(d).toMatchObject({ quick: false, runs: 5, clients: 1000, durationMs: 1000, leaveMs: 2000, pin: true, coldCache: true });
+    expect(parseOptions(["--quick"])).toMatchObject({ runs: 3, clients: 200, durationMs: 300, leaveMs: 500 });
+    expect(parseOptions(["--leave-ms", "12000"])).toMatchObject({ leaveMs: 12000 });
+    expect(() => parseOptions(["--leave-ms", "-1"])).toThrow(UsageError);
     expect(parseOptions(["--help"])).toBe("help");
     expect(() => parseOptions(["--runs", "0"])).toThrow(new UsageError('--runs must be an integer from 1 to 50 (got "0")'));
     expect(() => parseOptions(["--clients", "lots"])).toThrow(UsageError);

@@ -114,7 +114,10 @@ export function defineMethod<M extends MethodName>(
     name,
     scope: def.scope ?? catalogueScope(name),
     roles: def.roles,
-    params: CONTRACT[name].params as unknown as ZodMiniType<ParamsOf<M>>,
+    // Read on the method's first call: the contract builds a params schema only then.
+    get params() {
+      return CONTRACT[name].params as unknown as ZodMiniType<ParamsOf<M>>;
+    },
     parse: def.parse,
     handler: def.handler,
   };
