@@ -26,7 +26,7 @@
  * Stdout gets one JSON object; progress goes to stderr. Only the children started here are
  * stopped, by PID; every wait is bounded.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,7 +36,7 @@ import { GatewayClient } from "../../src/protocol/client.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { artifactName, buildId, compileTarget, hostTarget } from "../build.ts";
 import { spawnGateway, waitUntilListening, type GatewayChild } from "../lib/gateway-child.ts";
-import { freePort, readRssAnonKiB, readRssKiB } from "../lib/proc.ts";
+import { cpuMs, freePort, readRssAnonKiB, readRssKiB } from "../lib/proc.ts";
 import { figure, intArg, machineInfo, percentile, round, say } from "./lib.ts";
 
 const { values } = parseArgs({
@@ -132,23 +132,6 @@ async function gateway(binary: string, dir: string): Promise<GatewayChild & { st
     throw new Error(`${(err as Error).message}\n${child.output()}`);
   }
   return Object.assign(child, { startMs: round(performance.now() - t0) });
-}
-
-/**
- * CPU time of a process in ms, every thread: the run time in nanoseconds from
- * /proc/<pid>/task/<tid>/schedstat (utime + stime in /proc/<pid>/stat count 10 ms ticks, too
- * coarse for an idle process). Threads that exited meanwhile are not counted.
- */
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // the thread just exited
-    }
-  }
-  return ns / 1e6;
 }
 
 interface IdleSample {

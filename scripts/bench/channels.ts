@@ -17,18 +17,18 @@
  *               `session.dmScope: main` every DM is a turn of the one main session (one at a
  *               time, by design); `per-peer` gives each chat its own session.
  *   rss         the gateway process alone, idle `--idle-ms` after one Telegram and one Discord
- *               account connected (target ≤ 55 MB); reference: the same gateway with no
- *               channel configured.
+ *               account connected (target ≤ 55 MB), and its CPU time over the second half of that window
+ *               (every thread); reference: the same gateway with no channel configured.
  *
  * Stdout gets one JSON object; progress goes to stderr. Every wait is bounded; only the child
  * processes started here are stopped, by PID.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { spawnGateway, type GatewayChild } from "../lib/gateway-child.ts";
-import { freePort, readRssAnonKiB, readRssKiB, waitForPort } from "../lib/proc.ts";
+import { cpuMs, freePort, readRssAnonKiB, readRssKiB, waitForPort } from "../lib/proc.ts";
 import { artifactName, buildId, compileTarget, hostTarget } from "../build.ts";
 import { FakeDiscord } from "../../test/fixture/fake-discord.ts";
 import { FakeTelegram } from "../../test/fixture/fake-telegram.ts";
@@ -163,7 +163,7 @@ async function throughput(binary: string, fakes: Fakes, total: number, chats: nu
   }
 }
 
-async function idleRss(binary: string, fakes: Fakes, withChannels: boolean, idleMs: number): Promise<{ rss: number; anon: number }> {
+async function idleRss(binary: string, fakes: Fakes, withChannels: boolean, idleMs: number): Promise<{ rss: number; anon: number; cpuPerMin: number }> {
   const tg = fakes.telegram;
   const dc = fakes.discord;
   const tgBefore = tg.of("getUpdates").length;
@@ -179,11 +179,18 @@ async function idleRss(binary: string, fakes: Fakes, withChannels: boolean, idle
       await telegramReady(tg, tgBefore);
       await until(() => dc.received(2).length > identifies && dc.connections > 0, 15_000, "discord identified");
     }
-    await Bun.sleep(idleMs);
+    // Idle CPU: every thread's run time over the second half of the idle window (the first half
+    // holds the startup collection), with long polls held open by the fake Telegram and Discord
+    // heartbeats, as ms of CPU per minute of wall time.
+    await Bun.sleep(idleMs / 2);
+    const cpu0 = cpuMs(gw.child.pid);
+    const t0 = performance.now();
+    await Bun.sleep(idleMs / 2);
+    const cpuPerMin = ((cpuMs(gw.child.pid) - cpu0) / (performance.now() - t0)) * 60_000;
     const rss = readRssKiB(gw.child.pid);
     const anon = readRssAnonKiB(gw.child.pid);
     if (rss === undefined || anon === undefined) throw new Error("cannot read the gateway's RSS");
-    return { rss: kibToMB(rss), anon: kibToMB(anon) };
+    return { rss: kibToMB(rss), anon: kibToMB(anon), cpuPerMin };
   } finally {
     await gw.stop();
     tg.reset();
@@ -209,7 +216,7 @@ if (import.meta.main) {
   const runs = intArg("runs", values.runs, 3, 1, 50);
   const idleMs = intArg("idle-ms", values["idle-ms"], 10_000, 0, 600_000);
   let work: string | undefined;
-  let binary = values.binary;
+  let binary = values.binary ? resolve(values.binary) : undefined;
   if (!binary) {
     work = mkdtempSync(join(tmpdir(), "openclaw-bench-channels-build-"));
     say("building the host binary…");
@@ -225,12 +232,15 @@ if (import.meta.main) {
       const withAnon: number[] = [];
       const without: number[] = [];
       const withoutAnon: number[] = [];
+      const withCpu: number[] = [];
+      const withoutCpu: number[] = [];
       for (let r = 0; r < runs; r++) {
         say(`rss run ${r + 1}/${runs} (idle ${idleMs} ms)`);
         for (const channels of r % 2 === 0 ? [true, false] : [false, true]) {
           const m = await withFakes((fakes) => idleRss(binary!, fakes, channels, idleMs));
           (channels ? withCh : without).push(m.rss);
           (channels ? withAnon : withoutAnon).push(m.anon);
+          (channels ? withCpu : withoutCpu).push(m.cpuPerMin);
         }
       }
       metrics.push(
@@ -252,6 +262,15 @@ if (import.meta.main) {
           openclaw: figure(withAnon, 1),
           referenceLabel: "the same gateway with no channel configured",
           reference: figure(withoutAnon, 1),
+        }),
+        metric({
+          id: "channels.idle-cpu",
+          label: "idle CPU of the gateway process (all threads) with both accounts connected, per minute",
+          unit: "ms",
+          better: "lower",
+          openclaw: figure(withCpu, 1),
+          referenceLabel: "the same gateway with no channel configured",
+          reference: figure(withoutCpu, 1),
         }),
       );
     }

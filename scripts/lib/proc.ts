@@ -4,7 +4,7 @@
  * a child by its PID (never by name). Every wait here has a deadline.
  */
 import { createServer } from "node:net";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** A free TCP port on 127.0.0.1: bind port 0, read the port, close. */
 import { tcpOpen } from "../../src/system/ports.ts";
@@ -152,6 +152,23 @@ export function readRssAnonKiB(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time of a process in ms, every thread: the run time in nanoseconds from
+ * /proc/<pid>/task/<tid>/schedstat (utime + stime in /proc/<pid>/stat count 10 ms ticks, too
+ * coarse for an idle process). Threads that exited meanwhile are not counted.
+ */
+export function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread just exited
+    }
+  }
+  return ns / 1e6;
 }
 
 /** Resolve with `p`, or with `fallback` after `ms`. */
