@@ -285,3 +285,35 @@ describe("paging out a process's executable (the working-set figures)", () => {
     expect("error" in gone).toBe(true);
   });
 });
+
+describe("primitives (what a runtime feature costs a bare compiled server)", () => {
+  test.skipIf(process.platform !== "linux")("one round: every feature and all together measured from a compiled child, JSON written", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "openclaw-primitives-test-")), "p.json");
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../scripts/bench/primitives.ts"), "--runs", "1", "--idle-ms", "0", "--json", out], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(code).toBe(0);
+    const report = JSON.parse(await Bun.file(out).text());
+    const names = report.rows.map((r: { features: string }) => r.features);
+    expect(names).toEqual(["none", "sqlite", "watch", "async-fs", "random", "hash", "ed25519", "json5", "intl", "gc", "all of the above"]);
+    for (const row of report.rows) {
+      expect(row.samples).toHaveLength(1);
+      expect(row.rssMB).toBeGreaterThan(1);
+    }
+    // Async file reads start Bun's file thread pool and fs.watch its own thread: both show.
+    const threads = Object.fromEntries(report.rows.map((r: { features: string; threads: number }) => [r.features, r.threads]));
+    expect(threads["async-fs"]).toBeGreaterThan(threads.none);
+    expect(threads.watch).toBeGreaterThan(threads.none);
+    expect(stdout).toContain("| all of the above |");
+    rmSync(join(out, ".."), { recursive: true, force: true });
+  }, 120_000);
+
+  test("bad arguments are refused", async () => {
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../scripts/bench/primitives.ts"), "--runs", "0"], { stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--runs must be an integer from 1 to 20");
+  });
+});
