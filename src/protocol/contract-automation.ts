@@ -5,22 +5,11 @@
  * results name the fields the CLI reads, the rest passes through.
  */
 import { automationParams } from "../automation/params.ts";
-import { lazy, z } from "../zod.ts";
+import { z } from "../zod.ts";
+import { entry } from "./contract-entry.ts";
 
 const opt = z.optional;
 const NonNegInt = z.number().check(z.int(), z.nonnegative());
-
-/** Built on first use, like CONTRACT's own entries (a command never pays for schemas it does not check). */
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): { params: P; result: () => R } {
-  const builtParams = lazy(params);
-  return {
-    // Built when first read (a call of the method, or a test), not when the module loads.
-    get params() {
-      return builtParams();
-    },
-    result: lazy(result),
-  };
-}
 
 const Job = () =>
   z.object({

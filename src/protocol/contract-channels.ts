@@ -4,7 +4,8 @@
  * field is an invalid request); results name the fields the CLI and tests read (see
  * test/fixture/transcripts/channels/ for the captured shapes).
  */
-import { lazy, z } from "../zod.ts";
+import { z } from "../zod.ts";
+import { entry } from "./contract-entry.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
@@ -75,22 +76,6 @@ const PairingRequest = () =>
     expiresAt: z.string(),
     notifySupported: z.boolean(),
   });
-
-interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
-  params: P;
-  result: () => R;
-}
-
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
-  const builtParams = lazy(params);
-  return {
-    // Built when first read (a call of the method, or a test), not when the module loads.
-    get params() {
-      return builtParams();
-    },
-    result: lazy(result),
-  };
-}
 
 export const CHANNELS_CONTRACT = {
   "channels.status": entry(

@@ -6,7 +6,8 @@
  * device itself receives it (`rotate` in-band, `waitUpgrade`).
  */
 import { deviceParams } from "../auth/device-methods.ts";
-import { lazy, z } from "../zod.ts";
+import { z } from "../zod.ts";
+import { entry } from "./contract-entry.ts";
 
 const opt = z.optional;
 const str = () => opt(z.string());
@@ -63,22 +64,6 @@ const PairedDevice = () =>
     connected: opt(z.boolean()),
     tokens: opt(z.array(TokenSummary())),
   });
-
-interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
-  params: P;
-  result: () => R;
-}
-
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
-  const builtParams = lazy(params);
-  return {
-    // Built when first read (a call of the method, or a test), not when the module loads.
-    get params() {
-      return builtParams();
-    },
-    result: lazy(result),
-  };
-}
 
 export const DEVICE_CONTRACT = {
   "device.pair.list": entry(() => deviceParams()["device.pair.list"], () => z.object({ pending: z.array(PendingRequest()), paired: z.array(PairedDevice()) })),

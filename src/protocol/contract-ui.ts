@@ -7,29 +7,14 @@
  * Params are loose (the UI sends fields we do not read; the original accepts what it does not
  * use) and require what the original requires. Result schemas name the fields clients read.
  */
-import { lazy, z } from "../zod.ts";
+import { z } from "../zod.ts";
+import { entry, type Entry } from "./contract-entry.ts";
 
 const opt = z.optional;
 const NonEmpty = z.string().check(z.minLength(1));
 const NonNegInt = z.number().check(z.int(), z.nonnegative());
 const PositiveInt = z.number().check(z.int(), z.minimum(1));
 const Empty = z.looseObject({});
-
-interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
-  params: P;
-  result: () => R;
-}
-
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
-  const builtParams = lazy(params);
-  return {
-    // Built when first read (a call of the method, or a test), not when the module loads.
-    get params() {
-      return builtParams();
-    },
-    result: lazy(result),
-  };
-}
 
 /** `sessions.list` params as the Control UI and the CLI send them (no upper bound on `limit`, as upstream). */
 export const SessionsListParams = z.looseObject({

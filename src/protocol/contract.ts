@@ -14,7 +14,8 @@
  *
  * A new method family adds an entry here (or spreads its own map into CONTRACT).
  */
-import { lazy, z } from "../zod.ts";
+import { z } from "../zod.ts";
+import { entry, type Entry } from "./contract-entry.ts";
 import { DEVICE_CONTRACT } from "./contract-devices.ts";
 import { CONTRACT_UI, SessionsListParams } from "./contract-ui.ts";
 import { CHANNELS_CONTRACT } from "./contract-channels.ts";
@@ -207,23 +208,6 @@ const WriteParams = z.looseObject({
 });
 
 const Empty = z.looseObject({});
-
-/** One entry of the contract. */
-interface Entry<P extends z.ZodMiniType, R extends z.ZodMiniType> {
-  params: P;
-  result: () => R;
-}
-
-function entry<P extends z.ZodMiniType, R extends z.ZodMiniType>(params: () => P, result: () => R): Entry<P, R> {
-  const builtParams = lazy(params);
-  return {
-    // Built when first read (a call of the method, or a test), not when the module loads.
-    get params() {
-      return builtParams();
-    },
-    result: lazy(result),
-  };
-}
 
 export const CONTRACT = {
   // The original takes any `probe` value; only `true` asks for a fresh snapshot.
