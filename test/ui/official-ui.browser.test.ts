@@ -8,14 +8,13 @@
  *     picker, a sent message gets the fake provider's reply;
  *   - sessions: the chat's session is listed;
  *   - logs: a line the gateway logs appears, no error;
- *   - devices and automations: no `unknown method` text. These pages need `device.pair.list`
- *     and `cron.list` (the device-pairing and scheduler parts); their tests run once those
- *     methods are in the registry and are skipped (with that reason) until then.
+ *   - devices: the paired-devices and exec-approvals sections load, no `unknown method` text;
+ *   - automations: the jobs and the scheduler status load, no `unknown method` text.
  *
  * Skipped with the reason when OPENCLAW_REF_UI or Chromium is missing. Screenshots and the
  * console of failing tests go to test-artifacts/.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -23,7 +22,6 @@ import { resolvePaths } from "../../src/config/paths.ts";
 import { resolveGatewaySettings } from "../../src/config/runtime.ts";
 import { loadConfig } from "../../src/config/snapshot.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
-import { buildRegistry } from "../../src/gateway/methods/index.ts";
 import { gatewayParts } from "../../src/gateway/parts.ts";
 import { RotatingFileSink } from "../../src/log/file.ts";
 import { createLogger, memorySink, type Logger } from "../../src/log/logger.ts";
@@ -42,13 +40,6 @@ const skipReason = !REF_UI
       ? SKIP_REASON
       : undefined;
 if (skipReason) console.warn(`skipping the official Control UI against this gateway: ${skipReason}`);
-
-/** What the registry of `openclaw gateway` serves (the guarded pages need other parts' methods). */
-const served = new Set(buildRegistry(gatewayParts().flatMap((s) => s.methods ?? [])).keys());
-const DEVICES_REASON = "device.pair.list is not in the registry yet (the device-pairing part brings it)";
-const CRON_REASON = "cron.list is not in the registry yet (the scheduler part brings it)";
-if (!skipReason && !served.has("device.pair.list")) console.warn(`skipping the official devices page: ${DEVICES_REASON}`);
-if (!skipReason && !served.has("cron.list")) console.warn(`skipping the official automations page: ${CRON_REASON}`);
 
 let fake: FakeUpstream;
 let gateway: Gateway;
@@ -142,7 +133,7 @@ describe.skipIf(Boolean(skipReason))("the official Control UI served by this gat
     120_000,
   );
 
-  (served.has("device.pair.list") ? browserTest : skipped(DEVICES_REASON))(
+  browserTest(
     "devices: the pairing lists load (no unknown method)",
     () => browser,
     async ({ page }) => {
@@ -154,7 +145,7 @@ describe.skipIf(Boolean(skipReason))("the official Control UI served by this gat
     120_000,
   );
 
-  (served.has("cron.list") ? browserTest : skipped(CRON_REASON))(
+  browserTest(
     "automations: the jobs and scheduler status load (no unknown method)",
     () => browser,
     async ({ page }) => {
@@ -166,8 +157,3 @@ describe.skipIf(Boolean(skipReason))("the official Control UI served by this gat
     120_000,
   );
 });
-
-/** A browserTest registered as skipped, naming why. */
-function skipped(reason: string): typeof browserTest {
-  return (name) => test.skip(`${name} (skipped: ${reason})`, () => {});
-}
