@@ -4,7 +4,7 @@
  * them, with its refusals word for word), the human job table, the local-time fields it adds
  * to run history, and the lookup-miss wording.
  */
-import { parseAtInput, parseDurationMs } from "../automation/schedule.ts";
+import { formatDurationMs, parseAtInput, parseDurationMs } from "../automation/schedule.ts";
 import { isoWithOffset } from "../automation/tz.ts";
 
 /** A refusal of the command line itself (nothing was sent). */
@@ -367,30 +367,17 @@ export function relative(ms: unknown, now: number): string {
   return delta >= 0 ? `in ${span(delta)}` : `${span(-delta)} ago`;
 }
 
-function exactDuration(ms: number): string {
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  if (rest || !parts.length) parts.push(`${rest}ms`);
-  return parts.join(" ");
-}
-
 /** `every 30m`, `cron 0 9 * * 1 @ Europe/Oslo (exact)`, `at 2026-12-06 09:00Z`. */
 export function scheduleLabel(s: Record<string, any> | undefined): string {
   if (s?.kind === "at") {
     const t = Date.parse(String(s.at));
     return Number.isFinite(t) ? `at ${new Date(t).toISOString().slice(0, 16).replace("T", " ")}Z` : "at -";
   }
-  if (s?.kind === "every") return `every ${exactDuration(Number(s.everyMs))}`;
+  if (s?.kind === "every") return `every ${formatDurationMs(Number(s.everyMs))}`;
   if (s?.kind !== "cron") return "-";
   const base = s.tz ? `cron ${s.expr} @ ${s.tz}` : `cron ${s.expr}`;
   const stagger = typeof s.staggerMs === "number" ? s.staggerMs : 0;
-  return stagger > 0 ? `${base} (stagger ${exactDuration(stagger)})` : `${base} (exact)`;
+  return stagger > 0 ? `${base} (stagger ${formatDurationMs(stagger)})` : `${base} (exact)`;
 }
 
 /** running, disabled, the last run's status, or idle (the `status` field `--json` adds). */

@@ -33,7 +33,8 @@ export async function supervisingUnit(pid: number): Promise<string | undefined> 
   return SERVICE_CGROUP.exec(cgroup.trim())?.[1];
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -15,6 +15,7 @@ import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { aiConfig } from "../helpers/ai.ts";
 import { useTestRuntimes } from "../helpers/config-gateway.ts";
 import { startTestGateway, TEST_TOKEN, tempDir } from "../helpers/gateway.ts";
+import { pollUntil } from "../helpers/poll.ts";
 
 const fake = new FakeUpstream().start();
 afterAll(() => fake.stop());
@@ -47,16 +48,7 @@ async function start(cfg: Record<string, any> = config()) {
   return { t, admin };
 }
 
-/** Poll an async check (bounded) until it returns a value. */
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
+const until = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000) => pollUntil(check, what, { timeoutMs, intervalMs: 10 });
 
 async function rpcError(p: Promise<unknown>): Promise<GatewayRequestError> {
   const err = await p.then(

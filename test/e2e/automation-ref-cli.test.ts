@@ -10,6 +10,7 @@ import { freePort } from "../../scripts/lib/proc.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { compiledBinary } from "../helpers/binary.ts";
 import { useChildGateways } from "../helpers/children.ts";
+import { pollUntil } from "../helpers/poll.ts";
 
 const REF = process.env.OPENCLAW_REF_CLI;
 const TOKEN = "ref-cron-token-0123456789abcdef";
@@ -32,15 +33,7 @@ async function ref(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err, json };
 }
 
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
+const until = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000) => pollUntil(check, what, { timeoutMs, intervalMs: 100 });
 
 describe.skipIf(!REF)("official CLI: cron and system commands against this gateway (set OPENCLAW_REF_CLI to run)", () => {
   beforeAll(async () => {

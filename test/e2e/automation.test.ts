@@ -15,6 +15,7 @@ import { freePort } from "../../scripts/lib/proc.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { compiledBinary } from "../helpers/binary.ts";
 import { useChildGateways } from "../helpers/children.ts";
+import { pollUntil } from "../helpers/poll.ts";
 
 const TOKEN = "e2e-cron-token-0123456789abcdef";
 const HOOK_TOKEN = "e2e-hook-token-0123456789abcdef";
@@ -52,15 +53,7 @@ async function cli(...args: string[]): Promise<{ code: number | null; out: strin
   return { code: r.exitCode, out: r.stdout, err: r.stderr, json };
 }
 
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
+const until = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000) => pollUntil(check, what, { timeoutMs, intervalMs: 50 });
 
 const runs = async (id: string) => (await cli("cron", "runs", "--id", id, "--limit", "20")).json.entries as any[];
 

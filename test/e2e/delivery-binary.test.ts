@@ -26,6 +26,7 @@ import { FakeTelegram } from "../fixture/fake-telegram.ts";
 import { FakeUpstream } from "../fixture/fake-upstream.ts";
 import { compiledBinary } from "../helpers/binary.ts";
 import { useChildGateways } from "../helpers/children.ts";
+import { pollUntil } from "../helpers/poll.ts";
 
 const REF = process.env.OPENCLAW_REF_CLI;
 const TOKEN = "e2e-delivery-token-0123456789abcdef";
@@ -68,15 +69,7 @@ async function waitTrue(pred: () => boolean, what: string, timeoutMs = 20_000): 
   if (!(await telegram.waitFor(pred, timeoutMs))) throw new Error(`${what} not reached within ${timeoutMs} ms\n--- gateway output ---\n${gw.output().slice(-4000)}`);
 }
 
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- gateway output ---\n${gw.output().slice(-4000)}`);
-    await Bun.sleep(50);
-  }
-}
+const until = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000) => pollUntil(check, what, { timeoutMs, intervalMs: 50, context: () => `--- gateway output ---\n${gw.output().slice(-4000)}` });
 
 /** `cron run <id>`, then the finished entry of that run from `cron runs`. */
 async function forceRun(id: string): Promise<any> {

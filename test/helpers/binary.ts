@@ -8,18 +8,10 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { artifactName, buildId, compileTarget, hostTarget } from "../../scripts/build.ts";
+import { alive } from "../../src/system/force.ts";
 
 const PREFIX = "openclaw-e2e-binary-pid";
 let compiled: Promise<string> | undefined;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function reapStale(): void {
   for (const name of readdirSync(tmpdir())) {

@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { OutputTap, stopChild, within } from "../../scripts/lib/proc.ts";
+import { alive } from "../../src/system/force.ts";
 
 const PREFIX = "oc7t-";
 /** Absolute, so a test may give the command inside the namespace any PATH it likes. */
@@ -26,15 +27,6 @@ function mustIp(args: string[]): void {
   if (r.code !== 0) throw new Error(`ip ${args.join(" ")} failed: ${r.out}`);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Remove namespaces left behind by earlier runs whose process is gone. */
 function reapStale(): void {
   const list = ip(["netns", "list"]);
@@ -42,7 +34,7 @@ function reapStale(): void {
   for (const line of list.out.split("\n")) {
     const name = line.trim().split(/\s+/)[0] ?? "";
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
       ip(["netns", "del", name]);
       rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
     }

@@ -11,7 +11,6 @@ export const statusMethod = defineMethod("status", {
     const defaultAgent = agents.find((a) => a.isDefault)!;
     const defaultId = defaultAgent.id;
     const all = sessionsSummary(ctx.agents, undefined);
-    const mem = process.memoryUsage();
     const payload = {
       runtimeVersion: VERSION,
       heartbeat: {
@@ -48,13 +47,7 @@ export const statusMethod = defineMethod("status", {
         byRuntime: { subagent: 0, acp: 0, cli: 0, cron: 0 },
       },
       modelRuntime: { degraded: false, pendingAgents: [] },
-      processMemory: {
-        rssBytes: mem.rss,
-        heapUsedBytes: mem.heapUsed,
-        heapTotalBytes: mem.heapTotal,
-        externalBytes: mem.external,
-        arrayBuffersBytes: mem.arrayBuffers,
-      },
+      processMemory: processMemory(),
       pid: process.pid,
       uptimeMs: ctx.uptimeMs(),
       ...(params.includeCliProjection
@@ -69,3 +62,15 @@ export const statusMethod = defineMethod("status", {
     return payload;
   },
 });
+
+/** The gateway process's memory, as `status` and `system.info` report it. */
+export function processMemory() {
+  const mem = process.memoryUsage();
+  return {
+    rssBytes: mem.rss,
+    heapUsedBytes: mem.heapUsed,
+    heapTotalBytes: mem.heapTotal,
+    externalBytes: mem.external,
+    arrayBuffersBytes: mem.arrayBuffers,
+  };
+}

@@ -25,6 +25,7 @@ import { ErrorCodes, RpcError } from "../../protocol/errors.ts";
 import { runtimeStore } from "./agent.ts";
 import { modelsFor } from "./models.ts";
 import { canonicalKey, CURSOR_RESET, historyPage } from "./session-view.ts";
+import { processMemory } from "./status.ts";
 import { defineMethod, type MethodDef } from "./types.ts";
 
 /** The original's assistant identity when an agent names none. */
@@ -246,7 +247,6 @@ export function uiBootstrapMethods(host: UiBootstrapHost): MethodDef<any>[] {
     defineMethod("system.info", {
       scope: "operator.read",
       handler: (_p, { ctx }) => {
-        const mem = process.memoryUsage();
         const cpuList = cpus();
         const stateDir = host.stateDir();
         const disk = diskOf(stateDir);
@@ -269,13 +269,7 @@ export function uiBootstrapMethods(host: UiBootstrapHost): MethodDef<any>[] {
           loadAverage: loadavg(),
           memoryTotalBytes: totalmem(),
           memoryFreeBytes: freemem(),
-          processMemory: {
-            rssBytes: mem.rss,
-            heapUsedBytes: mem.heapUsed,
-            heapTotalBytes: mem.heapTotal,
-            externalBytes: mem.external,
-            arrayBuffersBytes: mem.arrayBuffers,
-          },
+          processMemory: processMemory(),
           ...(disk ? { disks: [disk], diskTotalBytes: disk.totalBytes, diskAvailableBytes: disk.availableBytes, diskPath: stateDir } : {}),
           // No utility model runs here (titles, recaps): the original's answer when there is none.
           defaultAgentUtilityModel: { status: "unavailable" },
