@@ -38,14 +38,8 @@ export interface DeliveryResult {
 /** Sends a message to a chat channel target. Absent while the gateway has no channels. */
 export type DeliverFn = (req: DeliveryRequest) => Promise<DeliveryResult>;
 
-export interface RoutePreviewRequest {
-  agentId: string;
-  channel: string;
-  to?: string;
-  accountId?: string;
-  threadId?: string | number;
-  sessionKey?: string;
-}
+/** The route part of a delivery request (no text, no job). */
+export type RoutePreviewRequest = Pick<DeliveryRequest, "agentId" | "channel" | "to" | "accountId" | "threadId" | "sessionKey">;
 
 /** Resolves an announce route without sending, for delivery previews. */
 export type RoutePreviewFn = (req: RoutePreviewRequest) =>

@@ -312,12 +312,9 @@ export async function editPatch(f: Flags, now: number, existing: () => Promise<{
   else if (agentTurn) {
     const p: Record<string, unknown> = { kind: "agentTurn" };
     if (given(f.message)) p.message = String(f.message);
-    if (bool(f["clear-model"])) p.model = null;
-    else if (str(f.model)) p.model = str(f.model);
-    if (bool(f["clear-fallbacks"])) p.fallbacks = null;
-    else if (given(f.fallbacks)) p.fallbacks = list(f.fallbacks);
-    if (bool(f["clear-thinking"])) p.thinking = null;
-    else if (str(f.thinking)) p.thinking = str(f.thinking);
+    setOrClear(p, "model", bool(f["clear-model"]), str(f.model) || undefined);
+    setOrClear(p, "fallbacks", bool(f["clear-fallbacks"]), given(f.fallbacks) ? list(f.fallbacks) : undefined);
+    setOrClear(p, "thinking", bool(f["clear-thinking"]), str(f.thinking) || undefined);
     if (timeoutSeconds !== undefined) p.timeoutSeconds = timeoutSeconds;
     if (typeof f["light-context"] === "boolean") p.lightContext = f["light-context"];
     patch.payload = p;
@@ -332,12 +329,9 @@ export async function editPatch(f: Flags, now: number, existing: () => Promise<{
     const d: Record<string, unknown> = {};
     if (modeFlag) d.mode = bool(f.announce) || f.deliver === true ? "announce" : "none";
     else if (f["best-effort-deliver"] === true) d.mode = "announce";
-    if (bool(f["clear-channel"])) d.channel = null;
-    else if (str(f.channel)) d.channel = str(f.channel);
-    if (bool(f["clear-to"])) d.to = null;
-    else if (str(f.to)) d.to = str(f.to);
-    if (bool(f["clear-account"])) d.accountId = null;
-    else if (str(f.account)) d.accountId = str(f.account);
+    setOrClear(d, "channel", bool(f["clear-channel"]), str(f.channel) || undefined);
+    setOrClear(d, "to", bool(f["clear-to"]), str(f.to) || undefined);
+    setOrClear(d, "accountId", bool(f["clear-account"]), str(f.account) || undefined);
     if (bestEffort) d.bestEffort = f["best-effort-deliver"];
     patch.delivery = d;
   }
@@ -352,6 +346,12 @@ function cell(value: unknown, width: number): string {
   const text = value === undefined || value === null || value === "" ? "-" : String(value).replace(/[\u0000-\u001f\u007f]/g, " ");
   const cut = text.length <= width ? text : width <= 3 ? text.slice(0, width) : `${text.slice(0, width - 3)}...`;
   return cut.padEnd(width);
+}
+
+/** A `--clear-x` flag sets the field to null (the patch removes it); a value sets it; neither leaves it out. */
+function setOrClear(target: Record<string, unknown>, key: string, clear: boolean, value: unknown): void {
+  if (clear) target[key] = null;
+  else if (value !== undefined) target[key] = value;
 }
 
 function span(ms: number): string {
