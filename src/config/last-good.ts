@@ -13,10 +13,11 @@
  * `Config recovery warning` system event. Without a usable copy the original error stands
  * (exit 78 with the key path and reason).
  */
+import { readFileSync } from "node:fs";
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
-import { validateFileLayer } from "./load.ts";
+import { parseConfigText, validateFileLayer } from "./load.ts";
 import { loadConfig, loadSnapshot, type CliOverrides, type LoadedConfig } from "./snapshot.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
 import { containsRedactionPlaceholder } from "./redact.ts";
@@ -44,7 +45,7 @@ export async function promoteLastGood(configPath: string, raw: string | null): P
   if (containsRedactionPlaceholder(raw)) return "skipped-redacted";
   const target = lastGoodPathFor(configPath);
   try {
-    if ((await readFile(target, "utf8")) === raw) return "unchanged";
+    if (readFileSync(target, "utf8") === raw) return "unchanged";
   } catch {
     // no copy yet
   }
@@ -92,7 +93,7 @@ export function recoveryEventText(r: RecoveryInfo): string {
 async function usableLastGood(raw: string, paths: ResolvedPaths, env: Env): Promise<boolean> {
   let parsed: unknown;
   try {
-    parsed = raw.trim() === "" ? {} : Bun.JSON5.parse(raw);
+    parsed = raw.trim() === "" ? {} : parseConfigText(raw);
   } catch {
     return false;
   }

@@ -27,6 +27,7 @@
  * the merge is a dozen lines; c12's search, rc files, dotenv, `extends` and code configs are all
  * things the gateway must not do, and its import cost startup time and memory.
  */
+import { readFileSync } from "node:fs";
 import { isPlainObject } from "./keypath.ts";
 import { ConfigError, composeEnv, readConfigFile, substituteEnv } from "./load.ts";
 import type { Env, ResolvedPaths } from "./paths.ts";
@@ -345,7 +346,7 @@ export async function loadSnapshot(opts: SnapshotOptions): Promise<ConfigSnapsho
     // The text of a file that does not parse still identifies it (config.get hash, reloads).
     if (err.kind === "parse") {
       try {
-        raw = await Bun.file(paths.configPath).text();
+        raw = readFileSync(paths.configPath, "utf8");
         hash = new Bun.CryptoHasher("sha256").update(raw).digest("hex");
       } catch {
         // gone in between: leave it unknown

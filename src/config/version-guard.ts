@@ -10,8 +10,9 @@
  * release) or a correction `-N` (equal to its base), so configs written by the original compare
  * correctly with ours.
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { VERSION } from "../version.ts";
+import { parseConfigText } from "./load.ts";
 import type { Env } from "./paths.ts";
 
 export interface CalVer {
@@ -114,12 +115,12 @@ export function assertNotNewerConfig(input: GuardInput): void {
 export async function readTouchedVersion(configPath: string): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(configPath, "utf8");
+    text = readFileSync(configPath, "utf8");
   } catch {
     return undefined;
   }
   try {
-    const doc = Bun.JSON5.parse(text) as { meta?: { lastTouchedVersion?: unknown } } | null;
+    const doc = parseConfigText(text) as { meta?: { lastTouchedVersion?: unknown } } | null;
     const v = doc?.meta?.lastTouchedVersion;
     return typeof v === "string" ? v : undefined;
   } catch {

@@ -6,7 +6,11 @@
  *     written (`ConfigWriteError`, "Config write rejected: …");
  *   - atomic: temp file in the same directory (created 0600, given its final owner, group and
  *     mode while still private) → fsync → rename over the target, then a best-effort fsync of
- *     the directory, so a crash at any point leaves the old or the new file;
+ *     the directory, so a crash at any point leaves the old or the new file. The file calls are
+ *     synchronous: the files are small and written rarely (startup, an operator's change), and
+ *     a gateway whose only file work is this never starts the runtime's file-system thread
+ *     pool (two threads and ~0.4 MB resident; docs/benchmarks.md "Memory"). An fsync blocks
+ *     the event loop for its duration, as the state database's writes already do;
  *   - ownership kept: a replaced file keeps its owner and group, and a config file its mode, so
  *     `sudo openclaw config set …` on a service account's config leaves it readable by that
  *     account. A process that cannot keep the owner (not root, someone else's file) refuses with
@@ -20,7 +24,7 @@
  *     substituted view. JSON5 comments cannot survive a JSON write; callers can warn with
  *     `hasJson5Comments`.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
 import { describeUid, lookupAccount } from "./access.ts";
@@ -31,20 +35,20 @@ import { generateToken } from "./runtime.ts";
 import { validateConfig, type ConfigIssue, type OpenClawConfig } from "./schema.ts";
 
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 function randomHex(bytes = 6): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+function fsyncDir(dir: string): void {
   try {
-    const handle = await open(dir, "r");
+    const fd = openSync(dir, "r");
     try {
-      await handle.sync();
+      fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch {
     // Not supported everywhere (Windows); the rename itself is what makes the write atomic.
@@ -65,6 +69,12 @@ export interface AtomicWriteOptions {
   keepMode?: boolean;
   /** Take owner, group and mode from this identity instead of the file being replaced (backups). */
   like?: FileIdentity;
+  /**
+   * fsync the file and its directory (default true). Off only for files that describe the
+   * running process and are rewritten at every start (the instance lock's holder): a crash
+   * makes them stale anyway, and the rename still never leaves a torn file.
+   */
+  durable?: boolean;
 }
 
 /** Replacing the file would change its owner and this process cannot keep it. */
@@ -80,9 +90,9 @@ export class FileOwnershipError extends Error {
   }
 }
 
-async function identityOf(path: string): Promise<FileIdentity | undefined> {
+function identityOf(path: string): FileIdentity | undefined {
   try {
-    const s = await stat(path);
+    const s = statSync(path);
     return { uid: s.uid, gid: s.gid, mode: s.mode & 0o777 };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -126,20 +136,22 @@ function plannedOwner(path: string, target: FileIdentity | undefined): FileIdent
  */
 export async function writeFileAtomic(path: string, text: string | Uint8Array, modeOrOptions: number | AtomicWriteOptions = {}): Promise<void> {
   const opts: AtomicWriteOptions = typeof modeOrOptions === "number" ? { mode: modeOrOptions } : modeOrOptions;
+  const durable = opts.durable !== false;
   const dir = dirname(path);
-  await ensurePrivateDir(dir);
-  const existing = await identityOf(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const existing = identityOf(path);
   const target = opts.like ?? existing;
   const mode = opts.like ? opts.like.mode : opts.keepMode && existing ? existing.mode : (opts.mode ?? 0o600);
   const chown = plannedOwner(path, target);
   const tmp = join(dir, `.${basename(path)}.${randomHex()}.tmp`);
-  const handle = await open(tmp, "wx", 0o600);
+  const fd = openSync(tmp, "wx", 0o600);
   try {
-    await handle.writeFile(text, "utf8"); // the encoding applies to strings only
-    await handle.sync();
+    const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    if (durable) fsyncSync(fd);
     if (chown) {
       try {
-        await handle.chown(chown.uid, chown.gid);
+        fchownSync(fd, chown.uid, chown.gid);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "EPERM") throw ownershipRefusal(path, chown, process.getuid?.() ?? -1, "group");
@@ -148,20 +160,22 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array, m
     }
     // After chown (which may clear set-id bits) and before the rename: never a moment with
     // the new content under the wrong owner or mode.
-    await handle.chmod(mode);
+    fchmodSync(fd, mode);
   } catch (err) {
-    await handle.close().catch(() => {});
-    await rm(tmp, { force: true });
+    try {
+      closeSync(fd);
+    } catch {}
+    rmSync(tmp, { force: true });
     throw err;
   }
-  await handle.close();
+  closeSync(fd);
   try {
-    await rename(tmp, path);
+    renameSync(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  if (durable) fsyncDir(dir);
 }
 
 /** Set `meta.lastTouchedVersion`; returns a copy, keeps the other meta keys the original accepts. */
@@ -224,13 +238,13 @@ export async function writeConfigDocument(path: string, doc: unknown, opts: Writ
   const text = serializeConfig(stamped);
   let backupPath: string | undefined;
   // The config's owner, group and mode as they were: the new file and its backup keep them.
-  const before = await identityOf(path);
+  const before = identityOf(path);
   // Refuse before anything is written (the backup included) when the owner cannot be kept.
   plannedOwner(path, before);
   if (opts.backup !== false && before) {
     let previous: string | undefined;
     try {
-      previous = await readFile(path, "utf8");
+      previous = readFileSync(path, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
@@ -240,7 +254,7 @@ export async function writeConfigDocument(path: string, doc: unknown, opts: Writ
     }
   }
   await writeFileAtomic(path, text, { keepMode: true });
-  await sweepStaleTemps(path);
+  sweepStaleTemps(path);
   const hash = new Bun.CryptoHasher("sha256").update(text).digest("hex");
   return { path, text, hash, doc: stamped, backupPath };
 }
@@ -249,17 +263,20 @@ export async function writeConfigDocument(path: string, doc: unknown, opts: Writ
 const STALE_TEMP_MS = 60_000;
 
 /** Remove `.<name>.<hex>.tmp` / `.<name>.bak.<hex>.tmp` leftovers of killed writers (best effort). */
-async function sweepStaleTemps(path: string): Promise<void> {
+function sweepStaleTemps(path: string): void {
   const dir = dirname(path);
   const name = basename(path);
   const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\.bak)?\\.[0-9a-f]+\\.tmp$`);
   try {
     const now = Date.now();
-    for (const entry of await readdir(dir)) {
+    for (const entry of readdirSync(dir)) {
       if (!pattern.test(entry)) continue;
       const full = join(dir, entry);
-      const info = await stat(full).catch(() => undefined);
-      if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(full, { force: true });
+      let info: { mtimeMs: number } | undefined;
+      try {
+        info = statSync(full);
+      } catch {}
+      if (info && now - info.mtimeMs > STALE_TEMP_MS) rmSync(full, { force: true });
     }
   } catch {
     // never fail a write over housekeeping

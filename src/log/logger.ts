@@ -2,7 +2,7 @@
  * Gateway logger: `[subsystem] message` lines, pretty (consola) on a TTY and JSON lines
  * otherwise (journald, files, tests). Known secrets are masked before anything is written.
  */
-import { isatty } from "node:tty";
+import { isTerminal } from "../system/tty.ts";
 import type { LogLevel } from "../config/levels.ts";
 
 export type Level = Exclude<LogLevel, "silent">;
@@ -78,7 +78,7 @@ export function prettySink(): LogSink {
 
 /** Console sink for this process: pretty on a TTY, JSON lines otherwise. */
 export function consoleSink(): LogSink {
-  return isatty(1) ? prettySink() : jsonSink();
+  return isTerminal(1) ? prettySink() : jsonSink();
 }
 
 function enabled(threshold: LogLevel, lvl: Level): boolean {

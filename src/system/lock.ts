@@ -78,7 +78,8 @@ export class InstanceLock {
   /** Rewrite the holder description (e.g. once the port is known). */
   async update(info: Omit<LockInfo, "pid" | "startedAt" | "stateDir">): Promise<void> {
     const full: LockInfo = { pid: process.pid, startedAt: new Date().toISOString(), stateDir: this.stateDir, ...info };
-    await writeFileAtomic(lockPaths(this.stateDir).info, `${JSON.stringify(full)}\n`);
+    // Not fsynced: it describes this process and is rewritten at every start.
+    await writeFileAtomic(lockPaths(this.stateDir).info, `${JSON.stringify(full)}\n`, { durable: false });
   }
 
   release(): void {

@@ -4,7 +4,7 @@
  * (a preload) and .env (a different gateway token); the binary must ignore both.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GatewayClient } from "../../src/protocol/client.ts";
 import { VERSION } from "../../src/version.ts";
@@ -106,6 +106,20 @@ describe("compiled gateway binary", () => {
     expect(await res.json()).toEqual({ ok: true, status: "live" });
     expect(existsSync(preloadMarker)).toBe(false);
 
+    expect(await child.stop()).toBe(0);
+  });
+
+  // Memory: a started gateway's file work is synchronous and its TTY check does not load
+  // node:tty, so the runtime's file-system thread pool never starts (docs/benchmarks.md).
+  test.skipIf(process.platform !== "linux")("a started gateway that served a request runs no file-system thread pool", async () => {
+    const stateDir = tempDir();
+    const child = await start(stateDir);
+    const token = readConfig(stateDir).gateway?.auth?.token ?? "";
+    expect((await healthOnce(child.port, token)).ok).toBe(true);
+    const tasks = readdirSync(`/proc/${child.pid}/task`);
+    const names = tasks.map((t) => readFileSync(`/proc/${child.pid}/task/${t}/comm`, "utf8").trim());
+    expect(names.length).toBeGreaterThan(1);
+    expect(names.filter((n) => n.startsWith("Bun Pool"))).toEqual([]);
     expect(await child.stop()).toBe(0);
   });
 
