@@ -35,6 +35,8 @@ export const AUTH_CHANGED_REASON = "gateway auth changed";
 export const RESTART_REASON = "gateway restarting";
 /** What `shutdown.restartExpectedMs` announces for an in-process restart. */
 export const RESTART_EXPECTED_MS = 500;
+/** How long the gateway serves on its startup config before keeping it as last-known-good. */
+export const STARTUP_PROMOTION_DELAY_MS = 1_000;
 const ROLLBACK_ATTEMPTS = 5;
 const ROLLBACK_DELAY_MS = 200;
 const HISTORY_MAX = 200;
@@ -82,6 +84,8 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
   /** In-process restarts done so far. */
   restarts = 0;
   private watcher?: ConfigFileWatcher;
+  /** The startup's pending last-known-good promotion (see start()). */
+  private startupPromotion?: ReturnType<typeof setTimeout>;
   private queue: Promise<unknown> = Promise.resolve();
   /** Hash of the file content last processed (applied, ignored or rejected). */
   private lastSeenHash: string | null;
@@ -107,7 +111,16 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
       this.host.log.warn("gateway: invalid config was restored from last-known-good backup");
       this.host.systemEvents.push({ kind: "config-recovery", text: recoveryEventText(recovery), ts: recovery.at });
     }
-    await this.promote(this.host.snapshot);
+    // The config the gateway started on becomes last-known-good once it has served on it for
+    // a moment: a config that brings the gateway down at once is not "good", and the copy's
+    // fsyncs (the writer is synchronous, see config/write.ts) stay off the first requests' path.
+    // A reload in between promotes its own snapshot instead.
+    const started = this.host.snapshot;
+    this.startupPromotion = setTimeout(() => {
+      this.startupPromotion = undefined;
+      if (!this.stopped) void this.promote(started);
+    }, STARTUP_PROMOTION_DELAY_MS);
+    this.startupPromotion.unref?.();
     this.syncWatcher();
   }
 
@@ -170,6 +183,7 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
     if (this.stopped) return;
     this.stopped = true;
     this.watcher?.close();
+    clearTimeout(this.startupPromotion);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.race([this.queue.catch(() => {}), Bun.sleep(5_000)]);
@@ -357,6 +371,8 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
   }
 
   private async promote(snapshot: ConfigSnapshot): Promise<void> {
+    clearTimeout(this.startupPromotion);
+    this.startupPromotion = undefined;
     try {
       const r = await promoteLastGood(snapshot.paths.configPath, snapshot.raw);
       if (r === "skipped-redacted") this.log.warn("Config last-known-good promotion skipped: the config holds redaction placeholders");

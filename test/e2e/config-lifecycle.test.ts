@@ -12,6 +12,7 @@ import { VERSION } from "../../src/version.ts";
 import { configPath, logMessages, runToExit, spawnGateway, type GatewayChild } from "../../scripts/lib/gateway-child.ts";
 import { freePort, within } from "../../scripts/lib/proc.ts";
 import { waitListening } from "../helpers/children.ts";
+import { pollUntil } from "../helpers/poll.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const COMMAND = [process.execPath, join(ROOT, "src", "main.ts")];
@@ -219,10 +220,12 @@ describe("startup recovery", () => {
 
   test("an invalid config with a last-known-good copy: moved to .clobbered.*, restored, started, warning raised", async () => {
     const dir = stateDir(good);
-    // First run promotes the config to last-known-good.
+    // The first run keeps its config as last-known-good once it has served on it a moment.
     const first = await gateway(dir);
+    const lastGood = `${configPath(dir)}.last-good`;
+    await pollUntil(async () => existsSync(lastGood), "the last-known-good copy", { context: () => first.stdout.text });
     expect(await first.stop()).toBe(0);
-    expect(readFileSync(`${configPath(dir)}.last-good`, "utf8")).toBe(readFileSync(configPath(dir), "utf8"));
+    expect(readFileSync(lastGood, "utf8")).toBe(readFileSync(configPath(dir), "utf8"));
     const bad = '{ gateway: { mode: "local", port: "oops" } }';
     writeFileSync(configPath(dir), bad);
 
