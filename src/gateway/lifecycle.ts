@@ -124,6 +124,11 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
     this.syncWatcher();
   }
 
+  /** True until the startup config has been kept as last-known-good (or a reload did it). */
+  get startupPromotionPending(): boolean {
+    return this.startupPromotion !== undefined;
+  }
+
   get hotReloadStatus(): "active" | "disabled" | "unavailable" {
     if (this.watcher?.active) return "active";
     return reloadModeOf(this.host.snapshot.config) === "off" ? "disabled" : "unavailable";

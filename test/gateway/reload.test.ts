@@ -3,6 +3,7 @@
  * edits, invalid edits, shared-secret rotation, and the in-process restart on a new port.
  */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { GatewayClient, GatewayConnectError } from "../../src/protocol/client.ts";
 import { freePort, tryConnect } from "../../scripts/lib/proc.ts";
 import { TEST_TOKEN } from "../helpers/gateway.ts";
@@ -153,6 +154,27 @@ describe("hybrid (default)", () => {
     rmSync(t.configPath);
     await waitUntil(() => t.messages().some((m) => m.includes("was removed; keeping the running config")), "removal rejection");
     expect(await modelIds(c)).toEqual(["a"]);
+  });
+});
+
+describe("last-known-good", () => {
+  test("the startup config is kept once the gateway has served on it; a hot edit before that is what is kept", async () => {
+    const t = await start(baseConfig(models(["a"])));
+    const lastGood = `${t.configPath}.last-good`;
+    const lifecycle = t.runtime.lifecycle!;
+    const hash = t.write(baseConfig(models(["a", "c"])));
+    expect((await t.processed(hash)).status).toBe("applied");
+    await waitUntil(() => !lifecycle.startupPromotionPending, "the startup promotion to settle", 10_000);
+    // Whichever came first, the edited config is the copy (the startup's promotion never
+    // overwrites a later reload's).
+    expect(readFileSync(lastGood, "utf8")).toBe(readFileSync(t.configPath, "utf8"));
+    expect(Bun.JSON5.parse(readFileSync(lastGood, "utf8")).models.providers.local.models).toEqual([{ id: "a" }, { id: "c" }]);
+  });
+
+  test("without edits the startup config becomes the copy", async () => {
+    const t = await start(baseConfig(models(["a"])));
+    await waitUntil(() => !t.runtime.lifecycle!.startupPromotionPending, "the startup promotion", 10_000);
+    expect(readFileSync(`${t.configPath}.last-good`, "utf8")).toBe(readFileSync(t.configPath, "utf8"));
   });
 });
 
