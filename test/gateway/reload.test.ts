@@ -168,7 +168,7 @@ describe("last-known-good", () => {
     // Whichever came first, the edited config is the copy (the startup's promotion never
     // overwrites a later reload's).
     expect(readFileSync(lastGood, "utf8")).toBe(readFileSync(t.configPath, "utf8"));
-    expect(Bun.JSON5.parse(readFileSync(lastGood, "utf8")).models.providers.local.models).toEqual([{ id: "a" }, { id: "c" }]);
+    expect((Bun.JSON5.parse(readFileSync(lastGood, "utf8")) as ReturnType<typeof models>).models.providers.local.models).toEqual([{ id: "a" }, { id: "c" }]);
   });
 
   test("without edits the startup config becomes the copy", async () => {
