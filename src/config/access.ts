@@ -6,8 +6,7 @@
  * root-owned 0600 file replaces a service-owned one: reloads fail with EACCES and the next start
  * exits 78. ACLs and capabilities other than root's are not modelled.
  */
-import { readFileSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 export interface Account {
@@ -142,13 +141,13 @@ export async function canRead(path: string, account: Account): Promise<AccessChe
   }
   const who = describeAccount(account);
   for (const dir of chain) {
-    const s = await stat(dir).catch(() => undefined);
+    const s = statOrUndefined(dir);
     if (!s) return { ok: false, path: full, account, blockedAt: dir, reason: `${dir} does not exist` };
     if ((permissionBits(s.mode, s.uid, s.gid, account) & 1) === 0) {
       return { ok: false, path: full, account, blockedAt: dir, reason: `${who} cannot enter ${dir} (${ownerText(s)})` };
     }
   }
-  const s = await stat(full).catch(() => undefined);
+  const s = statOrUndefined(full);
   if (!s) return { ok: false, path: full, account, blockedAt: full, reason: `${full} does not exist` };
   if ((permissionBits(s.mode, s.uid, s.gid, account) & 4) === 0) {
     return { ok: false, path: full, account, blockedAt: full, reason: `${who} cannot read ${full} (${ownerText(s)})` };
@@ -221,7 +220,7 @@ export async function serviceCanReadConfig(opts: {
     account = lookupAccount(unit.user, db);
     if (!account) return { unknown: `the unit's User=${unit.user} does not exist on this host` };
   } else if (unit?.dynamicUser) {
-    const s = opts.stateDir ? await stat(opts.stateDir).catch(() => undefined) : undefined;
+    const s = opts.stateDir ? statOrUndefined(opts.stateDir) : undefined;
     if (!s || s.uid === 0) return { unknown: "the unit uses DynamicUser=yes and has not started yet (its state directory has no transient owner)" };
     account = { uid: s.uid, gid: s.gid, groups: [s.gid] };
   } else {
@@ -236,4 +235,12 @@ export async function serviceCanReadConfig(opts: {
     if (gid !== undefined && !account.groups.includes(gid)) account = { ...account, groups: [...account.groups, gid] };
   }
   return { account, check: await canRead(opts.configPath, account) };
+}
+
+function statOrUndefined(path: string): { mode: number; uid: number; gid: number } | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }

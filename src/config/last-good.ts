@@ -13,8 +13,7 @@
  * `Config recovery warning` system event. Without a usable copy the original error stands
  * (exit 78 with the key path and reason).
  */
-import { readFileSync } from "node:fs";
-import { readdir, readFile, rename, rm } from "node:fs/promises";
+import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { isPlainObject } from "./keypath.ts";
 import { parseConfigText, validateFileLayer } from "./load.ts";
@@ -58,7 +57,7 @@ export async function listClobbered(configPath: string): Promise<string[]> {
   const prefix = `${basename(configPath)}.clobbered.`;
   let names: string[];
   try {
-    names = await readdir(dirname(configPath));
+    names = readdirSync(dirname(configPath));
   } catch {
     return [];
   }
@@ -103,7 +102,7 @@ async function usableLastGood(raw: string, paths: ResolvedPaths, env: Env): Prom
 
 async function pruneClobbered(configPath: string): Promise<void> {
   const all = await listClobbered(configPath);
-  for (const old of all.slice(MAX_CLOBBERED)) await rm(old, { force: true });
+  for (const old of all.slice(MAX_CLOBBERED)) rmSync(old, { force: true });
 }
 
 /**
@@ -129,14 +128,14 @@ export async function loadConfigWithRecovery(opts: {
   const lastGoodPath = lastGoodPathFor(paths.configPath);
   let raw: string;
   try {
-    raw = await readFile(lastGoodPath, "utf8");
+    raw = readFileSync(lastGoodPath, "utf8");
   } catch {
     throw err;
   }
   if (!(await usableLastGood(raw, paths, env))) throw err;
   const now = opts.now ?? new Date();
   const clobberedPath = `${paths.configPath}.clobbered.${fileTimestamp(now)}`;
-  await rename(paths.configPath, clobberedPath);
+  renameSync(paths.configPath, clobberedPath);
   await writeFileAtomic(paths.configPath, raw);
   await pruneClobbered(paths.configPath);
   const loaded = await loadConfig(opts);

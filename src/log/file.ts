@@ -6,8 +6,7 @@
  * Writes never block the event loop on the disk: lines go into Bun's FileSink buffer and are
  * flushed once per tick; rotation renames files asynchronously while new lines wait in memory.
  */
-import { closeSync, mkdirSync, openSync, statSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FileSink } from "bun";
 import type { LogLevel } from "../config/levels.ts";
@@ -117,11 +116,16 @@ export class RotatingFileSink implements LogSink {
 
   private async rotate(): Promise<void> {
     await this.detach();
-    await rm(`${this.path}.${this.keep}`, { force: true }).catch(() => {});
-    for (let i = this.keep - 1; i >= 1; i--) {
-      await rename(`${this.path}.${i}`, `${this.path}.${i + 1}`).catch(() => {});
-    }
-    await rename(this.path, `${this.path}.1`).catch(() => {});
+    // Renames in one directory: no data is copied, so synchronous calls are as quick as a
+    // thread-pool round trip and keep node:fs/promises out of the gateway.
+    const quietly = (f: () => void) => {
+      try {
+        f();
+      } catch {}
+    };
+    quietly(() => rmSync(`${this.path}.${this.keep}`, { force: true }));
+    for (let i = this.keep - 1; i >= 1; i--) quietly(() => renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`));
+    quietly(() => renameSync(this.path, `${this.path}.1`));
     try {
       this.open();
     } catch {

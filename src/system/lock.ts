@@ -5,8 +5,7 @@
  * describes the holder (pid, port, config) for error messages and `gateway status`.
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../config/write.ts";
 
@@ -39,7 +38,7 @@ export class LockHeldError extends Error {
 
 async function readInfo(stateDir: string): Promise<LockInfo | undefined> {
   try {
-    const info = JSON.parse(await readFile(lockPaths(stateDir).info, "utf8")) as LockInfo;
+    const info = JSON.parse(readFileSync(lockPaths(stateDir).info, "utf8")) as LockInfo;
     return typeof info.pid === "number" ? info : undefined;
   } catch {
     return undefined;
