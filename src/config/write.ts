@@ -24,7 +24,7 @@
  *     substituted view. JSON5 comments cannot survive a JSON write; callers can warn with
  *     `hasJson5Comments`.
  */
-import { closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
 import { describeUid, lookupAccount } from "./access.ts";
@@ -34,7 +34,7 @@ import type { Env } from "./paths.ts";
 import { generateToken } from "./runtime.ts";
 import { validateConfig, type ConfigIssue, type OpenClawConfig } from "./schema.ts";
 
-export async function ensurePrivateDir(dir: string): Promise<void> {
+export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
@@ -138,7 +138,7 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array, m
   const opts: AtomicWriteOptions = typeof modeOrOptions === "number" ? { mode: modeOrOptions } : modeOrOptions;
   const durable = opts.durable !== false;
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const existing = identityOf(path);
   const target = opts.like ?? existing;
   const mode = opts.like ? opts.like.mode : opts.keepMode && existing ? existing.mode : (opts.mode ?? 0o600);
@@ -146,8 +146,7 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array, m
   const tmp = join(dir, `.${basename(path)}.${randomHex()}.tmp`);
   const fd = openSync(tmp, "wx", 0o600);
   try {
-    const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    writeFileSync(fd, text); // strings as UTF-8
     if (durable) fsyncSync(fd);
     if (chown) {
       try {

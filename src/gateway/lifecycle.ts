@@ -189,6 +189,7 @@ export class ConfigLifecycle implements ConfigLifecycleHooks {
     this.stopped = true;
     this.watcher?.close();
     clearTimeout(this.startupPromotion);
+    this.startupPromotion = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.race([this.queue.catch(() => {}), Bun.sleep(5_000)]);

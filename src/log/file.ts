@@ -4,7 +4,8 @@
  * `maxFileBytes × (keep + 1)` on disk (default 10 MB × 5 = 50 MB).
  *
  * Writes never block the event loop on the disk: lines go into Bun's FileSink buffer and are
- * flushed once per tick; rotation renames files asynchronously while new lines wait in memory.
+ * flushed once per tick; rotation (renames within one directory, no data copied) happens while
+ * new lines wait in memory.
  */
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -116,8 +117,8 @@ export class RotatingFileSink implements LogSink {
 
   private async rotate(): Promise<void> {
     await this.detach();
-    // Renames in one directory: no data is copied, so synchronous calls are as quick as a
-    // thread-pool round trip and keep node:fs/promises out of the gateway.
+    // Synchronous: renames are as quick as a thread-pool round trip, and node:fs/promises stays
+    // out of the gateway (docs/benchmarks.md "Memory").
     const quietly = (f: () => void) => {
       try {
         f();
