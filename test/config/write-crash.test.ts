@@ -2,7 +2,9 @@
  * `kill -9` of a writer at random points over 500 writes: after every kill the config parses
  * and is exactly the old or the new content (never torn, never empty), and the `.bak` parses too.
  * The child announces `B n` / `D n` around each write with synchronous writes to stdout, so the
- * parent knows which write was in flight when the kill landed.
+ * parent knows which write was in flight when the kill landed. Kills are timed by those
+ * announcements (a random number of writes in, then 0–2 ms into the next one), not by the clock:
+ * the number of kills does not depend on how fast the writer or the machine is.
  */
 import { expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -34,20 +36,22 @@ test(
           stderr: "pipe",
           stdin: "ignore",
         });
-        // Wait for the first announcement (bounded), then kill after a random 0–150 ms.
+        // Wait (bounded) until the child announces the start of a random one of its next 30
+        // writes, then kill it 0–2 ms later.
         const reader = proc.stdout.getReader();
         const chunks: string[] = [];
         const decoder = new TextDecoder();
-        const firstLine = (async () => {
+        const lines = 2 * Math.floor(Math.random() * 30) + 1;
+        const announced = (async () => {
           for (;;) {
             const { value, done } = await reader.read();
             if (done) return;
             chunks.push(decoder.decode(value, { stream: true }));
-            if (chunks.join("").includes("\n")) return;
+            if (chunks.join("").split("\n").length > lines) return;
           }
         })();
-        await Promise.race([firstLine, Bun.sleep(10_000)]);
-        await Bun.sleep(Math.random() * 150);
+        await Promise.race([announced, Bun.sleep(10_000)]);
+        await Bun.sleep(Math.random() * 2);
         proc.kill("SIGKILL");
         kills++;
         await proc.exited;
