@@ -51,6 +51,7 @@ import {
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { STARTUP_JIT_POLICY } from "../src/gateway/jit-policy.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const ENTRY = join(ROOT, "src", "main.ts");
@@ -68,14 +69,14 @@ export const RELEASE_TARGETS = [
 
 /**
  * Tier-up thresholds × this until the gateway listens (then `INTERACTIVE_JIT_POLICY` in
- * src/gateway/gateway.ts): run-once startup code (module init, building ~650 zod schemas, config
+ * src/gateway/jit-policy.ts): run-once startup code (module init, building ~650 zod schemas, config
  * loading) stays in the interpreter, so a started gateway has JIT-compiled nothing and the
  * baseline JIT's code and memory are never paged in until real load arrives. Short CLI commands
  * keep it all along. With ×8 here (and ×1 after listening) a few zod constructors still reached
  * the baseline tier during startup; `bun run bench` measured idle RSS 47.1 MB then, 44.1 MB with
  * ×1000 and ×8 (scripts/bench/results/bench-2026-11-22-fb6b961.json, -658b9fb.json).
  */
-export const JIT_POLICY = 1000;
+export const JIT_POLICY = STARTUP_JIT_POLICY;
 
 /** Name of the embedded notices asset, as `Bun.embeddedFiles` reports it. */
 export const NOTICES_ASSET = "licenses/THIRD-PARTY-NOTICES.txt";

@@ -47,14 +47,12 @@ import { upgradeWebSocket, webSocketHandlers } from "./ws/socket.ts";
 import type { WsHost } from "./ws/types.ts";
 import { textResponse } from "./http/reply.ts";
 import { setLazyBuilder } from "../zod.ts";
+import { INTERACTIVE_JIT_POLICY, STARTUP_JIT_POLICY } from "./jit-policy.ts";
 
 export { BindError, wsUrl } from "./listener.ts";
 export type { BroadcastOptions } from "./subsystem.ts";
 
-/** JavaScriptCore tier-up threshold scale once listening (1 = JSC's default; see start()). */
-export const INTERACTIVE_JIT_POLICY = 8;
-/** The scale compiled binaries start with (scripts/build.ts compiles this in), for run-once code. */
-export const STARTUP_JIT_POLICY = 1000;
+export { INTERACTIVE_JIT_POLICY, STARTUP_JIT_POLICY } from "./jit-policy.ts";
 
 export interface GatewayOptions {
   snapshot: ConfigSnapshot;
