@@ -3,9 +3,9 @@
  * `maxFileBytes` into `gateway.log.1` … `.N` (oldest dropped), so the log never uses more than
  * `maxFileBytes × (keep + 1)` on disk (default 10 MB × 5 = 50 MB).
  *
- * Writes never block the event loop on the disk: lines go into Bun's FileSink buffer and are
- * flushed once per tick; rotation (renames within one directory, no data copied) happens while
- * new lines wait in memory.
+ * Lines go into Bun's FileSink buffer and are written once per tick (one write(2), on the event
+ * loop's thread: a regular file's write lands in the page cache); rotation (renames within one
+ * directory, no data copied) happens while new lines wait in memory.
  */
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
