@@ -6,7 +6,7 @@
  * root-owned 0600 file replaces a service-owned one: reloads fail with EACCES and the next start
  * exits 78. ACLs and capabilities other than root's are not modelled.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 export interface Account {
@@ -237,7 +237,8 @@ export async function serviceCanReadConfig(opts: {
   return { account, check: await canRead(opts.configPath, account) };
 }
 
-function statOrUndefined(path: string): { mode: number; uid: number; gid: number } | undefined {
+/** `statSync`, or undefined when the path cannot be stat'ed (missing, no permission). */
+export function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {

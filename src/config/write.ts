@@ -27,7 +27,7 @@
 import { closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { VERSION } from "../version.ts";
-import { describeUid, lookupAccount } from "./access.ts";
+import { describeUid, lookupAccount, statOrUndefined } from "./access.ts";
 import { isPlainObject } from "./keypath.ts";
 import { substituteEnv } from "./load.ts";
 import type { Env } from "./paths.ts";
@@ -271,10 +271,7 @@ function sweepStaleTemps(path: string): void {
     for (const entry of readdirSync(dir)) {
       if (!pattern.test(entry)) continue;
       const full = join(dir, entry);
-      let info: { mtimeMs: number } | undefined;
-      try {
-        info = statSync(full);
-      } catch {}
+      const info = statOrUndefined(full);
       if (info && now - info.mtimeMs > STALE_TEMP_MS) rmSync(full, { force: true });
     }
   } catch {

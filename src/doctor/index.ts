@@ -8,7 +8,7 @@
 import { chmod, chown, copyFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { findHeartbeatFiles } from "../automation/doctor.ts";
-import { describeAccount, serviceCanReadConfig } from "../config/access.ts";
+import { describeAccount, serviceCanReadConfig, statOrUndefined } from "../config/access.ts";
 import { isPlainObject } from "../config/keypath.ts";
 import { fileTimestamp, lastGoodPathFor, listClobbered } from "../config/last-good.ts";
 import { validateFileLayer } from "../config/load.ts";
@@ -59,10 +59,6 @@ export interface DoctorReport {
 }
 
 const mode = (m: number) => `0${(m & 0o777).toString(8)}`;
-
-async function statOrUndefined(path: string) {
-  return stat(path).catch(() => undefined);
-}
 
 /** Write `text` atomically; writeFileAtomic keeps the replaced file's owner and group (a root doctor must not steal a service's file). */
 async function writePreservingOwner(path: string, text: string, fileMode = 0o600): Promise<void> {
@@ -284,7 +280,7 @@ const SECRET_FILE = /^(openclaw\.json.*|\.env|gateway(-[a-z0-9_-]+)?\.systemd\.e
 async function checkPermissions(deps: DoctorDeps, out: Finding[], stateDirs: string[]): Promise<void> {
   if (deps.host.platform === "win32") return;
   for (const dir of [...new Set(stateDirs)]) {
-    const info = await statOrUndefined(dir);
+    const info = statOrUndefined(dir);
     if (!info?.isDirectory()) continue;
     if (info.mode & 0o077) {
       out.push({
@@ -305,7 +301,7 @@ async function checkPermissions(deps: DoctorDeps, out: Finding[], stateDirs: str
     for (const n of await readdir(envDir).catch(() => [] as string[])) if (n.endsWith(".env")) files.push(join(envDir, n));
     if (deps.paths.configPath && dirname(deps.paths.configPath) !== dir && dir === deps.paths.stateDir) files.push(deps.paths.configPath);
     for (const file of files) {
-      const f = await statOrUndefined(file);
+      const f = statOrUndefined(file);
       if (!f?.isFile() || !(f.mode & 0o077)) continue;
       out.push({
         checkId: "state/secret-file-permissions",
@@ -456,9 +452,9 @@ async function checkServiceCanRead(deps: DoctorDeps, out: Finding[], state: Serv
   const def = state.definition;
   if (!def || deps.host.platform === "win32") return;
   const configPath = def.configPath ?? (def.stateDir ? join(def.stateDir, "openclaw.json") : deps.paths.configPath);
-  if (!(await statOrUndefined(configPath))) return; // a missing config is the gateway's first run
+  if (!statOrUndefined(configPath)) return; // a missing config is the gateway's first run
   // A user unit runs as the user whose unit it is: the owner of the unit file.
-  const unitOwner = state.scope === "user" ? (await statOrUndefined(def.path))?.uid : undefined;
+  const unitOwner = state.scope === "user" ? statOrUndefined(def.path)?.uid : undefined;
   const result = await serviceCanReadConfig({
     configPath,
     unit: parseUnitFile(def.text),

@@ -52,8 +52,6 @@ import { INTERACTIVE_JIT_POLICY, STARTUP_JIT_POLICY } from "./jit-policy.ts";
 export { BindError, wsUrl } from "./listener.ts";
 export type { BroadcastOptions } from "./subsystem.ts";
 
-export { INTERACTIVE_JIT_POLICY, STARTUP_JIT_POLICY } from "./jit-policy.ts";
-
 export interface GatewayOptions {
   snapshot: ConfigSnapshot;
   settings: GatewaySettings;

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { defaultCollect, QuietCollector } from "../../src/gateway/memory.ts";
 import { JIT_POLICY } from "../../scripts/build.ts";
-import { STARTUP_JIT_POLICY } from "../../src/gateway/gateway.ts";
+import { STARTUP_JIT_POLICY } from "../../src/gateway/jit-policy.ts";
 import { lazy, setLazyBuilder, z } from "../../src/zod.ts";
 
 /** A collector whose collections resolve promises, one per collection, in order. */
