@@ -143,7 +143,17 @@ const SecretsReloadResult = () =>
 
 const ModelsListResult = () =>
   z.object({
-    models: z.array(z.object({ id: z.string(), name: z.string(), provider: z.string(), contextWindow: opt(z.number()) })),
+    models: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        provider: z.string(),
+        contextWindow: opt(z.number()),
+        contextTokens: opt(z.number()),
+        input: opt(z.array(z.string())),
+        local: opt(z.boolean()),
+      }),
+    ),
   });
 
 const LogsTailResult = () =>
@@ -220,13 +230,20 @@ export const CONTRACT = {
   "config.apply": entry(() => WriteParams, ConfigWriteResult),
   "secrets.reload": entry(() => Empty, SecretsReloadResult),
   "models.list": entry(
-    () => z.looseObject({
-      view: opt(z.enum(["default", "configured", "provider-config", "all"])),
-      agentId: opt(z.string()),
-      sessionKey: opt(z.string()),
-      preparedOnly: opt(z.boolean()),
-      refresh: opt(z.boolean()),
-    }),
+    () =>
+      z
+        .looseObject({
+          view: opt(z.enum(["default", "configured", "provider-config", "all"])),
+          agentId: opt(z.string()),
+          sessionKey: opt(z.string()),
+          provider: opt(NonEmpty),
+          includeDetails: opt(z.boolean()),
+          preparedOnly: opt(z.boolean()),
+          refresh: opt(z.boolean()),
+        })
+        .check(
+          z.refine((p) => !(p.preparedOnly === true && p.refresh === true), "preparedOnly and refresh are mutually exclusive"),
+        ),
     ModelsListResult,
   ),
   "logs.tail": entry(

@@ -10,6 +10,14 @@ export const MIN_CLIENT_PROTOCOL = 4;
 export const MIN_NODE_PROTOCOL = 3;
 export const MIN_PROBE_PROTOCOL = 3;
 
+/**
+ * Contracts this gateway honours, advertised in `hello-ok.features.capabilities` (clients check
+ * them before sending the fields they add). `published-model-catalog`: `models.list` takes
+ * `provider` and `includeDetails` and refuses `preparedOnly` with `refresh`; the official CLI's
+ * `models list` requires it.
+ */
+export const SERVER_CAPABILITIES: readonly string[] = ["published-model-catalog"];
+
 export const RequestFrame = z.strictObject({
   type: z.literal("req"),
   id: z.string().check(z.minLength(1)),

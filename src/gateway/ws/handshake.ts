@@ -23,6 +23,7 @@ import {
   MIN_PROBE_PROTOCOL,
   PROTOCOL_VERSION,
   type RequestFrame,
+  SERVER_CAPABILITIES,
 } from "../../protocol/frames.ts";
 import { ADMIN, hasScope, READ } from "../../protocol/scopes.ts";
 import { BUILD, VERSION } from "../../version.ts";
@@ -260,7 +261,7 @@ export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> 
     type: "hello-ok",
     protocol: PROTOCOL_VERSION,
     server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, controlUiBuildSource: controlUiBuildSource(cfg), connId: conn.connId },
-    features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: [] },
+    features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: [...SERVER_CAPABILITIES] },
     snapshot,
     auth: conn.helloAuth ?? { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
     policy: {
