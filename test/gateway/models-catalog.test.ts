@@ -4,11 +4,10 @@
  * `models list`, which refuses a gateway that does not advertise the capability.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { isLocalEndpoint } from "../../src/gateway/methods/models.ts";
 import { GatewayClient, GatewayRequestError } from "../../src/protocol/client.ts";
 import { startTestGateway, TEST_TOKEN, type TestGateway } from "../helpers/gateway.ts";
+import { officialCli } from "../helpers/ref-cli.ts";
 import { useTempDirs } from "../helpers/state-dir.ts";
 
 const REF = process.env.OPENCLAW_REF_CLI;
@@ -105,22 +104,8 @@ describe("models.list published catalog", () => {
 });
 
 describe.skipIf(!REF)("the official CLI's models list against this gateway (set OPENCLAW_REF_CLI to run)", () => {
-  async function models(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const home = tempDir();
-    const state = join(home, ".openclaw");
-    mkdirSync(state, { recursive: true });
-    const configPath = join(state, "openclaw.json");
-    writeFileSync(configPath, JSON.stringify({ gateway: { mode: "remote", remote: { url: gw.url, token: TEST_TOKEN } } }));
-    const proc = Bun.spawn([REF!, "models", "list", ...args], {
-      env: { PATH: process.env.PATH, HOME: home, OPENCLAW_STATE_DIR: state, OPENCLAW_CONFIG_PATH: configPath, NO_COLOR: "1" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    clearTimeout(timer);
-    return { code, stdout, stderr };
-  }
+  const models = (args: string[]) =>
+    officialCli(REF!, ["models", "list", ...args], tempDir(), { config: { gateway: { mode: "remote", remote: { url: gw.url, token: TEST_TOKEN } } } });
 
   test("--json lists the gateway's models with their details", async () => {
     const r = await models(["--json"]);

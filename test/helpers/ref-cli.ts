@@ -5,12 +5,17 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** Run the official CLI with its own HOME and state (never the real ~/.openclaw). */
-export async function officialCli(ref: string, args: string[], home: string, opts: { spawnPrefix?: string[] } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Run the official CLI with its own HOME and state (never the real ~/.openclaw); `config` is its openclaw.json (default empty). */
+export async function officialCli(
+  ref: string,
+  args: string[],
+  home: string,
+  opts: { spawnPrefix?: string[]; config?: Record<string, unknown> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const state = join(home, ".openclaw");
   mkdirSync(state, { recursive: true });
   const configPath = join(state, "openclaw.json");
-  writeFileSync(configPath, "{}\n");
+  writeFileSync(configPath, `${JSON.stringify(opts.config ?? {})}\n`);
   const proc = Bun.spawn([...(opts.spawnPrefix ?? []), ref, ...args], {
     env: { PATH: process.env.PATH ?? "", HOME: home, OPENCLAW_STATE_DIR: state, OPENCLAW_CONFIG_PATH: configPath, NO_COLOR: "1" },
     stdout: "pipe",
