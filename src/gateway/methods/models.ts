@@ -89,7 +89,9 @@ export function modelsFor(cfg: OpenClawConfig, view: string, agentId?: string, o
   let models = configuredModels(cfg, view, opts.details);
   if (opts.provider !== undefined) {
     const wanted = opts.provider.trim().toLowerCase();
-    const known = new Set([...Object.keys(cfg.models?.providers ?? {}), ...configuredModels(cfg, "all").map((m) => m.provider)].map((p) => p.toLowerCase()));
+    // Every view but provider-config already holds the agents' refs.
+    const catalog = view === "provider-config" ? configuredModels(cfg, "all") : models;
+    const known = new Set([...Object.keys(cfg.models?.providers ?? {}), ...catalog.map((m) => m.provider)].map((p) => p.toLowerCase()));
     if (!known.has(wanted)) throw new RpcError(ErrorCodes.INVALID_REQUEST, "Unknown model catalog provider. Use a provider id from the installed plugins or configured providers.");
     models = models.filter((m) => m.provider.toLowerCase() === wanted);
   }

@@ -261,7 +261,7 @@ export function helloOk(ctx: WsHost, conn: Connection): Record<string, unknown> 
     type: "hello-ok",
     protocol: PROTOCOL_VERSION,
     server: { version: VERSION, buildId: BUILD, bootId: ctx.bootId, controlUiBuildSource: controlUiBuildSource(cfg), connId: conn.connId },
-    features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: [...SERVER_CAPABILITIES] },
+    features: { methods: [...ctx.methods.keys()], events: [...ctx.events], capabilities: SERVER_CAPABILITIES },
     snapshot,
     auth: conn.helloAuth ?? { method: conn.authMethod, role: conn.role, scopes: conn.scopes },
     policy: {
